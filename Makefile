@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test`. Everything they need is
+# installed by scripts/install-deps.sh (Debian packages via apt-get).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PYTHON     ?= /usr/bin/python3
+
+.PHONY: all build deps test-deps run test unit api unit-asan api-asan bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/shopkeeper: test-deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: build
+	@scripts/run.sh $(BUILD)/shopkeeper
+
+# Unit tests and API tests, on the normal build and again under ASan+UBSan.
+test: test-deps build $(ASAN_BUILD)/shopkeeper
+	@echo "== unit tests =="
+	@cd $(BUILD) && ctest --output-on-failure
+	@echo "== unit tests (ASan + UBSan) =="
+	@cd $(ASAN_BUILD) && ctest --output-on-failure
+	@echo "== API tests =="
+	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
+	@echo "== API tests (ASan + UBSan) =="
+	@SHOPKEEPER_BIN=$(CURDIR)/$(ASAN_BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

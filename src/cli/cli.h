@@ -1,0 +1,43 @@
+/*
+ * cli.h — subcommands and what they share.
+ * Each subcommand is one row of the table in main.c; it gets argv starting
+ * at its own name and returns the process exit status.
+ */
+#ifndef SK_CLI_H
+#define SK_CLI_H
+
+#include "store/store.h"
+
+struct cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+int cmd_serve(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Where the database and master key are; flags override environment. */
+struct db_opts {
+    const char *db_path;         /* --db, SHOPKEEPER_DB, var/shopkeeper.db */
+    const char *master_key_path; /* --master-key, SHOPKEEPER_MASTER_KEY, <db dir>/master.key */
+};
+
+void db_opts_defaults(struct db_opts *o);
+/* Loads (or, when none was given, creates) the master key and opens the
+ * store. Prints a clear error and returns non-zero on failure. */
+int db_open(const struct db_opts *o, struct store **ret);
+/* Creates an operator and prints nothing; *ret_token gets its bearer token. */
+int operator_new(struct store *st, const char *name, char ret_token[64]);
+
+#define DB_OPTS_HELP                                                                       \
+    "  --db PATH            SQLite database file (env SHOPKEEPER_DB;\n"                    \
+    "                       default var/shopkeeper.db)\n"                                  \
+    "  --master-key FILE    file holding the 32-byte master key as 64 hex digits\n"       \
+    "                       (env SHOPKEEPER_MASTER_KEY; default master.key beside the\n"  \
+    "                       database, generated on first run with a warning)\n"
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * cmd_serve.c — `shopkeeper serve`: configuration from flags and
+ * environment, the bootstrap operator, then the HTTP service.
+ */
+#include "cli/cli.h"
+#include "http/http.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char serve_help[] =
+    "usage: shopkeeper serve [OPTIONS]\n\n"
+    "Runs the HTTP service: the JSON API under /v1, /healthz and the web pages.\n\n"
+    "options (each also read from the environment variable shown):\n"
+    "  --listen ADDR:PORT   where to listen (SHOPKEEPER_LISTEN; default 127.0.0.1:8080;\n"
+    "                       [::1]:8080 for IPv6, :8080 for every address)\n" DB_OPTS_HELP
+    "  --log-level LEVEL    debug, info, warn or error (SHOPKEEPER_LOG_LEVEL; default info)\n"
+    "  --web DIR            the static pages (SHOPKEEPER_WEB; default web/ beside the\n"
+    "                       program's build directory, else ./web)\n"
+    "  --max-body BYTES     largest request body accepted (SHOPKEEPER_MAX_BODY;\n"
+    "                       default 1048576); larger bodies get 413\n"
+    "  --threads N          worker threads (SHOPKEEPER_THREADS; default 4)\n"
+    "  --session-ttl SECS   how long a login lasts (SHOPKEEPER_SESSION_TTL; default\n"
+    "                       2592000, 30 days)\n"
+    "  -h, --help           this help\n\n"
+    "environment only:\n"
+    "  SHOPKEEPER_BOOTSTRAP_TOKEN  when set (at least 20 characters), an operator with\n"
+    "                       exactly this bearer token exists: how a deployment script\n"
+    "                       gets its first credential without a terminal\n\n"
+    "Logs go to stderr, one event per line (key=value); no secret is ever logged.\n";
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static int parse_num(const char *what, const char *s, long long min, long long max,
+                     long long *ret)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < min || v > max) {
+        fprintf(stderr, "shopkeeper serve: %s must be a whole number from %lld to %lld\n", what,
+                min, max);
+        return -1;
+    }
+    *ret = v;
+    return 0;
+}
+
+static const char *default_web_dir(char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        snprintf(buf, len, "%s/../web", dirname(exe));
+        struct stat sb;
+        if (stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode)) return buf;
+    }
+    return "web";
+}
+
+static int bootstrap_operator(struct store *st, const char *token)
+{
+    if (strlen(token) < 20 || strlen(token) > 256) {
+        fprintf(stderr, "shopkeeper serve: SHOPKEEPER_BOOTSTRAP_TOKEN must be 20-256 characters\n");
+        return -1;
+    }
+    char hash[TOKEN_HASH_MAX], id[ID_MAX];
+    struct principal p;
+    token_hash(token, hash);
+    int rc = st->ops->token_lookup(st, hash, time_now_us(), &p);
+    if (rc == 0) return p.kind == PRINCIPAL_OPERATOR ? 0 : -1;
+    rc = st->ops->operator_create(st, "bootstrap", id);
+    if (!rc) rc = st->ops->token_create(st, PRINCIPAL_OPERATOR, id, NULL, NULL, hash, 0);
+    if (rc) {
+        fprintf(stderr, "shopkeeper serve: cannot create the bootstrap operator: %s\n",
+                sk_strerror(rc));
+        return -1;
+    }
+    log_kv(LOG_INFO, "operator.bootstrap", "id", id, NULL);
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, 0, 'l'},   {"db", required_argument, 0, 'd'},
+        {"master-key", required_argument, 0, 'k'}, {"log-level", required_argument, 0, 'L'},
+        {"web", required_argument, 0, 'w'},      {"max-body", required_argument, 0, 'b'},
+        {"threads", required_argument, 0, 't'},  {"session-ttl", required_argument, 0, 's'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    };
+    char webbuf[PATH_MAX + 8];
+    struct db_opts dbo;
+    db_opts_defaults(&dbo);
+    struct app_config cfg = {
+        .listen = env_or("SHOPKEEPER_LISTEN", "127.0.0.1:8080"),
+        .web_dir = env_or("SHOPKEEPER_WEB", NULL),
+        .max_body = 1024 * 1024,
+        .threads = 4,
+        .log_level = LOG_INFO,
+        .session_ttl_s = 30 * 24 * 3600,
+    };
+    const char *level = env_or("SHOPKEEPER_LOG_LEVEL", "info");
+    const char *max_body = env_or("SHOPKEEPER_MAX_BODY", NULL);
+    const char *threads = env_or("SHOPKEEPER_THREADS", NULL);
+    const char *ttl = env_or("SHOPKEEPER_SESSION_TTL", NULL);
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': cfg.listen = optarg; break;
+        case 'd': dbo.db_path = optarg; break;
+        case 'k': dbo.master_key_path = optarg; break;
+        case 'L': level = optarg; break;
+        case 'w': cfg.web_dir = optarg; break;
+        case 'b': max_body = optarg; break;
+        case 't': threads = optarg; break;
+        case 's': ttl = optarg; break;
+        case 'h': fputs(serve_help, stdout); return 0;
+        default: fputs(serve_help, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "shopkeeper serve: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    if (log_parse_level(level, &cfg.log_level)) {
+        fprintf(stderr, "shopkeeper serve: log level must be debug, info, warn or error\n");
+        return 2;
+    }
+    long long v;
+    if (max_body) {
+        if (parse_num("--max-body", max_body, 1024, 1LL << 30, &v)) return 2;
+        cfg.max_body = (size_t)v;
+    }
+    if (threads) {
+        if (parse_num("--threads", threads, 1, 64, &v)) return 2;
+        cfg.threads = (unsigned)v;
+    }
+    if (ttl) {
+        if (parse_num("--session-ttl", ttl, 60, 365LL * 24 * 3600, &v)) return 2;
+        cfg.session_ttl_s = v;
+    }
+    if (!cfg.web_dir) cfg.web_dir = default_web_dir(webbuf, sizeof webbuf);
+    log_set_level(cfg.log_level);
+    cfg.db_path = dbo.db_path;
+    cfg.master_key_path = dbo.master_key_path;
+
+    struct store *st;
+    if (db_open(&dbo, &st)) return 1;
+    const char *boot = getenv("SHOPKEEPER_BOOTSTRAP_TOKEN");
+    if (boot && *boot && bootstrap_operator(st, boot)) {
+        store_close(st);
+        return 1;
+    }
+    struct app *app = malloc(sizeof *app);
+    if (!app) {
+        store_close(st);
+        return 1;
+    }
+    app_init(app, st, &cfg);
+    int rc = http_serve(app);
+    app_release(app);
+    free(app);
+    store_close(st);
+    return rc ? 1 : 0;
+}

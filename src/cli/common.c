@@ -1,0 +1,116 @@
+/*
+ * common.c — opening the database with its master key, shared by the
+ * subcommands. The master key wraps every customer's data key: losing it
+ * loses every sealed field, and production must supply its own.
+ */
+#include "cli/cli.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void db_opts_defaults(struct db_opts *o)
+{
+    o->db_path = getenv("SHOPKEEPER_DB");
+    if (!o->db_path || !*o->db_path) o->db_path = "var/shopkeeper.db";
+    o->master_key_path = getenv("SHOPKEEPER_MASTER_KEY");
+    if (o->master_key_path && !*o->master_key_path) o->master_key_path = NULL;
+}
+
+static int mkdir_parent(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    char *dir = dirname(tmp);
+    struct stat sb;
+    if (stat(dir, &sb) == 0) return 0;
+    if (mkdir(dir, 0700) == 0) return 0;
+    fprintf(stderr, "shopkeeper: cannot create directory %s: %s\n", dir, strerror(errno));
+    return -1;
+}
+
+static int key_read(const char *path, uint8_t key[CRYPTO_KEY_LEN])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return SK_ENOTFOUND;
+    char hex[80] = "";
+    char *ok = fgets(hex, sizeof hex, f);
+    fclose(f);
+    if (!ok) return SK_EINVAL;
+    hex[strcspn(hex, "\r\n \t")] = '\0';
+    return hex_decode(hex, key, CRYPTO_KEY_LEN) ? SK_EINVAL : 0;
+}
+
+static int key_create(const char *path, uint8_t key[CRYPTO_KEY_LEN])
+{
+    char hex[2 * CRYPTO_KEY_LEN + 2];
+    if (crypto_random(key, CRYPTO_KEY_LEN)) return SK_ECRYPTO;
+    hex_encode(key, CRYPTO_KEY_LEN, hex);
+    strcat(hex, "\n");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return SK_EIO;
+    ssize_t n = write(fd, hex, strlen(hex));
+    close(fd);
+    return n == (ssize_t)strlen(hex) ? 0 : SK_EIO;
+}
+
+int db_open(const struct db_opts *o, struct store **ret)
+{
+    char keypath[1024];
+    int given = o->master_key_path != NULL;
+    if (given) {
+        snprintf(keypath, sizeof keypath, "%s", o->master_key_path);
+    } else {
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%s", o->db_path);
+        snprintf(keypath, sizeof keypath, "%s/master.key", dirname(tmp));
+    }
+    if (mkdir_parent(o->db_path)) return 1;
+    uint8_t key[CRYPTO_KEY_LEN];
+    int rc = key_read(keypath, key);
+    if (rc == SK_ENOTFOUND && !given) {
+        rc = key_create(keypath, key);
+        if (rc == 0)
+            log_kv(LOG_WARN, "master_key.generated", "path", keypath, "note",
+                   "a new master key was generated for this machine; production must supply "
+                   "its own with --master-key and keep a copy safe: without it every "
+                   "customer's sealed data is lost",
+                   NULL);
+    }
+    if (rc) {
+        fprintf(stderr,
+                "shopkeeper: cannot %s the master key at %s (%s); it must hold 64 hex digits\n",
+                rc == SK_ENOTFOUND ? "find" : "read", keypath, sk_strerror(rc));
+        return 1;
+    }
+    char err[512];
+    rc = store_sqlite_open(o->db_path, key, ret, err, sizeof err);
+    memset(key, 0, sizeof key);
+    if (rc) {
+        fprintf(stderr, "shopkeeper: %s\n", err[0] ? err : sk_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+int operator_new(struct store *st, const char *name, char ret_token[64])
+{
+    char id[ID_MAX], token[TOKEN_MAX], hash[TOKEN_HASH_MAX];
+    int rc = st->ops->operator_create(st, name, id);
+    if (!rc) rc = token_new(token);
+    if (!rc) {
+        token_hash(token, hash);
+        rc = st->ops->token_create(st, PRINCIPAL_OPERATOR, id, NULL, NULL, hash, 0);
+    }
+    if (!rc) memcpy(ret_token, token, TOKEN_MAX);
+    return rc;
+}

@@ -1,0 +1,179 @@
+/*
+ * h_staff.c — staff accounts and sessions (log in, who am I, log out).
+ * Login attempts are limited per client address (30 a minute) and failed
+ * ones per account (5 in 15 minutes); over either, 429 with Retry-After.
+ */
+#include "http/handlers.h"
+#include "core/account.h"
+#include "core/choices.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void h_staff_create(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    json_t *body = req_object(req, resp);
+    if (!body) return;
+    const char *email = body_text(body, "email", 254, resp);
+    if (!email) return;
+    char lower[256];
+    if (!email_normalize(email, lower, sizeof lower)) {
+        resp_problem(resp, 422, "email: not an email address");
+        return;
+    }
+    const char *name = body_text(body, "name", NAME_MAX_CHARS, resp);
+    if (!name) return;
+    const char *role = body_text(body, "role", 20, resp);
+    if (!role) return;
+    if (!role_bit(role)) {
+        resp_problem(resp, 422,
+                     "role: must be one of admin, manager, counter, agent, team_manager, comms");
+        return;
+    }
+    const char *password = body_text(body, "password", PASSWORD_MAX, resp);
+    if (!password) return;
+    if (strlen(password) < PASSWORD_MIN) {
+        resp_problem(resp, 422, "password: at least %d characters", PASSWORD_MIN);
+        return;
+    }
+    char pwhash[CRYPTO_PWHASH_MAX];
+    if (crypto_pwhash(password, pwhash)) {
+        resp_problem(resp, 500, "could not hash the password");
+        return;
+    }
+    json_t *out;
+    int rc = app->st->ops->staff_create(app->st, req->brand_id, lower, name, role, pwhash, &out);
+    if (rc == SK_ECONFLICT) {
+        resp_problem(resp, 409, "email: a staff member with this email already exists");
+        return;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "staff member");
+        return;
+    }
+    resp_json(resp, 201, out);
+}
+
+void h_staff_list(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    struct page pg;
+    if (req_page(req, resp, &pg)) return;
+    json_t *out;
+    int rc = app->st->ops->staff_list(app->st, req->brand_id, &pg, &out);
+    if (rc) {
+        resp_store_error(resp, rc, "staff list");
+        return;
+    }
+    resp_json(resp, 200, out);
+}
+
+static void retry_after(struct http_resp *resp, int64_t us)
+{
+    snprintf(resp->retry_after, sizeof resp->retry_after, "%lld",
+             (long long)(us / 1000000 + 1));
+}
+
+void h_session_create(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    json_t *body = req_object(req, resp);
+    if (!body) return;
+    const char *email = body_text(body, "email", 254, resp);
+    if (!email) return;
+    const char *password = body_text(body, "password", PASSWORD_MAX, resp);
+    if (!password) return;
+    int bad;
+    const char *kind = body_text_opt(body, "kind", 10, resp, &bad);
+    if (bad) return;
+    if (kind && strcmp(kind, "staff") && strcmp(kind, "customer")) {
+        resp_problem(resp, 422, "kind: must be \"staff\" or \"customer\"");
+        return;
+    }
+    char lower[256];
+    if (!email_normalize(email, lower, sizeof lower)) {
+        resp_problem(resp, 422, "email: not an email address");
+        return;
+    }
+
+    int64_t now = time_now_us(), wait_us = 0;
+    char addr_key[80];
+    snprintf(addr_key, sizeof addr_key, "addr|%s", req->remote);
+    pthread_mutex_lock(&app->rl_mu);
+    int limited = ratelimit_check(&app->rl_addr, addr_key, now, &wait_us);
+    if (!limited) limited = ratelimit_check(&app->rl_account, lower, now, &wait_us);
+    if (!limited) ratelimit_hit(&app->rl_addr, addr_key, now);
+    pthread_mutex_unlock(&app->rl_mu);
+    if (limited) {
+        retry_after(resp, wait_us);
+        resp_problem(resp, 429, "too many login attempts; try again in %lld seconds",
+                     (long long)(wait_us / 1000000 + 1));
+        return;
+    }
+
+    struct login_rec rec;
+    enum principal_kind pk = PRINCIPAL_NONE;
+    if ((!kind || !strcmp(kind, "staff")) && app->st->ops->staff_login(app->st, lower, &rec) == 0 &&
+        crypto_pwverify(password, rec.pwhash) == 0)
+        pk = PRINCIPAL_STAFF;
+    if (pk == PRINCIPAL_NONE && (!kind || !strcmp(kind, "customer")) &&
+        app->st->ops->customer_login(app->st, lower, &rec) == 0 &&
+        crypto_pwverify(password, rec.pwhash) == 0)
+        pk = PRINCIPAL_CUSTOMER;
+    if (pk == PRINCIPAL_NONE) {
+        pthread_mutex_lock(&app->rl_mu);
+        ratelimit_hit(&app->rl_account, lower, now);
+        pthread_mutex_unlock(&app->rl_mu);
+        resp_problem(resp, 401, "the email or the password is wrong");
+        return;
+    }
+    pthread_mutex_lock(&app->rl_mu);
+    ratelimit_clear(&app->rl_account, lower);
+    pthread_mutex_unlock(&app->rl_mu);
+
+    char token[TOKEN_MAX], hash[TOKEN_HASH_MAX], exp[TIME_RFC3339_LEN];
+    if (token_new(token)) {
+        resp_problem(resp, 500, "could not create a token");
+        return;
+    }
+    token_hash(token, hash);
+    int64_t expires = now + app->cfg.session_ttl_s * 1000000;
+    int rc = app->st->ops->token_create(app->st, pk, rec.id,
+                                        pk == PRINCIPAL_STAFF ? rec.brand_id : NULL, NULL, hash,
+                                        expires);
+    if (rc) {
+        resp_store_error(resp, rc, "session");
+        return;
+    }
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s}", "token", token, "kind",
+                            pk == PRINCIPAL_STAFF ? "staff" : "customer", "id", rec.id,
+                            "expires_at", time_fmt_rfc3339(expires, exp, sizeof exp));
+    if (pk == PRINCIPAL_STAFF) {
+        json_object_set_new(out, "brand_id", json_string(rec.brand_id));
+        json_object_set_new(out, "role", json_string(rec.role));
+    }
+    resp_json(resp, 201, out);
+}
+
+void h_session_get(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    (void)app;
+    static const char *const kinds[] = {"", "operator", "staff", "customer", "scanner", "display"};
+    json_t *out = json_pack("{s:s, s:s}", "kind", kinds[req->who.kind], "id", req->who.id);
+    if (req->who.brand_id[0]) json_object_set_new(out, "brand_id", json_string(req->who.brand_id));
+    if (req->who.role[0]) json_object_set_new(out, "role", json_string(req->who.role));
+    if (req->who.store_id[0]) json_object_set_new(out, "store_id", json_string(req->who.store_id));
+    resp_json(resp, 200, out);
+}
+
+void h_session_delete(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    int rc = app->st->ops->token_revoke(app->st, req->who.token_hash);
+    if (rc) {
+        resp_store_error(resp, rc, "session");
+        return;
+    }
+    resp_json(resp, 200, json_pack("{s:b}", "revoked", 1));
+}

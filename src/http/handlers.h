@@ -1,0 +1,59 @@
+/*
+ * handlers.h — every per-resource handler, one file per resource:
+ *   h_system.c     health, purposes
+ *   h_brands.c     brands, choices, notice
+ *   h_staff.c      staff and sessions (login/logout)
+ *   h_stores.c     stores
+ *   h_customers.c  sign-up and the customer's profile
+ *   h_consent.c    memberships, the consent ledger, preferences
+ *   h_members.c    the brand's view of a member, the customer's access log
+ * The route table (routes.c) binds them to paths.
+ */
+#ifndef SK_HANDLERS_H
+#define SK_HANDLERS_H
+
+#include "http/http.h"
+
+#define H(name) void name(struct app *app, struct http_req *req, struct http_resp *resp)
+
+H(h_healthz);
+H(h_purposes);
+
+H(h_brand_create);
+H(h_brand_list);
+H(h_brand_get);
+H(h_choices_put);
+H(h_choices_get);
+H(h_notice_put);
+H(h_notice_get);
+
+H(h_staff_create);
+H(h_staff_list);
+H(h_session_create);
+H(h_session_get);
+H(h_session_delete);
+
+H(h_store_create);
+H(h_store_list);
+H(h_store_get);
+
+H(h_customer_create);
+H(h_me_get);
+H(h_me_patch);
+
+H(h_my_brands);
+H(h_my_brand_get);
+H(h_my_brand_put);
+H(h_my_brand_delete);
+H(h_my_consents);
+H(h_my_prefs_put);
+H(h_my_prefs_get);
+
+H(h_member_get);
+H(h_my_access_log);
+
+#undef H
+
+#include "core/account.h"
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * http.h — what per-resource handlers see of HTTP.
+ *
+ * The libmicrohttpd glue (server.c) turns a request into a struct http_req:
+ * the route's captured path parameters, the parsed JSON body, the resolved
+ * caller (principal) and, for routes under /v1/brands/{brand}, the brand.
+ * A handler fills a struct http_resp with resp_json() or resp_problem()
+ * and never touches a socket. Nothing below this layer knows HTTP.
+ */
+#ifndef SK_HTTP_H
+#define SK_HTTP_H
+
+#include "core/ratelimit.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_PAGE_DEFAULT 50
+#define HTTP_PAGE_MAX 200
+
+struct app_config {
+    const char *listen;          /* ADDR:PORT */
+    const char *db_path;
+    const char *master_key_path;
+    const char *web_dir;
+    size_t max_body;             /* bytes */
+    unsigned threads;
+    enum log_level log_level;
+    int64_t session_ttl_s;
+};
+
+/* Process-wide state shared by every handler. */
+struct app {
+    struct store *st;
+    struct app_config cfg;
+    pthread_mutex_t rl_mu;
+    struct ratelimit rl_addr;    /* login attempts per client address */
+    struct ratelimit rl_account; /* failed logins per account */
+    struct ratelimit_slot rl_addr_slots[4096];
+    struct ratelimit_slot rl_account_slots[4096];
+};
+
+struct http_req {
+    const char *method;
+    const char *path;
+    void *conn; /* struct MHD_Connection, for header and query lookups */
+    const char *param_name[HTTP_MAX_PARAMS];
+    const char *param_value[HTTP_MAX_PARAMS];
+    size_t nparams;
+    json_t *json;     /* parsed body, or NULL when there was none */
+    struct principal who;
+    json_t *brand;    /* the {brand} of the path, resolved; or NULL */
+    const char *brand_id;
+    char remote[64];  /* client address, for rate limits */
+};
+
+struct http_resp {
+    int status;
+    json_t *json;            /* body to serialize, owned */
+    char *raw;               /* or a raw body, owned (malloc) */
+    size_t raw_len;
+    const char *content_type;
+    char location[256];
+    char retry_after[16];
+};
+
+typedef void (*http_handler)(struct app *app, struct http_req *req, struct http_resp *resp);
+
+/* Who may call a route: a bitmask of these. */
+enum {
+    WHO_PUBLIC = 1u << 0,
+    WHO_OPERATOR = 1u << 1,
+    WHO_STAFF = 1u << 2,
+    WHO_CUSTOMER = 1u << 3,
+    WHO_SCANNER = 1u << 4,
+    WHO_DISPLAY = 1u << 5,
+};
+
+/* Which staff roles (when WHO_STAFF is allowed): a bitmask; 0 = any role. */
+enum {
+    ROLE_ADMIN = 1u << 0,
+    ROLE_MANAGER = 1u << 1,
+    ROLE_COUNTER = 1u << 2,
+    ROLE_AGENT = 1u << 3,
+    ROLE_TEAM_MANAGER = 1u << 4,
+    ROLE_COMMS = 1u << 5,
+};
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/brands/{brand}/staff" */
+    http_handler fn;
+    unsigned who;
+    unsigned roles;
+    const char *summary;
+};
+
+extern const struct route http_routes[];
+extern const size_t http_routes_count;
+
+/* Role name <-> bit; 0 for an unknown name. */
+unsigned role_bit(const char *name);
+extern const char *const role_names[6];
+
+/* ---- helpers for handlers (server.c) ---------------------------------- */
+
+const char *req_param(const struct http_req *req, const char *name);
+const char *req_query(const struct http_req *req, const char *name);
+const char *req_header(const struct http_req *req, const char *name);
+/* The body as an object, or a 400/422 problem and NULL. */
+json_t *req_object(struct http_req *req, struct http_resp *resp);
+/* limit/after from the query; a 422 problem and -1 when invalid. */
+int req_page(struct http_req *req, struct http_resp *resp, struct page *ret);
+
+/* A required string field of 1..max characters of clean text; else a 422
+ * naming the field, and NULL. */
+const char *body_text(json_t *obj, const char *field, size_t max, struct http_resp *resp);
+/* Optional: NULL without a problem when absent or null. */
+const char *body_text_opt(json_t *obj, const char *field, size_t max, struct http_resp *resp,
+                          int *ret_bad);
+
+void resp_json(struct http_resp *resp, int status, json_t *body);
+void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps a store error code to a problem; what names the thing ("brand"). */
+void resp_store_error(struct http_resp *resp, int rc, const char *what);
+
+/* The staff member of req->who may act for req->brand_id with one of roles. */
+int who_is_brand_staff(const struct http_req *req, unsigned roles);
+
+int app_init(struct app *app, struct store *st, const struct app_config *cfg);
+void app_release(struct app *app);
+/* Serves until SIGINT/SIGTERM. */
+int http_serve(struct app *app);
+
+#endif

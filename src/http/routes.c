@@ -1,0 +1,62 @@
+/*
+ * routes.c — the route table: a new endpoint is one row.
+ * WHO_* says which token kinds may call it; roles narrows staff. The glue
+ * (server.c) enforces both, and keeps staff and store keys inside their own
+ * brand on every route under /v1/brands/{brand}. `shopkeeper routes` prints
+ * this table, and the API tests walk it for brand isolation.
+ */
+#include "http/handlers.h"
+
+#define ADMIN_OR_OP (WHO_OPERATOR | WHO_STAFF)
+
+const struct route http_routes[] = {
+    {"GET", "/healthz", h_healthz, WHO_PUBLIC, 0, "liveness and version"},
+    {"GET", "/v1/purposes", h_purposes, WHO_PUBLIC, 0, "the purposes, each explained"},
+
+    {"POST", "/v1/brands", h_brand_create, WHO_OPERATOR, 0, "create a brand"},
+    {"GET", "/v1/brands", h_brand_list, WHO_PUBLIC, 0, "brands a customer can join"},
+    {"GET", "/v1/brands/{brand}", h_brand_get, WHO_PUBLIC, 0, "one brand"},
+    {"PUT", "/v1/brands/{brand}/choices", h_choices_put, ADMIN_OR_OP, ROLE_ADMIN,
+     "set the brand's simple choices (new version)"},
+    {"GET", "/v1/brands/{brand}/choices", h_choices_get, WHO_PUBLIC, 0,
+     "current or ?version=N choices"},
+    {"PUT", "/v1/brands/{brand}/notice", h_notice_put, ADMIN_OR_OP, ROLE_ADMIN,
+     "set what the brand collects and why, and its FAQ"},
+    {"GET", "/v1/brands/{brand}/notice", h_notice_get, WHO_PUBLIC, 0, "the brand's notice"},
+
+    {"POST", "/v1/brands/{brand}/staff", h_staff_create, ADMIN_OR_OP, ROLE_ADMIN,
+     "add a staff member"},
+    {"GET", "/v1/brands/{brand}/staff", h_staff_list, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
+     "list staff"},
+    {"POST", "/v1/sessions", h_session_create, WHO_PUBLIC, 0, "log in (staff or customer)"},
+    {"GET", "/v1/sessions/current", h_session_get, WHO_OPERATOR | WHO_STAFF | WHO_CUSTOMER, 0,
+     "who this token is"},
+    {"DELETE", "/v1/sessions/current", h_session_delete, WHO_OPERATOR | WHO_STAFF | WHO_CUSTOMER,
+     0, "log out (revoke this token)"},
+
+    {"POST", "/v1/brands/{brand}/stores", h_store_create, ADMIN_OR_OP, ROLE_ADMIN,
+     "open a store"},
+    {"GET", "/v1/brands/{brand}/stores", h_store_list, WHO_PUBLIC, 0, "the brand's stores"},
+    {"GET", "/v1/brands/{brand}/stores/{store}", h_store_get, WHO_PUBLIC, 0, "one store"},
+
+    {"POST", "/v1/customers", h_customer_create, WHO_PUBLIC, 0, "sign up as a shopper"},
+    {"GET", "/v1/me", h_me_get, WHO_CUSTOMER, 0, "my profile"},
+    {"PATCH", "/v1/me", h_me_patch, WHO_CUSTOMER, 0, "change my name"},
+    {"GET", "/v1/me/brands", h_my_brands, WHO_CUSTOMER, 0, "my memberships and grants"},
+    {"GET", "/v1/me/brands/{brand}", h_my_brand_get, WHO_CUSTOMER, 0, "one membership"},
+    {"PUT", "/v1/me/brands/{brand}", h_my_brand_put, WHO_CUSTOMER, 0,
+     "join a brand or change what is granted"},
+    {"DELETE", "/v1/me/brands/{brand}", h_my_brand_delete, WHO_CUSTOMER, 0,
+     "leave a brand: withdraw everything"},
+    {"GET", "/v1/me/consents", h_my_consents, WHO_CUSTOMER, 0, "my consent ledger"},
+    {"PUT", "/v1/me/brands/{brand}/preferences", h_my_prefs_put, WHO_CUSTOMER, 0,
+     "answer the brand's choices, set my don't-list"},
+    {"GET", "/v1/me/brands/{brand}/preferences", h_my_prefs_get, WHO_CUSTOMER, 0,
+     "my answers for a brand"},
+    {"GET", "/v1/me/access-log", h_my_access_log, WHO_CUSTOMER, 0, "who looked at my data"},
+
+    {"GET", "/v1/brands/{brand}/members/{customer}", h_member_get, WHO_STAFF, 0,
+     "what the brand may see of a member (logged)"},
+};
+
+const size_t http_routes_count = sizeof http_routes / sizeof http_routes[0];

@@ -1,0 +1,701 @@
+/*
+ * server.c — the libmicrohttpd glue: the only file that speaks MHD.
+ *
+ * For each request:
+ *   1. accumulate the body up to cfg.max_body (past it: 413, body dropped);
+ *   2. match the route table (router: no pattern 404, wrong method 405);
+ *   3. authenticate the bearer token, check the route's WHO_* and roles;
+ *   4. resolve {brand} and keep staff and store keys inside their brand;
+ *   5. parse a JSON body (400 on malformed JSON or invalid UTF-8);
+ *   6. call the handler, serialize its response, log one line.
+ * Paths outside /v1 and /healthz are static files from cfg.web_dir.
+ * Invariant: every response is JSON (or a problem document) except static
+ * files; no header, token or body is ever logged.
+ */
+#include "http/http.h"
+#include "core/choices.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROBLEM_BASE "https://shopkeeper.example/problems/"
+#define STATIC_MAX (4u * 1024 * 1024)
+
+const char *const role_names[6] = {"admin", "manager", "counter", "agent", "team_manager",
+                                   "comms"};
+
+unsigned role_bit(const char *name)
+{
+    for (int i = 0; i < 6; i++)
+        if (strcmp(name, role_names[i]) == 0) return 1u << i;
+    return 0;
+}
+
+/* ---- per-connection state --------------------------------------------- */
+
+struct conn_state {
+    char *body;
+    size_t len, cap;
+    int too_big;
+    int64_t started_us;
+};
+
+static void conn_state_free(struct conn_state *cs)
+{
+    if (!cs) return;
+    free(cs->body);
+    free(cs);
+}
+
+/* ---- request helpers --------------------------------------------------- */
+
+const char *req_param(const struct http_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->param_name[i], name) == 0) return req->param_value[i];
+    return NULL;
+}
+
+const char *req_query(const struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *req_header(const struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+json_t *req_object(struct http_req *req, struct http_resp *resp)
+{
+    if (!req->json) {
+        resp_problem(resp, 400, "this request needs a JSON object body");
+        return NULL;
+    }
+    if (!json_is_object(req->json)) {
+        resp_problem(resp, 400, "the body must be a JSON object");
+        return NULL;
+    }
+    return req->json;
+}
+
+int req_page(struct http_req *req, struct http_resp *resp, struct page *ret)
+{
+    struct page pg = {NULL, HTTP_PAGE_DEFAULT};
+    const char *limit = req_query(req, "limit");
+    if (limit) {
+        char *end;
+        errno = 0;
+        long v = strtol(limit, &end, 10);
+        if (errno || *end || end == limit || v < 1 || v > HTTP_PAGE_MAX) {
+            resp_problem(resp, 422, "limit: must be a whole number from 1 to %d",
+                         HTTP_PAGE_MAX);
+            return -1;
+        }
+        pg.limit = (int)v;
+    }
+    const char *after = req_query(req, "after");
+    if (after) {
+        if (!id_is_plausible(after)) {
+            resp_problem(resp, 422, "after: not a cursor this API returned");
+            return -1;
+        }
+        pg.after = after;
+    }
+    *ret = pg;
+    return 0;
+}
+
+const char *body_text_opt(json_t *obj, const char *field, size_t max, struct http_resp *resp,
+                          int *ret_bad)
+{
+    json_t *v = json_object_get(obj, field);
+    *ret_bad = 0;
+    if (!v || json_is_null(v)) return NULL;
+    const char *s = json_string_value(v);
+    if (!s || !text_is_clean(s, max)) {
+        resp_problem(resp, 422, "%s: must be text of 1-%zu characters", field, max);
+        *ret_bad = 1;
+        return NULL;
+    }
+    return s;
+}
+
+const char *body_text(json_t *obj, const char *field, size_t max, struct http_resp *resp)
+{
+    int bad;
+    const char *s = body_text_opt(obj, field, max, resp, &bad);
+    if (!s && !bad) resp_problem(resp, 422, "%s: required", field);
+    return s;
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+void resp_json(struct http_resp *resp, int status, json_t *body)
+{
+    json_decref(resp->json);
+    resp->status = status;
+    resp->json = body;
+    resp->content_type = "application/json";
+}
+
+static const char *status_title(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+static const char *status_slug(int status)
+{
+    switch (status) {
+    case 400: return "malformed";
+    case 401: return "unauthenticated";
+    case 403: return "forbidden";
+    case 404: return "not-found";
+    case 405: return "method-not-allowed";
+    case 409: return "conflict";
+    case 413: return "too-large";
+    case 415: return "unsupported-media-type";
+    case 422: return "invalid-field";
+    case 429: return "rate-limited";
+    default: return "server-error";
+    }
+}
+
+void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)
+{
+    char detail[1024], type[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    snprintf(type, sizeof type, PROBLEM_BASE "%s", status_slug(status));
+    resp_json(resp, status,
+              json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", status_title(status),
+                        "status", status, "detail", detail));
+    resp->content_type = "application/problem+json";
+}
+
+void resp_store_error(struct http_resp *resp, int rc, const char *what)
+{
+    switch (rc) {
+    case SK_ENOTFOUND: resp_problem(resp, 404, "no such %s", what); break;
+    case SK_ECONFLICT: resp_problem(resp, 409, "this %s already exists", what); break;
+    case SK_EFORBIDDEN: resp_problem(resp, 403, "not allowed for this %s", what); break;
+    case SK_EINVAL: resp_problem(resp, 422, "invalid %s", what); break;
+    default:
+        log_kv(LOG_ERROR, "store.error", "what", what, "error", sk_strerror(rc), NULL);
+        resp_problem(resp, 500, "the %s could not be processed; the error is logged", what);
+    }
+}
+
+int who_is_brand_staff(const struct http_req *req, unsigned roles)
+{
+    if (req->who.kind != PRINCIPAL_STAFF || !req->brand_id) return 0;
+    if (strcmp(req->who.brand_id, req->brand_id) != 0) return 0;
+    return roles == 0 || (role_bit(req->who.role) & roles) != 0;
+}
+
+/* ---- routing ----------------------------------------------------------- */
+
+/* Matches path against pattern, capturing {name} segments into req.
+ * path_copy is a writable copy of the path that the captures point into. */
+static int route_match(const char *pattern, char *path_copy, struct http_req *req)
+{
+    size_t np = 0;
+    const char *p = pattern;
+    char *s = path_copy;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/') return 0;
+        p++;
+        s++;
+        const char *pe = strchr(p, '/');
+        size_t plen = pe ? (size_t)(pe - p) : strlen(p);
+        char *se = strchr(s, '/');
+        size_t slen = se ? (size_t)(se - s) : strlen(s);
+        if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
+            if (slen == 0 || np == HTTP_MAX_PARAMS) return 0;
+            static _Thread_local char names[HTTP_MAX_PARAMS][32];
+            snprintf(names[np], sizeof names[np], "%.*s", (int)(plen - 2), p + 1);
+            req->param_name[np] = names[np];
+            req->param_value[np] = s;
+            np++;
+        } else if (plen != slen || strncmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen;
+        s += slen;
+    }
+    if (*p || *s) return 0;
+    req->nparams = np;
+    return 1;
+}
+
+/* Finds the route; *ret_path_matched is set when a pattern matched but not
+ * the method (for 405). Captured values are NUL-terminated in place. */
+static const struct route *route_find(const char *method, const char *path, char *path_copy,
+                                      size_t cap, struct http_req *req, int *ret_path_matched)
+{
+    *ret_path_matched = 0;
+    for (size_t i = 0; i < http_routes_count; i++) {
+        snprintf(path_copy, cap, "%s", path);
+        struct http_req tmp = *req;
+        if (!route_match(http_routes[i].pattern, path_copy, &tmp)) continue;
+        if (strcmp(http_routes[i].method, method) != 0) {
+            *ret_path_matched = 1;
+            continue;
+        }
+        /* terminate captured segments */
+        for (size_t k = 0; k < tmp.nparams; k++) {
+            char *v = (char *)tmp.param_value[k];
+            char *slash = strchr(v, '/');
+            if (slash) *slash = '\0';
+        }
+        *req = tmp;
+        return &http_routes[i];
+    }
+    return NULL;
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+static unsigned who_bit(enum principal_kind k)
+{
+    switch (k) {
+    case PRINCIPAL_OPERATOR: return WHO_OPERATOR;
+    case PRINCIPAL_STAFF: return WHO_STAFF;
+    case PRINCIPAL_CUSTOMER: return WHO_CUSTOMER;
+    case PRINCIPAL_SCANNER: return WHO_SCANNER;
+    case PRINCIPAL_DISPLAY: return WHO_DISPLAY;
+    default: return 0;
+    }
+}
+
+/* 0 with req->who set (kind NONE when no header), or a problem filled. */
+static int authenticate(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    const char *h = req_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h) return 0;
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        resp_problem(resp, 401, "Authorization must be \"Bearer <token>\"");
+        return -1;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ') tok++;
+    size_t n = strlen(tok);
+    if (n < 16 || n > 256) {
+        resp_problem(resp, 401, "the bearer token is not valid");
+        return -1;
+    }
+    char hash[TOKEN_HASH_MAX];
+    token_hash(tok, hash);
+    int rc = app->st->ops->token_lookup(app->st, hash, time_now_us(), &req->who);
+    if (rc == SK_ENOTFOUND) {
+        resp_problem(resp, 401, "the bearer token is not valid, expired or was revoked");
+        return -1;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "token");
+        return -1;
+    }
+    return 0;
+}
+
+static int authorize(struct app *app, const struct route *r, struct http_req *req,
+                     struct http_resp *resp)
+{
+    if (authenticate(app, req, resp)) return -1;
+    if (r->who & WHO_PUBLIC) return 0;
+    if (req->who.kind == PRINCIPAL_NONE) {
+        resp_problem(resp, 401, "this endpoint needs \"Authorization: Bearer <token>\"");
+        return -1;
+    }
+    if (!(r->who & who_bit(req->who.kind))) {
+        resp_problem(resp, 403, "a %s token may not call %s %s",
+                     req->who.kind == PRINCIPAL_OPERATOR   ? "operator"
+                     : req->who.kind == PRINCIPAL_STAFF    ? "staff"
+                     : req->who.kind == PRINCIPAL_CUSTOMER ? "customer"
+                     : req->who.kind == PRINCIPAL_SCANNER  ? "scanner"
+                                                           : "display",
+                     r->method, r->pattern);
+        return -1;
+    }
+    if (req->who.kind == PRINCIPAL_STAFF && r->roles && !(role_bit(req->who.role) & r->roles)) {
+        resp_problem(resp, 403, "the staff role \"%s\" may not call %s %s", req->who.role,
+                     r->method, r->pattern);
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolves {brand} and keeps staff and store keys inside their own brand. */
+static int scope_brand(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    const char *ref = req_param(req, "brand");
+    if (!ref) return 0;
+    if (!id_is_plausible(ref)) {
+        resp_problem(resp, 404, "no such brand \"%.64s\"", ref);
+        return -1;
+    }
+    int rc = app->st->ops->brand_get(app->st, ref, &req->brand);
+    if (rc) {
+        if (rc == SK_ENOTFOUND) resp_problem(resp, 404, "no such brand \"%s\"", ref);
+        else resp_store_error(resp, rc, "brand");
+        return -1;
+    }
+    req->brand_id = json_string_value(json_object_get(req->brand, "id"));
+    enum principal_kind k = req->who.kind;
+    if ((k == PRINCIPAL_STAFF || k == PRINCIPAL_SCANNER || k == PRINCIPAL_DISPLAY) &&
+        strcmp(req->who.brand_id, req->brand_id) != 0) {
+        resp_problem(resp, 403, "this token belongs to another brand");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- static files ------------------------------------------------------ */
+
+static const char *mime_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot) return "application/octet-stream";
+    if (!strcmp(dot, ".html")) return "text/html; charset=utf-8";
+    if (!strcmp(dot, ".css")) return "text/css; charset=utf-8";
+    if (!strcmp(dot, ".js")) return "text/javascript; charset=utf-8";
+    if (!strcmp(dot, ".svg")) return "image/svg+xml";
+    if (!strcmp(dot, ".png")) return "image/png";
+    if (!strcmp(dot, ".json")) return "application/json";
+    if (!strcmp(dot, ".ico")) return "image/x-icon";
+    return "application/octet-stream";
+}
+
+/* Pages by path; anything else under /static/. */
+static const struct {
+    const char *path;
+    const char *file;
+} static_pages[] = {
+    {"/", "index.html"},
+};
+
+static int serve_static(struct app *app, const char *path, struct http_resp *resp)
+{
+    char rel[256] = "";
+    for (size_t i = 0; i < sizeof static_pages / sizeof static_pages[0]; i++)
+        if (strcmp(path, static_pages[i].path) == 0)
+            snprintf(rel, sizeof rel, "%s", static_pages[i].file);
+    if (!rel[0] && strncmp(path, "/static/", 8) == 0 && strlen(path) < 200 &&
+        !strstr(path, "..") && !strstr(path, "//"))
+        snprintf(rel, sizeof rel, "%s", path + 1);
+    if (!rel[0]) return -1;
+    char full[512];
+    snprintf(full, sizeof full, "%s/%s", app->cfg.web_dir, rel);
+    FILE *f = fopen(full, "rb");
+    if (!f) return -1;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) || sb.st_size > STATIC_MAX) {
+        fclose(f);
+        return -1;
+    }
+    char *buf = malloc((size_t)sb.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)sb.st_size, f) : 0;
+    fclose(f);
+    if (!buf || n != (size_t)sb.st_size) {
+        free(buf);
+        return -1;
+    }
+    resp->status = 200;
+    resp->raw = buf;
+    resp->raw_len = n;
+    resp->content_type = mime_of(rel);
+    return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static void dispatch(struct app *app, struct http_req *req, struct conn_state *cs,
+                     struct http_resp *resp)
+{
+    char path_copy[1024];
+    if (strlen(req->path) >= sizeof path_copy) {
+        resp_problem(resp, 404, "no such resource");
+        return;
+    }
+    int path_matched;
+    const struct route *r =
+        route_find(req->method, req->path, path_copy, sizeof path_copy, req, &path_matched);
+    if (!r) {
+        if (path_matched) {
+            resp_problem(resp, 405, "%s is not supported on %s", req->method, req->path);
+            return;
+        }
+        if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
+            strncmp(req->path, "/v1/", 4) != 0 && serve_static(app, req->path, resp) == 0)
+            return;
+        resp_problem(resp, 404, "no such resource: %s %s", req->method, req->path);
+        return;
+    }
+    if (cs->too_big) {
+        resp_problem(resp, 413, "the request body is over the limit of %zu bytes",
+                     app->cfg.max_body);
+        return;
+    }
+    if (authorize(app, r, req, resp)) return;
+    if (scope_brand(app, req, resp)) return;
+    if (cs->len > 0) {
+        /* Bodies are JSON whatever the client called them (curl -d says
+         * form-urlencoded); only multipart is surely something else. */
+        const char *ct = req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (ct && strncasecmp(ct, "multipart/", 10) == 0) {
+            resp_problem(resp, 415, "send the body as application/json");
+            return;
+        }
+        json_error_t jerr;
+        req->json = json_loadb(cs->body, cs->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!req->json) {
+            resp_problem(resp, 400, "the body is not valid JSON (line %d, column %d): %s",
+                         jerr.line, jerr.column, jerr.text);
+            return;
+        }
+    }
+    r->fn(app, req, resp);
+    if (resp->status == 0) resp_problem(resp, 500, "the handler gave no answer");
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_resp *resp)
+{
+    char *body;
+    size_t len;
+    if (resp->json) {
+        body = json_dumps(resp->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (!body) return MHD_NO;
+        len = strlen(body);
+    } else {
+        body = resp->raw ? resp->raw : strdup("");
+        len = resp->raw ? resp->raw_len : 0;
+        resp->raw = NULL;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type ? resp->content_type : "application/json");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (resp->status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    if (resp->location[0]) MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp->location);
+    if (resp->retry_after[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp->retry_after);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct app *app = cls;
+    struct conn_state *cs = *con_cls;
+    if (!cs) {
+        cs = calloc(1, sizeof *cs);
+        if (!cs) return MHD_NO;
+        cs->started_us = time_now_us();
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > app->cfg.max_body) cs->too_big = 1;
+        *con_cls = cs;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (cs->too_big || cs->len + n > app->cfg.max_body) {
+            cs->too_big = 1;
+            return MHD_YES;
+        }
+        if (cs->len + n > cs->cap) {
+            size_t cap = cs->cap ? cs->cap : 4096;
+            while (cap < cs->len + n) cap *= 2;
+            char *nb = realloc(cs->body, cap);
+            if (!nb) return MHD_NO;
+            cs->body = nb;
+            cs->cap = cap;
+        }
+        memcpy(cs->body + cs->len, upload_data, n);
+        cs->len += n;
+        return MHD_YES;
+    }
+
+    struct http_req req = {.method = method, .path = url, .conn = conn};
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req.remote,
+                      sizeof req.remote);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req.remote,
+                      sizeof req.remote);
+    }
+    struct http_resp resp = {0};
+    dispatch(app, &req, cs, &resp);
+    if (!strcmp(method, "HEAD")) {
+        free(resp.raw);
+        resp.raw = NULL;
+        json_decref(resp.json);
+        resp.json = NULL;
+    }
+    enum MHD_Result ret = send_response(conn, &resp);
+
+    char status[8], ms[24];
+    snprintf(status, sizeof status, "%d", resp.status);
+    snprintf(ms, sizeof ms, "%.2f", (double)(time_now_us() - cs->started_us) / 1000.0);
+    log_kv(resp.status >= 500 ? LOG_ERROR : LOG_INFO, "http.request", "method", method, "path",
+           url, "status", status, "ms", ms, NULL);
+    json_decref(resp.json);
+    free(resp.raw);
+    json_decref(req.json);
+    json_decref(req.brand);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    conn_state_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    log_kv(LOG_WARN, "http.server", "message", msg, NULL);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int app_init(struct app *app, struct store *st, const struct app_config *cfg)
+{
+    memset(app, 0, sizeof *app);
+    app->st = st;
+    app->cfg = *cfg;
+    pthread_mutex_init(&app->rl_mu, NULL);
+    ratelimit_init(&app->rl_addr, app->rl_addr_slots, 4096, 30, 60 * 1000000LL);
+    ratelimit_init(&app->rl_account, app->rl_account_slots, 4096, 5, 15 * 60 * 1000000LL);
+    return 0;
+}
+
+void app_release(struct app *app)
+{
+    if (!app) return;
+    pthread_mutex_destroy(&app->rl_mu);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ret, int *ret_v6)
+{
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    if (!colon) return SK_EINVAL;
+    size_t hlen = (size_t)(colon - listen);
+    if (hlen >= sizeof host) return SK_EINVAL;
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || port < 0 || port > 65535) return SK_EINVAL;
+    memset(ret, 0, sizeof *ret);
+    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+        host[hlen - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ret;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) return SK_EINVAL;
+        *ret_v6 = 1;
+        return 0;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ret;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (hlen == 0) a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) return SK_EINVAL;
+    *ret_v6 = 0;
+    return 0;
+}
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+int http_serve(struct app *app)
+{
+    struct sockaddr_storage addr;
+    int v6 = 0;
+    if (parse_listen(app->cfg.listen, &addr, &v6)) {
+        log_kv(LOG_ERROR, "serve.listen", "error", "bad --listen, expected ADDR:PORT", "listen",
+               app->cfg.listen, NULL);
+        return SK_EINVAL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (v6) flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, &on_request, app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, app->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
+        &on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log,
+        app, MHD_OPTION_END);
+    if (!d) {
+        log_kv(LOG_ERROR, "serve.listen", "error", "cannot listen (address in use?)", "listen",
+               app->cfg.listen, NULL);
+        return SK_EIO;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    log_kv(LOG_INFO, "serve.ready", "listen", app->cfg.listen, "db", app->cfg.db_path, NULL);
+    while (!stop_requested) usleep(100 * 1000);
+    log_kv(LOG_INFO, "serve.stopping", NULL);
+    MHD_stop_daemon(d);
+    return 0;
+}

@@ -1,0 +1,1406 @@
+/*
+ * sqlite.c — the SQLite backend of the storage interface (see store.h).
+ *
+ * Invariants:
+ *  1. Connections come from a fixed pool; a connection is used by one thread
+ *     at a time (pool_acquire/pool_release), so SQLite runs in its
+ *     multi-thread mode with WAL, a busy timeout and foreign keys on.
+ *  2. Every write is one BEGIN IMMEDIATE ... COMMIT; any error rolls back.
+ *  3. Customer fields are sealed with the customer's data key; the key is
+ *     stored wrapped by a key derived from the master key, with the customer
+ *     id as associated data, so a wrapped key copied to another row is
+ *     useless.
+ *  4. Queries on behalf of a brand join membership_purposes: a field leaves
+ *     the database only when its purpose is granted at that moment.
+ */
+#include "store/store.h"
+#include "store/migrations.h"
+#include "core/consent.h"
+#include "util/err.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_SIZE 8
+#define BUSY_TIMEOUT_MS 5000
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct sq_conn {
+    sqlite3 *db;
+    int busy;
+};
+
+struct sq_store {
+    struct store base;
+    struct sq_conn pool[POOL_SIZE];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
+    uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
+    uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
+};
+
+#define SQ(st) ((struct sq_store *)(st))
+
+/* ---- connections ------------------------------------------------------ */
+
+static sqlite3 *pool_acquire(struct sq_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        for (int i = 0; i < POOL_SIZE; i++) {
+            if (!s->pool[i].busy) {
+                s->pool[i].busy = 1;
+                pthread_mutex_unlock(&s->mu);
+                return s->pool[i].db;
+            }
+        }
+        pthread_cond_wait(&s->cv, &s->mu);
+    }
+}
+
+static void pool_release(struct sq_store *s, sqlite3 *db)
+{
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < POOL_SIZE; i++)
+        if (s->pool[i].db == db) s->pool[i].busy = 0;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- query helpers ---------------------------------------------------- */
+
+/* Binds arguments by a format: s text (NULL binds NULL), i int64,
+ * b blob (pointer, size_t length). */
+static int q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
+{
+    for (int i = 0; fmt && fmt[i]; i++) {
+        int rc;
+        switch (fmt[i]) {
+        case 's': {
+            const char *v = va_arg(ap, const char *);
+            rc = v ? sqlite3_bind_text(stmt, i + 1, v, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(stmt, i + 1);
+            break;
+        }
+        case 'i':
+            rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+            break;
+        case 'b': {
+            const void *p = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+            rc = sqlite3_bind_blob(stmt, i + 1, p, (int)n, SQLITE_TRANSIENT);
+            break;
+        }
+        default:
+            return SK_EINVAL;
+        }
+        if (rc != SQLITE_OK) return SK_EDB;
+    }
+    return 0;
+}
+
+static int q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = q_bind(stmt, fmt, ap);
+    va_end(ap);
+    if (rc) {
+        sqlite3_finalize(stmt);
+        return rc;
+    }
+    *ret = stmt;
+    return 0;
+}
+
+static int q_step_err(int rc)
+{
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT) return SK_ECONFLICT;
+    return SK_EDB;
+}
+
+/* Runs a statement to completion. */
+static int q_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = q_bind(stmt, fmt, ap);
+    va_end(ap);
+    if (!rc) {
+        int s;
+        while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {}
+        rc = q_step_err(s);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* The current row as a JSON object (text, integer, real, null; blobs
+ * skipped). */
+static json_t *q_row_json(sqlite3_stmt *stmt)
+{
+    json_t *o = json_object();
+    int n = sqlite3_column_count(stmt);
+    for (int i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(stmt, i);
+        switch (sqlite3_column_type(stmt, i)) {
+        case SQLITE_INTEGER:
+            json_object_set_new(o, name, json_integer(sqlite3_column_int64(stmt, i)));
+            break;
+        case SQLITE_FLOAT:
+            json_object_set_new(o, name, json_real(sqlite3_column_double(stmt, i)));
+            break;
+        case SQLITE_TEXT:
+            json_object_set_new(o, name,
+                                json_stringn((const char *)sqlite3_column_text(stmt, i),
+                                             (size_t)sqlite3_column_bytes(stmt, i)));
+            break;
+        case SQLITE_NULL:
+            json_object_set_new(o, name, json_null());
+            break;
+        default:
+            break;
+        }
+    }
+    return o;
+}
+
+/* All rows as an array of objects. */
+static int q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = q_bind(stmt, fmt, ap);
+    va_end(ap);
+    json_t *arr = json_array();
+    int s = SQLITE_DONE;
+    if (!rc) {
+        while ((s = sqlite3_step(stmt)) == SQLITE_ROW) json_array_append_new(arr, q_row_json(stmt));
+        rc = q_step_err(s);
+    }
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *ret = arr;
+    return 0;
+}
+
+/* The first row as an object, or SK_ENOTFOUND. */
+static int q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = q_bind(stmt, fmt, ap);
+    va_end(ap);
+    if (!rc) {
+        int s = sqlite3_step(stmt);
+        if (s == SQLITE_ROW) *ret = q_row_json(stmt);
+        else rc = s == SQLITE_DONE ? SK_ENOTFOUND : SK_EDB;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* Copies the text of column i into buf (truncating); "" for NULL. */
+static void q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(stmt, i);
+    snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+static int tx_begin(sqlite3 *db) { return q_exec(db, "BEGIN IMMEDIATE", NULL); }
+static int tx_commit(sqlite3 *db) { return q_exec(db, "COMMIT", NULL); }
+static void tx_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
+
+/* Ends a write: commit on rc == 0, else roll back. Returns the final rc. */
+static int tx_end(sqlite3 *db, int rc)
+{
+    if (rc == 0) rc = tx_commit(db);
+    if (rc) tx_rollback(db);
+    return rc;
+}
+
+static char *now_text(char buf[TIME_RFC3339_LEN])
+{
+    return time_fmt_rfc3339(time_now_us(), buf, TIME_RFC3339_LEN);
+}
+
+/* Wraps rows fetched with LIMIT n+1 into {items, next}. */
+static json_t *page_wrap(json_t *rows, int limit)
+{
+    json_t *next = json_null();
+    if ((int)json_array_size(rows) > limit) {
+        json_array_remove(rows, (size_t)limit);
+        next = json_incref(json_object_get(json_array_get(rows, (size_t)limit - 1), "id"));
+    }
+    return json_pack("{s:o, s:o}", "items", rows, "next", next);
+}
+
+/* ---- customer keys and sealed fields ----------------------------------- */
+
+static int cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
+                    uint8_t ret[CRYPTO_KEY_LEN])
+{
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt, "SELECT wrapped_key FROM customer_keys WHERE customer_id = ?",
+                       "s", cid);
+    if (rc) return rc;
+    rc = SK_ENOTFOUND;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        char aad[ID_MAX + 8];
+        snprintf(aad, sizeof aad, "key|%s", cid);
+        uint8_t *pt;
+        size_t n;
+        rc = crypto_open(s->k_wrap, aad, strlen(aad), sqlite3_column_blob(stmt, 0),
+                         (size_t)sqlite3_column_bytes(stmt, 0), &pt, &n);
+        if (!rc) {
+            if (n == CRYPTO_KEY_LEN) memcpy(ret, pt, n);
+            else rc = SK_ECRYPTO;
+            memset(pt, 0, n);
+            free(pt);
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static int seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                      const char *text, uint8_t **ret, size_t *ret_len)
+{
+    char aad[ID_MAX + 80];
+    snprintf(aad, sizeof aad, "%s|%s", cid, field);
+    return crypto_seal(key, aad, strlen(aad), text, strlen(text), ret, ret_len);
+}
+
+static int open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                      const void *blob, size_t len, char **ret)
+{
+    char aad[ID_MAX + 80];
+    snprintf(aad, sizeof aad, "%s|%s", cid, field);
+    uint8_t *pt;
+    size_t n;
+    int rc = crypto_open(key, aad, strlen(aad), blob, len, &pt, &n);
+    if (rc) return rc;
+    *ret = (char *)pt;
+    return 0;
+}
+
+/* Opens a sealed JSON column into a JSON value. */
+static int open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                     sqlite3_stmt *stmt, int col, json_t **ret)
+{
+    char *text;
+    int rc = open_field(key, cid, field, sqlite3_column_blob(stmt, col),
+                        (size_t)sqlite3_column_bytes(stmt, col), &text);
+    if (rc) return rc;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    free(text);
+    if (!v) return SK_ECRYPTO;
+    *ret = v;
+    return 0;
+}
+
+static void email_hash(struct sq_store *s, const char *email, char ret[65])
+{
+    uint8_t h[32];
+    crypto_hmac_sha256(s->k_email, sizeof s->k_email, email, strlen(email), h);
+    hex_encode(h, sizeof h, ret);
+}
+
+/* ---- migrations -------------------------------------------------------- */
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    if (q_exec(db,
+               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+               "name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+               NULL)) {
+        snprintf(err, errlen, "cannot create schema_migrations: %s", sqlite3_errmsg(db));
+        return SK_EDB;
+    }
+    json_t *row;
+    int64_t have = 0;
+    if (q_row(db, &row, "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", NULL) ==
+        0) {
+        have = json_integer_value(json_object_get(row, "v"));
+        json_decref(row);
+    }
+    if (have > (int64_t)store_migrations_count) {
+        snprintf(err, errlen,
+                 "the database is at schema version %lld but this shopkeeper knows only up to "
+                 "%zu: it was written by a newer version; upgrade shopkeeper or use another "
+                 "--db",
+                 (long long)have, store_migrations_count);
+        return SK_EVERSION;
+    }
+    for (size_t i = (size_t)have; i < store_migrations_count; i++) {
+        const struct migration *m = &store_migrations[i];
+        char now[TIME_RFC3339_LEN];
+        int rc = tx_begin(db);
+        if (!rc && sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) rc = SK_EDB;
+        if (rc) snprintf(err, errlen, "migration %s failed: %s", m->name, sqlite3_errmsg(db));
+        if (!rc)
+            rc = q_exec(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)", "iss",
+                        (int64_t)m->version, m->name, now_text(now));
+        rc = tx_end(db, rc);
+        if (rc) {
+            if (!*err) snprintf(err, errlen, "migration %s could not be recorded", m->name);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- operators and tokens ---------------------------------------------- */
+
+static int sq_operator_create(struct store *st, const char *name, char ret_id[ID_MAX])
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN];
+    if (id_new("op", id)) return SK_ECRYPTO;
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db, "INSERT INTO operators (id, name, created_at) VALUES (?, ?, ?)", "sss", id,
+                    name, now_text(now));
+    pool_release(s, db);
+    if (!rc) memcpy(ret_id, id, ID_MAX);
+    return rc;
+}
+
+static const char *const kind_names[] = {"", "operator", "staff", "customer", "scanner",
+                                         "display"};
+
+static int sq_token_create(struct store *st, enum principal_kind kind, const char *subject_id,
+                           const char *brand_id, const char *store_id, const char *hash,
+                           int64_t expires_us)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
+    if (expires_us) time_fmt_rfc3339(expires_us, exp, sizeof exp);
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db,
+                    "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at, "
+                    "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "sssssss", hash, kind_names[kind], subject_id, brand_id, store_id,
+                    now_text(now), expires_us ? exp : NULL);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
+                           struct principal *ret)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(now_us, now, sizeof now);
+    sqlite3 *db = pool_acquire(s);
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt,
+                       "SELECT t.kind, t.subject_id, t.brand_id, t.store_id, st.role "
+                       "FROM tokens t LEFT JOIN staff st ON t.kind = 'staff' AND st.id = "
+                       "t.subject_id "
+                       "WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) "
+                       "AND (t.kind <> 'staff' OR st.id IS NOT NULL) "
+                       "AND (t.kind <> 'customer' OR EXISTS (SELECT 1 FROM customers c WHERE "
+                       "c.id = t.subject_id))",
+                       "ss", hash, now);
+    if (!rc) {
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            struct principal p = {0};
+            char kind[16];
+            q_text(stmt, 0, kind, sizeof kind);
+            for (int k = PRINCIPAL_OPERATOR; k <= PRINCIPAL_DISPLAY; k++)
+                if (strcmp(kind, kind_names[k]) == 0) p.kind = (enum principal_kind)k;
+            q_text(stmt, 1, p.id, sizeof p.id);
+            q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
+            q_text(stmt, 3, p.store_id, sizeof p.store_id);
+            q_text(stmt, 4, p.role, sizeof p.role);
+            snprintf(p.token_hash, sizeof p.token_hash, "%s", hash);
+            rc = p.kind ? 0 : SK_ENOTFOUND;
+            if (!rc) *ret = p;
+        } else {
+            rc = SK_ENOTFOUND;
+        }
+        sqlite3_finalize(stmt);
+    }
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_token_revoke(struct store *st, const char *hash)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db, "DELETE FROM tokens WHERE hash = ?", "s", hash);
+    pool_release(s, db);
+    return rc;
+}
+
+/* ---- brands ------------------------------------------------------------ */
+
+static json_t *json_parse_text(json_t *row, const char *field)
+{
+    const char *t = json_string_value(json_object_get(row, field));
+    return t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+}
+
+/* Adds choices and notice (current versions) to a brand row. */
+static int brand_decorate(sqlite3 *db, json_t *b)
+{
+    const char *id = json_string_value(json_object_get(b, "id"));
+    json_t *row;
+    json_t *choices = json_array();
+    if (q_row(db, &row,
+              "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
+              "AND b.choices_version = c.version WHERE b.id = ?",
+              "s", id) == 0) {
+        json_t *v = json_parse_text(row, "body");
+        if (v) {
+            json_decref(choices);
+            choices = v;
+        }
+        json_decref(row);
+    }
+    json_object_set_new(b, "choices", choices);
+    json_t *notice = json_null();
+    if (q_row(db, &row,
+              "SELECT n.body, n.version, n.created_at FROM brand_notices n JOIN brands b ON "
+              "b.id = n.brand_id AND b.notice_version = n.version WHERE b.id = ?",
+              "s", id) == 0) {
+        json_t *v = json_parse_text(row, "body");
+        if (v) {
+            json_decref(notice);
+            notice = v;
+            json_object_set(notice, "version", json_object_get(row, "version"));
+            json_object_set(notice, "updated_at", json_object_get(row, "created_at"));
+        }
+        json_decref(row);
+    }
+    json_object_set_new(b, "notice", notice);
+    return 0;
+}
+
+#define BRAND_COLS "id, slug, name, choices_version, notice_version, created_at"
+
+static int sq_brand_create(struct store *st, const char *name, const char *slug, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN];
+    if (id_new("brd", id)) return SK_ECRYPTO;
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db, "INSERT INTO brands (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
+                    "ssss", id, slug, name, now_text(now));
+    json_t *b = NULL;
+    if (!rc) rc = q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ?", "s", id);
+    if (!rc) brand_decorate(db, b);
+    pool_release(s, db);
+    if (!rc) *ret = b;
+    return rc;
+}
+
+static int sq_brand_get(struct store *st, const char *ref, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *b;
+    int rc = q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ? OR slug = ?", "ss",
+                   ref, ref);
+    if (!rc) brand_decorate(db, b);
+    pool_release(s, db);
+    if (!rc) *ret = b;
+    return rc;
+}
+
+static int sq_brand_list(struct store *st, const struct page *pg, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *rows;
+    int rc = q_rows(db, &rows,
+                    "SELECT " BRAND_COLS " FROM brands WHERE id > ? ORDER BY id LIMIT ?", "si",
+                    pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+    if (!rc) {
+        size_t i;
+        json_t *b;
+        json_array_foreach(rows, i, b) brand_decorate(db, b);
+    }
+    pool_release(s, db);
+    if (!rc) *ret = page_wrap(rows, pg->limit);
+    return rc;
+}
+
+/* Appends a new version of a brand's versioned document (choices, notice). */
+static int brand_version_put(struct sq_store *s, const char *brand_id, const char *table,
+                             const char *column, json_t *body, json_t **ret)
+{
+    char sql[256], now[TIME_RFC3339_LEN];
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text) return SK_ENOMEM;
+    sqlite3 *db = pool_acquire(s);
+    json_t *row = NULL;
+    int rc = tx_begin(db);
+    if (!rc) {
+        snprintf(sql, sizeof sql, "UPDATE brands SET %s = %s + 1 WHERE id = ?", column, column);
+        rc = q_exec(db, sql, "s", brand_id);
+    }
+    if (!rc) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO %s (brand_id, version, body, created_at) SELECT id, %s, ?, ? "
+                 "FROM brands WHERE id = ?",
+                 table, column);
+        rc = q_exec(db, sql, "sss", text, now_text(now), brand_id);
+    }
+    if (!rc) {
+        snprintf(sql, sizeof sql,
+                 "SELECT version, created_at FROM %s WHERE brand_id = ? ORDER BY version DESC "
+                 "LIMIT 1",
+                 table);
+        rc = q_row(db, &row, sql, "s", brand_id);
+    }
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    free(text);
+    if (rc) {
+        json_decref(row);
+        return rc;
+    }
+    *ret = row;
+    return 0;
+}
+
+static int sq_choices_put(struct store *st, const char *brand_id, json_t *normalized,
+                          json_t **ret)
+{
+    json_t *row;
+    int rc = brand_version_put(SQ(st), brand_id, "brand_choices", "choices_version", normalized,
+                               &row);
+    if (rc) return rc;
+    json_object_set(row, "choices", normalized);
+    *ret = row;
+    return 0;
+}
+
+static int sq_choices_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *row;
+    int rc;
+    if (version > 0)
+        rc = q_row(db, &row,
+                   "SELECT version, body, created_at FROM brand_choices WHERE brand_id = ? AND "
+                   "version = ?",
+                   "si", brand_id, version);
+    else
+        rc = q_row(db, &row,
+                   "SELECT c.version, c.body, c.created_at FROM brand_choices c JOIN brands b "
+                   "ON b.id = c.brand_id AND b.choices_version = c.version WHERE b.id = ?",
+                   "s", brand_id);
+    pool_release(s, db);
+    if (rc == SK_ENOTFOUND && version <= 0) {
+        *ret = json_pack("{s:i, s:[], s:n}", "version", 0, "choices", "created_at");
+        return 0;
+    }
+    if (rc) return rc;
+    json_t *body = json_parse_text(row, "body");
+    json_object_del(row, "body");
+    json_object_set_new(row, "choices", body ? body : json_array());
+    *ret = row;
+    return 0;
+}
+
+static int sq_notice_put(struct store *st, const char *brand_id, json_t *notice, json_t **ret)
+{
+    json_t *row;
+    int rc = brand_version_put(SQ(st), brand_id, "brand_notices", "notice_version", notice, &row);
+    if (rc) return rc;
+    json_t *out = json_deep_copy(notice);
+    json_object_set(out, "version", json_object_get(row, "version"));
+    json_object_set(out, "updated_at", json_object_get(row, "created_at"));
+    json_decref(row);
+    *ret = out;
+    return 0;
+}
+
+/* ---- staff ------------------------------------------------------------- */
+
+static int sq_staff_create(struct store *st, const char *brand_id, const char *email,
+                           const char *name, const char *role, const char *pwhash, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN];
+    if (id_new("stf", id)) return SK_ECRYPTO;
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db,
+                    "INSERT INTO staff (id, brand_id, email, name, role, password_hash, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "sssssss", id, brand_id, email, name, role, pwhash, now_text(now));
+    json_t *row = NULL;
+    if (!rc)
+        rc = q_row(db, &row,
+                   "SELECT id, brand_id, email, name, role, created_at FROM staff WHERE id = ?",
+                   "s", id);
+    pool_release(s, db);
+    if (!rc) *ret = row;
+    return rc;
+}
+
+static int sq_staff_list(struct store *st, const char *brand_id, const struct page *pg,
+                         json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *rows;
+    int rc = q_rows(db, &rows,
+                    "SELECT id, brand_id, email, name, role, created_at FROM staff "
+                    "WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?",
+                    "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+    pool_release(s, db);
+    if (!rc) *ret = page_wrap(rows, pg->limit);
+    return rc;
+}
+
+static int login_fill(sqlite3 *db, const char *sql, const char *key, struct login_rec *ret)
+{
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt, sql, "s", key);
+    if (rc) return rc;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        struct login_rec r;
+        q_text(stmt, 0, r.id, sizeof r.id);
+        q_text(stmt, 1, r.brand_id, sizeof r.brand_id);
+        q_text(stmt, 2, r.role, sizeof r.role);
+        q_text(stmt, 3, r.pwhash, sizeof r.pwhash);
+        *ret = r;
+    } else {
+        rc = SK_ENOTFOUND;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static int sq_staff_login(struct store *st, const char *email, struct login_rec *ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc = login_fill(db, "SELECT id, brand_id, role, password_hash FROM staff WHERE email = ?",
+                        email, ret);
+    pool_release(s, db);
+    return rc;
+}
+
+/* ---- stores ------------------------------------------------------------ */
+
+#define STORE_COLS "id, brand_id, name, timezone, city, address, beacon_id, created_at"
+
+static int sq_store_create(struct store *st, const char *brand_id, json_t *f, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN], beacon[33];
+    uint8_t rnd[16];
+    if (id_new("sto", id) || crypto_random(rnd, sizeof rnd)) return SK_ECRYPTO;
+    hex_encode(rnd, sizeof rnd, beacon);
+    const char *city = json_string_value(json_object_get(f, "city"));
+    const char *address = json_string_value(json_object_get(f, "address"));
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db,
+                    "INSERT INTO stores (" STORE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "ssssssss", id, brand_id, json_string_value(json_object_get(f, "name")),
+                    json_string_value(json_object_get(f, "timezone")), city ? city : "",
+                    address ? address : "", beacon, now_text(now));
+    json_t *row = NULL;
+    if (!rc) rc = q_row(db, &row, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", id);
+    pool_release(s, db);
+    if (!rc) *ret = row;
+    return rc;
+}
+
+static int sq_store_get(struct store *st, const char *brand_id, const char *store_id,
+                        json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc;
+    if (brand_id)
+        rc = q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ? AND brand_id = ?",
+                   "ss", store_id, brand_id);
+    else
+        rc = q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", store_id);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_store_list(struct store *st, const char *brand_id, const struct page *pg,
+                         json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *rows;
+    int rc = q_rows(db, &rows,
+                    "SELECT " STORE_COLS " FROM stores WHERE brand_id = ? AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+    pool_release(s, db);
+    if (!rc) *ret = page_wrap(rows, pg->limit);
+    return rc;
+}
+
+/* ---- customers --------------------------------------------------------- */
+
+static int customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret)
+{
+    uint8_t key[CRYPTO_KEY_LEN];
+    int rc = cust_key(s, db, cid, key);
+    if (rc) return rc;
+    sqlite3_stmt *stmt;
+    rc = q_prepare(db, &stmt,
+                   "SELECT id, name_enc, email_enc, created_at FROM customers WHERE id = ?", "s",
+                   cid);
+    if (rc) return rc;
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        char *name = NULL, *email = NULL;
+        rc = open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
+                        (size_t)sqlite3_column_bytes(stmt, 1), &name);
+        if (!rc)
+            rc = open_field(key, cid, "email", sqlite3_column_blob(stmt, 2),
+                            (size_t)sqlite3_column_bytes(stmt, 2), &email);
+        if (!rc)
+            *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", cid, "name", name, "email", email,
+                             "created_at", (const char *)sqlite3_column_text(stmt, 3));
+        free(name);
+        free(email);
+    } else {
+        rc = SK_ENOTFOUND;
+    }
+    sqlite3_finalize(stmt);
+    memset(key, 0, sizeof key);
+    return rc;
+}
+
+static int sq_customer_create(struct store *st, const char *name, const char *email,
+                              const char *pwhash, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN], eh[65], aad[ID_MAX + 8];
+    uint8_t key[CRYPTO_KEY_LEN];
+    uint8_t *wrapped = NULL, *name_enc = NULL, *email_enc = NULL;
+    size_t wlen, nlen, elen;
+    int rc = SK_ECRYPTO;
+    if (id_new("cus", id) || crypto_random(key, sizeof key)) return SK_ECRYPTO;
+    snprintf(aad, sizeof aad, "key|%s", id);
+    if (crypto_seal(s->k_wrap, aad, strlen(aad), key, sizeof key, &wrapped, &wlen)) goto out;
+    if (seal_field(key, id, "name", name, &name_enc, &nlen)) goto out;
+    if (seal_field(key, id, "email", email, &email_enc, &elen)) goto out;
+    email_hash(s, email, eh);
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    rc = tx_begin(db);
+    if (!rc)
+        rc = q_exec(db,
+                    "INSERT INTO customers (id, email_hash, email_enc, name_enc, password_hash, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    "ssbbss", id, eh, email_enc, elen, name_enc, nlen, pwhash, now);
+    if (!rc)
+        rc = q_exec(db,
+                    "INSERT INTO customer_keys (customer_id, wrapped_key, created_at) VALUES "
+                    "(?, ?, ?)",
+                    "sbs", id, wrapped, wlen, now);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    if (!rc)
+        *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "email", email,
+                         "created_at", now);
+out:
+    memset(key, 0, sizeof key);
+    free(wrapped);
+    free(name_enc);
+    free(email_enc);
+    return rc;
+}
+
+static int sq_customer_login(struct store *st, const char *email, struct login_rec *ret)
+{
+    struct sq_store *s = SQ(st);
+    char eh[65];
+    email_hash(s, email, eh);
+    sqlite3 *db = pool_acquire(s);
+    int rc = login_fill(db,
+                        "SELECT id, '', '', password_hash FROM customers WHERE email_hash = ?",
+                        eh, ret);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_customer_get(struct store *st, const char *cid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc = customer_read(s, db, cid, ret);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_customer_rename(struct store *st, const char *cid, const char *name)
+{
+    struct sq_store *s = SQ(st);
+    uint8_t key[CRYPTO_KEY_LEN];
+    uint8_t *enc = NULL;
+    size_t len;
+    sqlite3 *db = pool_acquire(s);
+    int rc = cust_key(s, db, cid, key);
+    if (!rc) rc = seal_field(key, cid, "name", name, &enc, &len);
+    if (!rc) rc = q_exec(db, "UPDATE customers SET name_enc = ? WHERE id = ?", "bs", enc, len, cid);
+    pool_release(s, db);
+    memset(key, 0, sizeof key);
+    free(enc);
+    return rc;
+}
+
+/* ---- consent ----------------------------------------------------------- */
+
+static int load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purpose_set *ret)
+{
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt,
+                       "SELECT purpose FROM membership_purposes WHERE brand_id = ? AND "
+                       "customer_id = ?",
+                       "ss", bid, cid);
+    if (rc) return rc;
+    purpose_set_init(ret);
+    int step;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+        purpose_set_add(ret, (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    return q_step_err(step);
+}
+
+static json_t *purposes_json(const struct purpose_set *ps)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < ps->n; i++) json_array_append_new(a, json_string(ps->item[i]));
+    return a;
+}
+
+/* Appends one ledger entry and applies it to membership_purposes. */
+static int ledger_append(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
+                         const char *purpose, int grant, int64_t notice_version,
+                         const char *via, const char *at)
+{
+    char id[ID_MAX], msg[512], receipt[65];
+    uint8_t mac[32];
+    if (id_new("cev", id)) return SK_ECRYPTO;
+    const char *action = grant ? "grant" : "withdraw";
+    snprintf(msg, sizeof msg, "%s|%s|%s|%s|%s|%lld|%s|%s", id, bid, cid, purpose, action,
+             (long long)notice_version, via, at);
+    crypto_hmac_sha256(s->k_receipt, sizeof s->k_receipt, msg, strlen(msg), mac);
+    hex_encode(mac, 16, receipt);
+    int rc = q_exec(db,
+                    "INSERT INTO consent_events (id, brand_id, customer_id, purpose, action, "
+                    "notice_version, via, at, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "sssssisss", id, bid, cid, purpose, action, notice_version, via, at, receipt);
+    if (rc) return rc;
+    if (grant)
+        return q_exec(db,
+                      "INSERT INTO membership_purposes (brand_id, customer_id, purpose, "
+                      "granted_at) VALUES (?, ?, ?, ?)",
+                      "ssss", bid, cid, purpose, at);
+    return q_exec(db,
+                  "DELETE FROM membership_purposes WHERE brand_id = ? AND customer_id = ? AND "
+                  "purpose = ?",
+                  "sss", bid, cid, purpose);
+}
+
+static int membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret)
+{
+    json_t *m;
+    int rc = q_row(db, &m,
+                   "SELECT b.id AS brand_id, b.slug AS brand_slug, b.name AS brand_name, "
+                   "m.joined_at, m.updated_at FROM memberships m JOIN brands b ON b.id = "
+                   "m.brand_id WHERE m.customer_id = ? AND m.brand_id = ?",
+                   "ss", cid, bid);
+    if (rc) return rc;
+    struct purpose_set ps;
+    rc = load_purposes(db, cid, bid, &ps);
+    if (rc) {
+        json_decref(m);
+        return rc;
+    }
+    json_t *out = json_pack("{s:{s:O, s:O, s:O}, s:o, s:O, s:O}", "brand", "id",
+                            json_object_get(m, "brand_id"), "slug",
+                            json_object_get(m, "brand_slug"), "name",
+                            json_object_get(m, "brand_name"), "purposes", purposes_json(&ps),
+                            "joined_at", json_object_get(m, "joined_at"), "updated_at",
+                            json_object_get(m, "updated_at"));
+    json_decref(m);
+    *ret = out;
+    return 0;
+}
+
+static int sq_membership_put(struct store *st, const char *cid, const char *bid,
+                             const struct purpose_set *wanted, const char *via, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    json_t *brand = NULL, *out = NULL, *changes = json_array();
+    int rc = tx_begin(db);
+    if (!rc) rc = q_row(db, &brand, "SELECT notice_version FROM brands WHERE id = ?", "s", bid);
+    if (!rc)
+        rc = q_exec(db,
+                    "INSERT INTO memberships (brand_id, customer_id, joined_at, updated_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (brand_id, customer_id) DO UPDATE SET "
+                    "updated_at = excluded.updated_at",
+                    "ssss", bid, cid, now, now);
+    struct purpose_set cur, grant, withdraw;
+    if (!rc) rc = load_purposes(db, cid, bid, &cur);
+    if (!rc) {
+        int64_t nv = json_integer_value(json_object_get(brand, "notice_version"));
+        consent_plan(&cur, wanted, &grant, &withdraw);
+        for (size_t i = 0; !rc && i < withdraw.n; i++) {
+            rc = ledger_append(s, db, cid, bid, withdraw.item[i], 0, nv, via, now);
+            json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", withdraw.item[i],
+                                                     "action", "withdraw"));
+        }
+        for (size_t i = 0; !rc && i < grant.n; i++) {
+            rc = ledger_append(s, db, cid, bid, grant.item[i], 1, nv, via, now);
+            json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", grant.item[i],
+                                                     "action", "grant"));
+        }
+    }
+    if (!rc) rc = membership_read(db, cid, bid, &out);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    json_decref(brand);
+    if (rc) {
+        json_decref(out);
+        json_decref(changes);
+        return rc;
+    }
+    json_object_set_new(out, "changes", changes);
+    *ret = out;
+    return 0;
+}
+
+static int sq_membership_leave(struct store *st, const char *cid, const char *bid,
+                               const char *via)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    json_t *m = NULL;
+    struct purpose_set cur;
+    int rc = tx_begin(db);
+    if (!rc)
+        rc = q_row(db, &m,
+                   "SELECT b.notice_version FROM memberships m JOIN brands b ON b.id = "
+                   "m.brand_id WHERE m.customer_id = ? AND m.brand_id = ?",
+                   "ss", cid, bid);
+    if (!rc) rc = load_purposes(db, cid, bid, &cur);
+    for (size_t i = 0; !rc && i < cur.n; i++)
+        rc = ledger_append(s, db, cid, bid, cur.item[i], 0,
+                           json_integer_value(json_object_get(m, "notice_version")), via, now);
+    /* Leaving removes what the brand held: the membership and, by cascade,
+     * the preferences given to it. The ledger keeps the withdrawals. */
+    if (!rc)
+        rc = q_exec(db, "DELETE FROM memberships WHERE customer_id = ? AND brand_id = ?", "ss",
+                    cid, bid);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    json_decref(m);
+    return rc;
+}
+
+static int sq_membership_get(struct store *st, const char *cid, const char *bid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc = membership_read(db, cid, bid, ret);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *rows, *out = json_array();
+    int rc = q_rows(db, &rows,
+                    "SELECT m.brand_id FROM memberships m JOIN brands b ON b.id = m.brand_id "
+                    "WHERE m.customer_id = ? ORDER BY b.name",
+                    "s", cid);
+    if (!rc) {
+        size_t i;
+        json_t *r;
+        json_array_foreach(rows, i, r) {
+            json_t *m;
+            rc = membership_read(db, cid, json_string_value(json_object_get(r, "brand_id")), &m);
+            if (rc) break;
+            json_array_append_new(out, m);
+        }
+        json_decref(rows);
+    }
+    pool_release(s, db);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
+    *ret = out;
+    return 0;
+}
+
+static int sq_consent_ledger(struct store *st, const char *cid, const struct page *pg,
+                             json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *rows;
+    int rc = q_rows(db, &rows,
+                    "SELECT e.id, e.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
+                    "e.purpose, e.action, e.notice_version, e.via, e.at, e.receipt "
+                    "FROM consent_events e JOIN brands b ON b.id = e.brand_id "
+                    "WHERE e.customer_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
+                    "ssi", cid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+    pool_release(s, db);
+    if (!rc) *ret = page_wrap(rows, pg->limit);
+    return rc;
+}
+
+/* ---- preferences ------------------------------------------------------- */
+
+static int sq_preferences_put(struct store *st, const char *cid, const char *bid,
+                              int64_t choices_version, json_t *answers, json_t *dont,
+                              json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN], field_a[ID_MAX + 16], field_d[ID_MAX + 16];
+    uint8_t key[CRYPTO_KEY_LEN];
+    uint8_t *a_enc = NULL, *d_enc = NULL;
+    size_t alen, dlen;
+    char *a_text = json_dumps(answers, JSON_COMPACT), *d_text = json_dumps(dont, JSON_COMPACT);
+    snprintf(field_a, sizeof field_a, "answers|%s", bid);
+    snprintf(field_d, sizeof field_d, "dont|%s", bid);
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    int rc = (a_text && d_text) ? cust_key(s, db, cid, key) : SK_ENOMEM;
+    if (!rc) rc = seal_field(key, cid, field_a, a_text, &a_enc, &alen);
+    if (!rc) rc = seal_field(key, cid, field_d, d_text, &d_enc, &dlen);
+    if (!rc) rc = tx_begin(db);
+    if (!rc) {
+        /* Consent in the query: the row is written only under a current
+         * preferences grant. */
+        rc = q_exec(db,
+                    "INSERT INTO preferences (brand_id, customer_id, choices_version, "
+                    "answers_enc, dont_enc, updated_at) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS "
+                    "(SELECT 1 FROM membership_purposes WHERE brand_id = ? AND customer_id = ? "
+                    "AND purpose = 'preferences') ON CONFLICT (brand_id, customer_id) DO UPDATE "
+                    "SET choices_version = excluded.choices_version, answers_enc = "
+                    "excluded.answers_enc, dont_enc = excluded.dont_enc, updated_at = "
+                    "excluded.updated_at",
+                    "ssibbsss", bid, cid, choices_version, a_enc, alen, d_enc, dlen, now, bid,
+                    cid);
+        if (!rc && sqlite3_changes(db) == 0) rc = SK_EFORBIDDEN;
+        rc = tx_end(db, rc);
+    }
+    pool_release(s, db);
+    memset(key, 0, sizeof key);
+    free(a_enc);
+    free(d_enc);
+    free(a_text);
+    free(d_text);
+    if (!rc)
+        *ret = json_pack("{s:I, s:O, s:O, s:s}", "choices_version", (json_int_t)choices_version,
+                         "answers", answers, "dont", dont, "updated_at", now);
+    return rc;
+}
+
+/* Reads a customer's preferences row for a brand; cols: version, answers,
+ * dont, updated_at. Missing row: empty answers. */
+static int prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
+                      const char *sql, json_t **ret)
+{
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt, sql, "ss", bid, cid);
+    if (rc) return rc;
+    json_t *out = NULL;
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+        uint8_t key[CRYPTO_KEY_LEN];
+        char field_a[ID_MAX + 16], field_d[ID_MAX + 16];
+        snprintf(field_a, sizeof field_a, "answers|%s", bid);
+        snprintf(field_d, sizeof field_d, "dont|%s", bid);
+        json_t *answers = NULL, *dont = NULL;
+        rc = cust_key(s, db, cid, key);
+        if (!rc) rc = open_json(key, cid, field_a, stmt, 1, &answers);
+        if (!rc) rc = open_json(key, cid, field_d, stmt, 2, &dont);
+        memset(key, 0, sizeof key);
+        if (!rc)
+            out = json_pack("{s:I, s:o, s:o, s:s}", "choices_version",
+                            (json_int_t)sqlite3_column_int64(stmt, 0), "answers", answers,
+                            "dont", dont, "updated_at",
+                            (const char *)sqlite3_column_text(stmt, 3));
+        else {
+            json_decref(answers);
+            json_decref(dont);
+        }
+    } else {
+        out = json_pack("{s:i, s:{}, s:[], s:n}", "choices_version", 0, "answers", "dont",
+                        "updated_at");
+    }
+    sqlite3_finalize(stmt);
+    if (!rc) *ret = out;
+    return rc;
+}
+
+static int sq_preferences_get(struct store *st, const char *cid, const char *bid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc = prefs_read(s, db, cid, bid,
+                        "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
+                        "preferences WHERE brand_id = ? AND customer_id = ?",
+                        ret);
+    pool_release(s, db);
+    return rc;
+}
+
+/* ---- the brand's view and the access log ------------------------------- */
+
+static int access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
+                         const char *fields, const char *purpose, const char *at)
+{
+    char id[ID_MAX], prev[65] = ZERO_HASH, hash[65];
+    if (id_new("acc", id)) return SK_ECRYPTO;
+    json_t *row;
+    if (q_row(db, &row,
+              "SELECT hash FROM access_log WHERE customer_id = ? ORDER BY id DESC LIMIT 1", "s",
+              cid) == 0) {
+        snprintf(prev, sizeof prev, "%s", json_string_value(json_object_get(row, "hash")));
+        json_decref(row);
+    }
+    char msg[1024];
+    uint8_t h[32];
+    snprintf(msg, sizeof msg, "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s", prev, id, cid, bid,
+             who->store_id ? who->store_id : "", who->kind, who->role, fields, purpose, at);
+    crypto_sha256(msg, strlen(msg), h);
+    hex_encode(h, sizeof h, hash);
+    return q_exec(db,
+                  "INSERT INTO access_log (id, customer_id, brand_id, store_id, actor_kind, "
+                  "actor_role, fields, purpose, at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, "
+                  "?, ?, ?, ?, ?)",
+                  "sssssssssss", id, cid, bid, who->store_id, who->kind, who->role, fields,
+                  purpose, at, prev, hash);
+}
+
+static int sq_member_view(struct store *st, const char *bid, const char *cid,
+                          const struct actor *who, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    json_t *out = NULL;
+    struct purpose_set ps;
+    int rc = tx_begin(db);
+    if (!rc) rc = load_purposes(db, cid, bid, &ps);
+    sqlite3_stmt *stmt = NULL;
+    if (!rc)
+        /* Consent in the query: each field is selected only under its
+         * purpose; a non-member yields no row at all. */
+        rc = q_prepare(db, &stmt,
+                       "SELECT m.joined_at, "
+                       " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
+                       "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
+                       "  mp.purpose = 'recognition') THEN c.name_enc END AS name_enc, "
+                       " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
+                       "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
+                       "  mp.purpose = 'preferences') THEN 1 ELSE 0 END AS prefs "
+                       "FROM memberships m JOIN customers c ON c.id = m.customer_id "
+                       "WHERE m.brand_id = ? AND m.customer_id = ?",
+                       "ss", bid, cid);
+    char fields[128] = "", purposes[64] = "";
+    if (!rc) {
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            out = json_pack("{s:s, s:s, s:o}", "id", cid, "member_since",
+                            (const char *)sqlite3_column_text(stmt, 0), "purposes",
+                            purposes_json(&ps));
+            uint8_t key[CRYPTO_KEY_LEN];
+            rc = cust_key(s, db, cid, key);
+            if (!rc && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+                char *name;
+                rc = open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
+                                (size_t)sqlite3_column_bytes(stmt, 1), &name);
+                if (!rc) {
+                    json_object_set_new(out, "name", json_string(name));
+                    free(name);
+                    strcat(fields, "name ");
+                    strcat(purposes, "recognition ");
+                }
+            }
+            memset(key, 0, sizeof key);
+            if (!rc && sqlite3_column_int(stmt, 2)) {
+                json_t *prefs;
+                rc = prefs_read(s, db, cid, bid,
+                                "SELECT p.choices_version, p.answers_enc, p.dont_enc, "
+                                "p.updated_at FROM preferences p JOIN membership_purposes mp "
+                                "ON mp.brand_id = p.brand_id AND mp.customer_id = "
+                                "p.customer_id AND mp.purpose = 'preferences' WHERE p.brand_id "
+                                "= ? AND p.customer_id = ?",
+                                &prefs);
+                if (!rc) {
+                    json_object_set_new(out, "preferences", prefs);
+                    strcat(fields, "preferences ");
+                    strcat(purposes, "preferences ");
+                }
+            }
+        } else {
+            rc = SK_ENOTFOUND;
+        }
+        sqlite3_finalize(stmt);
+    }
+    if (!rc) {
+        size_t n = strlen(fields);
+        if (n) fields[n - 1] = '\0';
+        else strcpy(fields, "membership");
+        n = strlen(purposes);
+        if (n) purposes[n - 1] = '\0';
+        rc = access_append(db, cid, bid, who, fields, purposes, now);
+    }
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
+    *ret = out;
+    return 0;
+}
+
+static int sq_access_log_list(struct store *st, const char *cid, const char *bid,
+                              const struct page *pg, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *rows;
+    int rc = q_rows(db, &rows,
+                    "SELECT a.id, a.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
+                    "a.store_id, so.name AS store_name, a.actor_kind, a.actor_role, a.fields, "
+                    "a.purpose, a.at FROM access_log a JOIN brands b ON b.id = a.brand_id "
+                    "LEFT JOIN stores so ON so.id = a.store_id "
+                    "WHERE a.customer_id = ? AND (? IS NULL OR a.brand_id = ?) "
+                    "AND (? IS NULL OR a.id < ?) ORDER BY a.id DESC LIMIT ?",
+                    "sssssi", cid, bid, bid, pg->after, pg->after, (int64_t)pg->limit + 1);
+    pool_release(s, db);
+    if (!rc) *ret = page_wrap(rows, pg->limit);
+    return rc;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void sq_close(struct store *st)
+{
+    struct sq_store *s = SQ(st);
+    for (int i = 0; i < POOL_SIZE; i++) sqlite3_close(s->pool[i].db);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    memset(s, 0, sizeof *s);
+    free(s);
+}
+
+static const struct store_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .operator_create = sq_operator_create,
+    .token_create = sq_token_create,
+    .token_lookup = sq_token_lookup,
+    .token_revoke = sq_token_revoke,
+    .brand_create = sq_brand_create,
+    .brand_get = sq_brand_get,
+    .brand_list = sq_brand_list,
+    .choices_put = sq_choices_put,
+    .choices_get = sq_choices_get,
+    .notice_put = sq_notice_put,
+    .staff_create = sq_staff_create,
+    .staff_list = sq_staff_list,
+    .staff_login = sq_staff_login,
+    .store_create = sq_store_create,
+    .store_get = sq_store_get,
+    .store_list = sq_store_list,
+    .customer_create = sq_customer_create,
+    .customer_login = sq_customer_login,
+    .customer_get = sq_customer_get,
+    .customer_rename = sq_customer_rename,
+    .membership_put = sq_membership_put,
+    .membership_leave = sq_membership_leave,
+    .membership_get = sq_membership_get,
+    .membership_list = sq_membership_list,
+    .consent_ledger = sq_consent_ledger,
+    .preferences_put = sq_preferences_put,
+    .preferences_get = sq_preferences_get,
+    .member_view = sq_member_view,
+    .access_log_list = sq_access_log_list,
+};
+
+static int conn_open(const char *path, sqlite3 **ret, char *err, size_t errlen)
+{
+    sqlite3 *db;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return SK_EDB;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    if (sqlite3_exec(db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA foreign_keys = ON;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot configure database %s: %s", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return SK_EDB;
+    }
+    *ret = db;
+    return 0;
+}
+
+int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN],
+                      struct store **ret, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    struct sq_store *s = calloc(1, sizeof *s);
+    if (!s) return SK_ENOMEM;
+    s->base.ops = &sq_ops;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper wrap v1", 18, s->k_wrap);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper email v1", 19, s->k_email);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->k_receipt);
+    int rc = conn_open(path, &s->pool[0].db, err, errlen);
+    if (!rc) rc = migrate(s->pool[0].db, err, errlen);
+    for (int i = 1; !rc && i < POOL_SIZE; i++) rc = conn_open(path, &s->pool[i].db, err, errlen);
+    if (rc) {
+        sq_close(&s->base);
+        return rc;
+    }
+    *ret = &s->base;
+    return 0;
+}

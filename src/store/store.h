@@ -1,0 +1,156 @@
+/*
+ * store.h — the one storage interface.
+ *
+ * A backend fills a struct store_ops with designated initializers and embeds
+ * struct store first in its own state; callers only ever use st->ops->fn(st,
+ * ...). SQLite is the default backend; PostgreSQL goes behind the same table.
+ *
+ * Rules every backend keeps:
+ *  - Consent is enforced in the queries: a read on behalf of a brand returns
+ *    a customer's field only if the matching purpose is granted at that
+ *    moment (member_view); a non-member is indistinguishable from no one.
+ *  - Sealed fields (what customers typed about themselves) are encrypted with
+ *    the customer's data key, which is wrapped by the master key.
+ *  - Every function returns 0 or a negative SK_E* code; json_t **ret outputs
+ *    are new references owned by the caller, written only on success.
+ *  - Every write is one transaction: on error nothing is half-applied.
+ */
+#ifndef SK_STORE_H
+#define SK_STORE_H
+
+#include "core/purpose.h"
+#include "util/crypto.h"
+#include "util/ids.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+enum principal_kind {
+    PRINCIPAL_NONE = 0,
+    PRINCIPAL_OPERATOR,
+    PRINCIPAL_STAFF,
+    PRINCIPAL_CUSTOMER,
+    PRINCIPAL_SCANNER,
+    PRINCIPAL_DISPLAY,
+};
+
+#define ROLE_MAX 16
+
+/* Who is calling, as resolved from a bearer token. */
+struct principal {
+    enum principal_kind kind;
+    char id[ID_MAX];       /* operator, staff, customer or store key id */
+    char brand_id[ID_MAX]; /* staff and store keys */
+    char store_id[ID_MAX]; /* store keys */
+    char role[ROLE_MAX];   /* staff */
+    char token_hash[TOKEN_HASH_MAX];
+};
+
+/* A login candidate, for POST /v1/sessions. */
+struct login_rec {
+    char id[ID_MAX];
+    char brand_id[ID_MAX];
+    char role[ROLE_MAX];
+    char pwhash[CRYPTO_PWHASH_MAX];
+};
+
+/* Who looked, for the access log. Never a person's name. */
+struct actor {
+    const char *kind;     /* staff | display | partner | export */
+    const char *role;     /* staff role or key kind */
+    const char *store_id; /* or NULL */
+};
+
+struct page {
+    const char *after; /* cursor: the last id of the previous page, or NULL */
+    int limit;
+};
+
+struct store;
+
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *st);
+
+    /* operators and tokens */
+    int (*operator_create)(struct store *st, const char *name, char ret_id[ID_MAX]);
+    int (*token_create)(struct store *st, enum principal_kind kind, const char *subject_id,
+                        const char *brand_id, const char *store_id, const char *hash,
+                        int64_t expires_us /* 0: never */);
+    int (*token_lookup)(struct store *st, const char *hash, int64_t now_us,
+                        struct principal *ret);
+    int (*token_revoke)(struct store *st, const char *hash);
+
+    /* brands */
+    int (*brand_create)(struct store *st, const char *name, const char *slug, json_t **ret);
+    /* ref is an id or a slug; the brand with its current choices and notice */
+    int (*brand_get)(struct store *st, const char *ref, json_t **ret);
+    int (*brand_list)(struct store *st, const struct page *pg, json_t **ret);
+    int (*choices_put)(struct store *st, const char *brand_id, json_t *normalized,
+                       json_t **ret);
+    /* version 0: the current one; {version, choices, created_at} */
+    int (*choices_get)(struct store *st, const char *brand_id, int64_t version, json_t **ret);
+    int (*notice_put)(struct store *st, const char *brand_id, json_t *notice, json_t **ret);
+
+    /* staff */
+    int (*staff_create)(struct store *st, const char *brand_id, const char *email,
+                        const char *name, const char *role, const char *pwhash, json_t **ret);
+    int (*staff_list)(struct store *st, const char *brand_id, const struct page *pg,
+                      json_t **ret);
+    int (*staff_login)(struct store *st, const char *email, struct login_rec *ret);
+
+    /* stores; fields holds name, timezone, city, address */
+    int (*store_create)(struct store *st, const char *brand_id, json_t *fields, json_t **ret);
+    int (*store_get)(struct store *st, const char *brand_id, const char *store_id,
+                     json_t **ret);
+    int (*store_list)(struct store *st, const char *brand_id, const struct page *pg,
+                      json_t **ret);
+
+    /* customers */
+    int (*customer_create)(struct store *st, const char *name, const char *email,
+                           const char *pwhash, json_t **ret);
+    int (*customer_login)(struct store *st, const char *email, struct login_rec *ret);
+    int (*customer_get)(struct store *st, const char *customer_id, json_t **ret);
+    int (*customer_rename)(struct store *st, const char *customer_id, const char *name);
+
+    /* consent */
+    int (*membership_put)(struct store *st, const char *customer_id, const char *brand_id,
+                          const struct purpose_set *wanted, const char *via, json_t **ret);
+    int (*membership_leave)(struct store *st, const char *customer_id, const char *brand_id,
+                            const char *via);
+    int (*membership_get)(struct store *st, const char *customer_id, const char *brand_id,
+                          json_t **ret);
+    int (*membership_list)(struct store *st, const char *customer_id, json_t **ret);
+    int (*consent_ledger)(struct store *st, const char *customer_id, const struct page *pg,
+                          json_t **ret);
+
+    /* preferences (SK_EFORBIDDEN without the preferences purpose) */
+    int (*preferences_put)(struct store *st, const char *customer_id, const char *brand_id,
+                           int64_t choices_version, json_t *answers, json_t *dont,
+                           json_t **ret);
+    int (*preferences_get)(struct store *st, const char *customer_id, const char *brand_id,
+                           json_t **ret);
+
+    /* the brand's view of one member, under current grants; logs the look */
+    int (*member_view)(struct store *st, const char *brand_id, const char *customer_id,
+                       const struct actor *who, json_t **ret);
+
+    /* the customer's access log, newest first */
+    int (*access_log_list)(struct store *st, const char *customer_id, const char *brand_id,
+                           const struct page *pg, json_t **ret);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Opens the SQLite backend at path, applying pending migrations. */
+int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN],
+                      struct store **ret, char *err, size_t errlen);
+
+static inline void store_close(struct store *st)
+{
+    if (st) st->ops->close(st);
+}
+
+#endif
