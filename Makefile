@@ -1,5 +1,6 @@
 # The two commands: `make run` and `make test`. Everything they need is
 # installed by scripts/install-deps.sh (Debian packages via apt-get).
+MAKEFLAGS  += --no-print-directory
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -36,6 +37,8 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== API tests (ASan + UBSan) =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(ASAN_BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
+	@echo "== browser tests (Chromium) =="
+	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper node --test tests/browser/
 
 bench: build
 	@scripts/bench.sh $(BUILD)

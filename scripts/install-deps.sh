@@ -6,12 +6,15 @@
 set -euo pipefail
 
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
-         libsqlite3-dev libssl-dev sqlite3)
-TESTING=(libcmocka-dev python3-pytest python3-requests)
+         libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3)
+TESTING=(libcmocka-dev python3-pytest python3-requests chromium fonts-dejavu-core)
 
 want=("${RUNTIME[@]}")
 if [[ "${1:-}" == "--test" ]]; then
     want+=("${TESTING[@]}")
+    # Node.js and npm run the browser tests (Playwright drives Debian's
+    # Chromium); an image that already has node from elsewhere keeps it.
+    command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 fi
 
 missing=()
@@ -21,7 +24,18 @@ for p in "${want[@]}"; do
     fi
 done
 
+install_browser_tools() {
+    # playwright-core (npm, pinned by tests/browser/package-lock.json); no
+    # browser download: the tests use /usr/bin/chromium.
+    if [[ "${1:-}" == "--test" && ! -d tests/browser/node_modules/playwright-core ]]; then
+        echo "install-deps: installing npm packages for the browser tests (playwright-core)"
+        (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+cd "$(dirname "$0")/.."
+
 if [[ ${#missing[@]} -eq 0 ]]; then
+    install_browser_tools "${1:-}"
     exit 0
 fi
 
@@ -35,5 +49,6 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"
+install_browser_tools "${1:-}"

@@ -4,6 +4,8 @@
  */
 #include "cli/cli.h"
 #include "http/http.h"
+#include "http/sse.h"
+#include "service/recog.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -30,7 +32,13 @@ static const char serve_help[] =
     "                       program's build directory, else ./web)\n"
     "  --max-body BYTES     largest request body accepted (SHOPKEEPER_MAX_BODY;\n"
     "                       default 1048576); larger bodies get 413\n"
-    "  --threads N          worker threads (SHOPKEEPER_THREADS; default 4)\n"
+    "  --max-connections N  simultaneous connections, counter displays included\n"
+    "                       (SHOPKEEPER_MAX_CONNECTIONS; default 4000)\n"
+    "  --visit-quiet SECS   a visit closes after this long without a presence\n"
+    "                       (SHOPKEEPER_VISIT_QUIET; default 300)\n"
+    "  --eid-tolerance N    windows either side of a device's current EID window that\n"
+    "                       still resolve (SHOPKEEPER_EID_TOLERANCE; default 1)\n"
+    "  --max-sightings N    largest sightings batch (SHOPKEEPER_MAX_SIGHTINGS; default 5000)\n"
     "  --session-ttl SECS   how long a login lasts (SHOPKEEPER_SESSION_TTL; default\n"
     "                       2592000, 30 days)\n"
     "  -h, --help           this help\n\n"
@@ -96,13 +104,20 @@ static int bootstrap_operator(struct store *st, const char *token)
     return 0;
 }
 
+static void publish_to_hub(void *ctx, const char *store_id, const char *event, json_t *data)
+{
+    sse_publish(ctx, store_id, event, data);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},   {"db", required_argument, 0, 'd'},
         {"master-key", required_argument, 0, 'k'}, {"log-level", required_argument, 0, 'L'},
         {"web", required_argument, 0, 'w'},      {"max-body", required_argument, 0, 'b'},
-        {"threads", required_argument, 0, 't'},  {"session-ttl", required_argument, 0, 's'},
+        {"max-connections", required_argument, 0, 't'},
+        {"visit-quiet", required_argument, 0, 'Q'}, {"eid-tolerance", required_argument, 0, 'T'},
+        {"max-sightings", required_argument, 0, 'S'},  {"session-ttl", required_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     char webbuf[PATH_MAX + 8];
@@ -112,13 +127,18 @@ int cmd_serve(int argc, char **argv)
         .listen = env_or("SHOPKEEPER_LISTEN", "127.0.0.1:8080"),
         .web_dir = env_or("SHOPKEEPER_WEB", NULL),
         .max_body = 1024 * 1024,
-        .threads = 4,
+        .max_connections = 4000,
+        .sightings_max = 5000,
         .log_level = LOG_INFO,
         .session_ttl_s = 30 * 24 * 3600,
     };
     const char *level = env_or("SHOPKEEPER_LOG_LEVEL", "info");
     const char *max_body = env_or("SHOPKEEPER_MAX_BODY", NULL);
-    const char *threads = env_or("SHOPKEEPER_THREADS", NULL);
+    const char *threads = env_or("SHOPKEEPER_MAX_CONNECTIONS", NULL);
+    const char *quiet = env_or("SHOPKEEPER_VISIT_QUIET", NULL);
+    const char *tolerance = env_or("SHOPKEEPER_EID_TOLERANCE", NULL);
+    const char *max_sightings = env_or("SHOPKEEPER_MAX_SIGHTINGS", NULL);
+    struct recog_config rcfg = {.tolerance = 1, .quiet_s = 300, .k_min = 4, .k_max = 15};
     const char *ttl = env_or("SHOPKEEPER_SESSION_TTL", NULL);
     optind = 1;
     int c;
@@ -131,6 +151,9 @@ int cmd_serve(int argc, char **argv)
         case 'w': cfg.web_dir = optarg; break;
         case 'b': max_body = optarg; break;
         case 't': threads = optarg; break;
+        case 'Q': quiet = optarg; break;
+        case 'T': tolerance = optarg; break;
+        case 'S': max_sightings = optarg; break;
         case 's': ttl = optarg; break;
         case 'h': fputs(serve_help, stdout); return 0;
         default: fputs(serve_help, stderr); return 2;
@@ -150,8 +173,20 @@ int cmd_serve(int argc, char **argv)
         cfg.max_body = (size_t)v;
     }
     if (threads) {
-        if (parse_num("--threads", threads, 1, 64, &v)) return 2;
-        cfg.threads = (unsigned)v;
+        if (parse_num("--max-connections", threads, 16, 100000, &v)) return 2;
+        cfg.max_connections = (unsigned)v;
+    }
+    if (quiet) {
+        if (parse_num("--visit-quiet", quiet, 1, 86400, &v)) return 2;
+        rcfg.quiet_s = v;
+    }
+    if (tolerance) {
+        if (parse_num("--eid-tolerance", tolerance, 0, 7, &v)) return 2;
+        rcfg.tolerance = (unsigned)v;
+    }
+    if (max_sightings) {
+        if (parse_num("--max-sightings", max_sightings, 1, 100000, &v)) return 2;
+        cfg.sightings_max = (size_t)v;
     }
     if (ttl) {
         if (parse_num("--session-ttl", ttl, 60, 365LL * 24 * 3600, &v)) return 2;
@@ -175,7 +210,23 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     app_init(app, st, &cfg);
-    int rc = http_serve(app);
+    char err[256];
+    struct recog_events ev = {.publish = publish_to_hub};
+    int rc = sse_hub_new(&app->hub);
+    ev.ctx = app->hub;
+    if (!rc) rc = recog_new(st, &rcfg, &ev, &app->recog, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "shopkeeper serve: %s\n", err);
+    } else {
+        char ndev[24];
+        snprintf(ndev, sizeof ndev, "%zu", recog_device_count(app->recog));
+        log_kv(LOG_INFO, "recog.ready", "devices", ndev, NULL);
+        recog_start(app->recog);
+        rc = http_serve(app);
+        recog_stop(app->recog);
+    }
+    recog_free(app->recog);
+    sse_hub_free(app->hub);
     app_release(app);
     free(app);
     store_close(st);

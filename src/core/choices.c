@@ -26,6 +26,13 @@ int text_is_clean(const char *s, size_t max_chars)
         for (size_t i = 1; i < len; i++)
             if ((p[i] & 0xc0) != 0x80) return 0;
         if (len == 1 && (c < 0x20 || c == 0x7f)) return 0;
+        if (len > 1) { /* no overlong forms, surrogates or code points past U+10FFFF */
+            static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+            unsigned cp = c & (0x7fu >> len);
+            for (size_t i = 1; i < len; i++) cp = cp << 6 | (p[i] & 0x3fu);
+            if (cp < min_cp[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
+            if (cp >= 0x80 && cp <= 0x9f) return 0; /* C1 controls */
+        }
         p += len;
         chars++;
     }
@@ -162,9 +169,17 @@ int answers_validate(json_t *defs, json_t *answers, json_t *dont, json_t **ret_d
         size_t i;
         json_t *v;
         json_array_foreach(dont, i, v) {
-            const char *s = json_string_value(v);
-            if (!s || !text_is_clean(s, DONT_TEXT_MAX))
+            const char *raw = json_string_value(v);
+            char s[4 * DONT_TEXT_MAX + 1];
+            if (!raw || !text_is_clean(raw, DONT_TEXT_MAX))
                 FAIL("dont[%zu]: must be text of 1-%d characters", i, DONT_TEXT_MAX);
+            /* trimmed: " no pastry" and "no pastry" are one wish */
+            while (*raw == ' ' || *raw == '\t') raw++;
+            size_t n = strlen(raw);
+            while (n && (raw[n - 1] == ' ' || raw[n - 1] == '\t')) n--;
+            if (n == 0) FAIL("dont[%zu]: must not be blank", i);
+            memcpy(s, raw, n);
+            s[n] = '\0';
             int dup = 0;
             size_t j;
             json_t *p;

@@ -7,9 +7,17 @@
 #include "http/handlers.h"
 #include "core/choices.h"
 #include "core/purpose.h"
+#include "service/recog.h"
 #include "util/err.h"
 
 #include <string.h>
+
+/* Grants or answers changed: cards already on counter screens follow at
+ * once (updated, or removed without recognition). */
+static void cards_follow(struct app *app, struct http_req *req)
+{
+    if (app->recog) recog_customer_changed(app->recog, req->who.id, req->brand_id);
+}
 
 static const char *via_of(json_t *body, struct http_resp *resp)
 {
@@ -120,6 +128,7 @@ void h_my_brand_put(struct app *app, struct http_req *req, struct http_resp *res
         resp_store_error(resp, rc, "membership");
         return;
     }
+    cards_follow(app, req);
     resp_json(resp, 200, m);
 }
 
@@ -133,6 +142,7 @@ void h_my_brand_delete(struct app *app, struct http_req *req, struct http_resp *
         resp_store_error(resp, rc, "membership");
         return;
     }
+    cards_follow(app, req);
     resp_json(resp, 200,
               json_pack("{s:b, s:{s:s, s:s, s:s}}", "left", 1, "brand", "id", req->brand_id,
                         "slug", json_string_value(json_object_get(req->brand, "slug")), "name",
@@ -203,6 +213,7 @@ void h_my_prefs_put(struct app *app, struct http_req *req, struct http_resp *res
         resp_store_error(resp, rc, "preferences");
         return;
     }
+    cards_follow(app, req);
     resp_json(resp, 200, out);
 }
 
@@ -222,5 +233,6 @@ void h_my_prefs_get(struct app *app, struct http_req *req, struct http_resp *res
         resp_store_error(resp, rc, "preferences");
         return;
     }
+    cards_follow(app, req);
     resp_json(resp, 200, out);
 }

@@ -1,6 +1,7 @@
 /* h_customers.c — signing up, and the customer's own profile. */
 #include "http/handlers.h"
 #include "core/account.h"
+#include "service/recog.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -84,5 +85,6 @@ void h_me_patch(struct app *app, struct http_req *req, struct http_resp *resp)
         resp_store_error(resp, rc, "customer");
         return;
     }
+    if (app->recog) recog_customer_changed(app->recog, req->who.id, NULL);
     h_me_get(app, req, resp);
 }

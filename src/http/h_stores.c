@@ -71,3 +71,9 @@ void h_store_get(struct app *app, struct http_req *req, struct http_resp *resp)
     }
     resp_json(resp, 200, out);
 }
+
+void h_store_public(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    (void)app;
+    resp_json(resp, 200, json_incref(req->store));
+}

@@ -7,6 +7,8 @@
  *   h_customers.c  sign-up and the customer's profile
  *   h_consent.c    memberships, the consent ledger, preferences
  *   h_members.c    the brand's view of a member, the customer's access log
+ *   h_devices.c    the shopper's devices, counter codes, app check-in
+ *   h_counter.c    store keys, sightings, cards and their live stream
  * The route table (routes.c) binds them to paths.
  */
 #ifndef SK_HANDLERS_H
@@ -50,6 +52,22 @@ H(h_my_prefs_put);
 H(h_my_prefs_get);
 
 H(h_member_get);
+
+H(h_eid_params);
+H(h_device_create);
+H(h_device_list);
+H(h_device_delete);
+H(h_device_code);
+H(h_my_presence);
+H(h_store_public);
+H(h_scanner_create);
+H(h_display_create);
+H(h_sightings);
+H(h_code);
+H(h_cards);
+H(h_cards_stream);
+H(h_served);
+H(h_recog_stats);
 H(h_my_access_log);
 
 #undef H

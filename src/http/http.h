@@ -29,14 +29,20 @@ struct app_config {
     const char *master_key_path;
     const char *web_dir;
     size_t max_body;             /* bytes */
-    unsigned threads;
+    unsigned max_connections;
     enum log_level log_level;
     int64_t session_ttl_s;
+    size_t sightings_max;        /* largest sightings batch */
 };
+
+struct recog;
+struct sse_hub;
 
 /* Process-wide state shared by every handler. */
 struct app {
     struct store *st;
+    struct recog *recog;   /* the recognition service, or NULL */
+    struct sse_hub *hub;   /* counter display streams */
     struct app_config cfg;
     pthread_mutex_t rl_mu;
     struct ratelimit rl_addr;    /* login attempts per client address */
@@ -56,6 +62,8 @@ struct http_req {
     struct principal who;
     json_t *brand;    /* the {brand} of the path, resolved; or NULL */
     const char *brand_id;
+    json_t *store;    /* the {store} of the path, resolved; or NULL */
+    const char *store_id;
     char remote[64];  /* client address, for rate limits */
 };
 
@@ -67,6 +75,7 @@ struct http_resp {
     const char *content_type;
     char location[256];
     char retry_after[16];
+    void *stream;            /* an SSE subscriber: the body is streamed */
 };
 
 typedef void (*http_handler)(struct app *app, struct http_req *req, struct http_resp *resp);
@@ -130,6 +139,8 @@ void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)
 /* Maps a store error code to a problem; what names the thing ("brand"). */
 void resp_store_error(struct http_resp *resp, int rc, const char *what);
 
+/* The caller is the store's own key of kind k (PRINCIPAL_SCANNER/DISPLAY). */
+int who_is_store_key(const struct http_req *req, enum principal_kind k);
 /* The staff member of req->who may act for req->brand_id with one of roles. */
 int who_is_brand_staff(const struct http_req *req, unsigned roles);
 

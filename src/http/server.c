@@ -14,6 +14,8 @@
  */
 #include "http/http.h"
 #include "core/choices.h"
+#include "http/sse.h"
+#include "service/recog.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -188,6 +190,32 @@ static const char *status_slug(int status)
     }
 }
 
+/* Replaces each byte that does not begin a valid UTF-8 sequence with '?'.
+ * A detail may quote what the client sent (a path, a key) or be cut short
+ * inside a character; JSON strings must be valid UTF-8, or the problem
+ * document could not be built and the client would get an empty body. */
+static void utf8_scrub(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        unsigned c = p[0];
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        uint32_t cp = c & (len == 2 ? 0x1fu : len == 3 ? 0x0fu : 0x07u);
+        size_t i = 1;
+        while (i < len && (p[i] & 0xc0) == 0x80) cp = (cp << 6) | (p[i++] & 0x3fu);
+        int ok = len && i == len;
+        if (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ok = 0;
+        if (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ok = 0;
+        if (ok) p += len;
+        else *p++ = '?';
+    }
+}
+
 void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)
 {
     char detail[1024], type[128];
@@ -195,6 +223,7 @@ void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+    utf8_scrub(detail);
     snprintf(type, sizeof type, PROBLEM_BASE "%s", status_slug(status));
     resp_json(resp, status,
               json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", status_title(status),
@@ -213,6 +242,11 @@ void resp_store_error(struct http_resp *resp, int rc, const char *what)
         log_kv(LOG_ERROR, "store.error", "what", what, "error", sk_strerror(rc), NULL);
         resp_problem(resp, 500, "the %s could not be processed; the error is logged", what);
     }
+}
+
+int who_is_store_key(const struct http_req *req, enum principal_kind k)
+{
+    return req->who.kind == k && req->store_id && strcmp(req->who.store_id, req->store_id) == 0;
 }
 
 int who_is_brand_staff(const struct http_req *req, unsigned roles)
@@ -379,6 +413,39 @@ static int scope_brand(struct app *app, struct http_req *req, struct http_resp *
     return 0;
 }
 
+/* Resolves {store}: its brand becomes the request's brand. Staff reach only
+ * their brand's stores; a store key reaches only its own store. */
+static int scope_store(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    const char *ref = req_param(req, "store");
+    if (!ref) return 0;
+    int rc = id_is_plausible(ref) ? app->st->ops->store_get(app->st, NULL, ref, &req->store)
+                                  : SK_ENOTFOUND;
+    if (rc) {
+        if (rc == SK_ENOTFOUND) resp_problem(resp, 404, "no such store \"%.64s\"", ref);
+        else resp_store_error(resp, rc, "store");
+        return -1;
+    }
+    req->store_id = json_string_value(json_object_get(req->store, "id"));
+    const char *bid = json_string_value(json_object_get(req->store, "brand_id"));
+    if (req->brand_id && strcmp(req->brand_id, bid) != 0) {
+        resp_problem(resp, 404, "no such store \"%.64s\" in this brand", ref);
+        return -1;
+    }
+    req->brand_id = bid;
+    enum principal_kind k = req->who.kind;
+    if (k == PRINCIPAL_STAFF && strcmp(req->who.brand_id, bid) != 0) {
+        resp_problem(resp, 403, "this token belongs to another brand");
+        return -1;
+    }
+    if ((k == PRINCIPAL_SCANNER || k == PRINCIPAL_DISPLAY) &&
+        strcmp(req->who.store_id, req->store_id) != 0) {
+        resp_problem(resp, 403, "this key belongs to another store");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- static files ------------------------------------------------------ */
 
 static const char *mime_of(const char *path)
@@ -401,6 +468,7 @@ static const struct {
     const char *file;
 } static_pages[] = {
     {"/", "index.html"},
+    {"/counter", "counter.html"},
 };
 
 static int serve_static(struct app *app, const char *path, struct http_resp *resp)
@@ -467,6 +535,7 @@ static void dispatch(struct app *app, struct http_req *req, struct conn_state *c
     }
     if (authorize(app, r, req, resp)) return;
     if (scope_brand(app, req, resp)) return;
+    if (scope_store(app, req, resp)) return;
     if (cs->len > 0) {
         /* Bodies are JSON whatever the client called them (curl -d says
          * form-urlencoded); only multipart is surely something else. */
@@ -491,6 +560,21 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
 {
     char *body;
     size_t len;
+    if (resp->stream) {
+        struct MHD_Response *r = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 4096, sse_read, resp->stream, sse_release);
+        if (!r) {
+            sse_release(resp->stream);
+            return MHD_NO;
+        }
+        resp->stream = NULL;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(r, "X-Accel-Buffering", "no");
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (resp->json) {
         body = json_dumps(resp->json, JSON_COMPACT | JSON_ENSURE_ASCII);
         if (!body) return MHD_NO;
@@ -588,6 +672,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     free(resp.raw);
     json_decref(req.json);
     json_decref(req.brand);
+    json_decref(req.store);
     return ret;
 }
 
@@ -677,14 +762,18 @@ int http_serve(struct app *app)
                app->cfg.listen, NULL);
         return SK_EINVAL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* A thread per connection: a counter display's event stream blocks its
+     * own thread between events and costs nothing else. */
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
+    /* The logger comes first: MHD reports through it only from there on. */
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, &on_request, app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, app->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
-        &on_completed, app, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log,
-        app, MHD_OPTION_END);
+        flags, 0, NULL, NULL, &on_request, app, MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, app,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(1024 * 1024), MHD_OPTION_NOTIFY_COMPLETED, &on_completed, app,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+        app->cfg.max_connections, MHD_OPTION_END);
     if (!d) {
         log_kv(LOG_ERROR, "serve.listen", "error", "cannot listen (address in use?)", "listen",
                app->cfg.listen, NULL);
@@ -696,6 +785,7 @@ int http_serve(struct app *app)
     log_kv(LOG_INFO, "serve.ready", "listen", app->cfg.listen, "db", app->cfg.db_path, NULL);
     while (!stop_requested) usleep(100 * 1000);
     log_kv(LOG_INFO, "serve.stopping", NULL);
+    if (app->hub) sse_hub_shutdown(app->hub);
     MHD_stop_daemon(d);
     return 0;
 }

@@ -15,6 +15,7 @@
  */
 #include "store/store.h"
 #include "store/migrations.h"
+#include "core/choices.h"
 #include "core/consent.h"
 #include "util/err.h"
 #include "util/timeutil.h"
@@ -43,6 +44,7 @@ struct sq_store {
     uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
     uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
     uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
+    uint8_t k_service[CRYPTO_KEY_LEN]; /* the service's own keys */
 };
 
 #define SQ(st) ((struct sq_store *)(st))
@@ -1208,80 +1210,114 @@ static int access_append(sqlite3 *db, const char *cid, const char *bid, const st
                   purpose, at, prev, hash);
 }
 
+/* The brand's consent-filtered view of a member (within the caller's
+ * transaction). Consent in the query: each field is selected only under
+ * its purpose; a non-member yields no row at all. ret_fields/ret_purposes
+ * name what was read, for the access log. */
+static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const char *cid,
+                       json_t **ret, char *ret_fields, size_t flen, char *ret_purposes,
+                       size_t plen)
+{
+    struct purpose_set ps;
+    int rc = load_purposes(db, cid, bid, &ps);
+    if (rc) return rc;
+    sqlite3_stmt *stmt;
+    rc = q_prepare(db, &stmt,
+                   "SELECT m.joined_at, "
+                   " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
+                   "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
+                   "  mp.purpose = 'recognition') THEN c.name_enc END AS name_enc, "
+                   " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
+                   "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
+                   "  mp.purpose = 'preferences') THEN 1 ELSE 0 END AS prefs "
+                   "FROM memberships m JOIN customers c ON c.id = m.customer_id "
+                   "WHERE m.brand_id = ? AND m.customer_id = ?",
+                   "ss", bid, cid);
+    if (rc) return rc;
+    json_t *out = NULL;
+    ret_fields[0] = ret_purposes[0] = '\0';
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        out = json_pack("{s:s, s:s, s:o}", "id", cid, "member_since",
+                        (const char *)sqlite3_column_text(stmt, 0), "purposes",
+                        purposes_json(&ps));
+        uint8_t key[CRYPTO_KEY_LEN];
+        rc = cust_key(s, db, cid, key);
+        if (!rc && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+            char *name;
+            rc = open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
+                            (size_t)sqlite3_column_bytes(stmt, 1), &name);
+            if (!rc) {
+                json_object_set_new(out, "name", json_string(name));
+                free(name);
+                snprintf(ret_fields, flen, "name");
+                snprintf(ret_purposes, plen, "recognition");
+            }
+        }
+        memset(key, 0, sizeof key);
+        if (!rc && sqlite3_column_int(stmt, 2)) {
+            json_t *prefs;
+            rc = prefs_read(s, db, cid, bid,
+                            "SELECT p.choices_version, p.answers_enc, p.dont_enc, "
+                            "p.updated_at FROM preferences p JOIN membership_purposes mp "
+                            "ON mp.brand_id = p.brand_id AND mp.customer_id = "
+                            "p.customer_id AND mp.purpose = 'preferences' WHERE p.brand_id "
+                            "= ? AND p.customer_id = ?",
+                            &prefs);
+            /* Each answer also needs the purpose of its choice (a choice
+             * may be under "suggestions", say): keep only the answers whose
+             * purpose is granted now, judged by the current choices. */
+            json_t *crow = NULL, *defs = NULL;
+            if (!rc) {
+                int crc = q_row(db, &crow,
+                                "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = "
+                                "c.brand_id AND b.choices_version = c.version WHERE b.id = ?",
+                                "s", bid);
+                if (crc == 0) {
+                    defs = json_parse_text(crow, "body");
+                    json_decref(crow);
+                    if (!defs) crc = SK_EDB;
+                }
+                if (crc && crc != SK_ENOTFOUND) {
+                    json_decref(prefs);
+                    rc = crc;
+                }
+            }
+            if (!rc)
+                json_object_set_new(prefs, "answers",
+                                    answers_visible(defs, json_object_get(prefs, "answers"), &ps));
+            json_decref(defs);
+            if (!rc) {
+                json_object_set_new(out, "preferences", prefs);
+                size_t n = strlen(ret_fields);
+                snprintf(ret_fields + n, flen - n, "%spreferences", n ? " " : "");
+                n = strlen(ret_purposes);
+                snprintf(ret_purposes + n, plen - n, "%spreferences", n ? " " : "");
+            }
+        }
+    } else {
+        rc = SK_ENOTFOUND;
+    }
+    sqlite3_finalize(stmt);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
+    if (!ret_fields[0]) snprintf(ret_fields, flen, "membership");
+    *ret = out;
+    return 0;
+}
+
 static int sq_member_view(struct store *st, const char *bid, const char *cid,
                           const struct actor *who, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    char now[TIME_RFC3339_LEN];
+    char now[TIME_RFC3339_LEN], fields[128], purposes[64];
     now_text(now);
     sqlite3 *db = pool_acquire(s);
     json_t *out = NULL;
-    struct purpose_set ps;
     int rc = tx_begin(db);
-    if (!rc) rc = load_purposes(db, cid, bid, &ps);
-    sqlite3_stmt *stmt = NULL;
-    if (!rc)
-        /* Consent in the query: each field is selected only under its
-         * purpose; a non-member yields no row at all. */
-        rc = q_prepare(db, &stmt,
-                       "SELECT m.joined_at, "
-                       " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
-                       "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
-                       "  mp.purpose = 'recognition') THEN c.name_enc END AS name_enc, "
-                       " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
-                       "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
-                       "  mp.purpose = 'preferences') THEN 1 ELSE 0 END AS prefs "
-                       "FROM memberships m JOIN customers c ON c.id = m.customer_id "
-                       "WHERE m.brand_id = ? AND m.customer_id = ?",
-                       "ss", bid, cid);
-    char fields[128] = "", purposes[64] = "";
-    if (!rc) {
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            out = json_pack("{s:s, s:s, s:o}", "id", cid, "member_since",
-                            (const char *)sqlite3_column_text(stmt, 0), "purposes",
-                            purposes_json(&ps));
-            uint8_t key[CRYPTO_KEY_LEN];
-            rc = cust_key(s, db, cid, key);
-            if (!rc && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
-                char *name;
-                rc = open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
-                                (size_t)sqlite3_column_bytes(stmt, 1), &name);
-                if (!rc) {
-                    json_object_set_new(out, "name", json_string(name));
-                    free(name);
-                    strcat(fields, "name ");
-                    strcat(purposes, "recognition ");
-                }
-            }
-            memset(key, 0, sizeof key);
-            if (!rc && sqlite3_column_int(stmt, 2)) {
-                json_t *prefs;
-                rc = prefs_read(s, db, cid, bid,
-                                "SELECT p.choices_version, p.answers_enc, p.dont_enc, "
-                                "p.updated_at FROM preferences p JOIN membership_purposes mp "
-                                "ON mp.brand_id = p.brand_id AND mp.customer_id = "
-                                "p.customer_id AND mp.purpose = 'preferences' WHERE p.brand_id "
-                                "= ? AND p.customer_id = ?",
-                                &prefs);
-                if (!rc) {
-                    json_object_set_new(out, "preferences", prefs);
-                    strcat(fields, "preferences ");
-                    strcat(purposes, "preferences ");
-                }
-            }
-        } else {
-            rc = SK_ENOTFOUND;
-        }
-        sqlite3_finalize(stmt);
-    }
-    if (!rc) {
-        size_t n = strlen(fields);
-        if (n) fields[n - 1] = '\0';
-        else strcpy(fields, "membership");
-        n = strlen(purposes);
-        if (n) purposes[n - 1] = '\0';
-        rc = access_append(db, cid, bid, who, fields, purposes, now);
-    }
+    if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
+    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes, now);
     rc = tx_end(db, rc);
     pool_release(s, db);
     if (rc) {
@@ -1290,6 +1326,275 @@ static int sq_member_view(struct store *st, const char *bid, const char *cid,
     }
     *ret = out;
     return 0;
+}
+
+static int sq_card_data(struct store *st, const char *bid, const char *cid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char fields[128], purposes[64];
+    sqlite3 *db = pool_acquire(s);
+    json_t *m = NULL, *choices = NULL;
+    int rc = member_read(s, db, bid, cid, &m, fields, sizeof fields, purposes, sizeof purposes);
+    json_t *prefs = rc ? NULL : json_object_get(m, "preferences");
+    if (!rc) {
+        /* labels come from the version of the choices the answers were given under */
+        int64_t v = json_integer_value(json_object_get(prefs, "choices_version"));
+        json_t *row;
+        if (v > 0 ? q_row(db, &row, "SELECT body FROM brand_choices WHERE brand_id = ? AND version = ?",
+                          "si", bid, v) == 0
+                  : q_row(db, &row,
+                          "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
+                          "AND b.choices_version = c.version WHERE b.id = ?",
+                          "s", bid) == 0) {
+            choices = json_parse_text(row, "body");
+            json_decref(row);
+        }
+    }
+    pool_release(s, db);
+    if (rc) return rc;
+    json_t *out = json_pack("{s:O, s:o}", "purposes", json_object_get(m, "purposes"), "choices",
+                            choices ? choices : json_array());
+    if (json_object_get(m, "name")) json_object_set(out, "name", json_object_get(m, "name"));
+    if (prefs) {
+        json_object_set(out, "answers", json_object_get(prefs, "answers"));
+        json_object_set(out, "dont", json_object_get(prefs, "dont"));
+    }
+    json_decref(m);
+    *ret = out;
+    return 0;
+}
+
+static int sq_access_log_add(struct store *st, const char *cid, const char *bid,
+                             const struct actor *who, const char *fields, const char *purpose)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    int rc = tx_begin(db);
+    if (!rc) rc = access_append(db, cid, bid, who, fields, purpose, now);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    return rc;
+}
+
+/* ---- devices, store keys, visits, service keys -------------------------- */
+
+static int sq_device_create(struct store *st, const char *cid, const char *name,
+                            const char *method, const uint8_t ik[16], unsigned k,
+                            uint32_t clock_offset, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN], field[ID_MAX + 8], aad[2 * ID_MAX + 16];
+    uint8_t key[CRYPTO_KEY_LEN], *enc = NULL;
+    size_t len;
+    if (id_new("dev", id)) return SK_ECRYPTO;
+    snprintf(field, sizeof field, "ik|%s", id);
+    snprintf(aad, sizeof aad, "%s|%s", cid, field);
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    int rc = cust_key(s, db, cid, key);
+    if (!rc) rc = crypto_seal(key, aad, strlen(aad), ik, 16, &enc, &len);
+    if (!rc)
+        rc = q_exec(db,
+                    "INSERT INTO devices (id, customer_id, name, method, ik_enc, "
+                    "rotation_exponent, clock_offset, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "ssssbiis", id, cid, name, method, enc, len, (int64_t)k, (int64_t)clock_offset,
+                    now);
+    pool_release(s, db);
+    memset(key, 0, sizeof key);
+    free(enc);
+    if (!rc)
+        *ret = json_pack("{s:s, s:s, s:s, s:i, s:s}", "id", id, "name", name, "method", method,
+                         "rotation_exponent", (int)k, "created_at", now);
+    return rc;
+}
+
+static int sq_device_list(struct store *st, const char *cid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_rows(db, ret,
+                    "SELECT id, name, method, rotation_exponent, created_at FROM devices "
+                    "WHERE customer_id = ? ORDER BY id",
+                    "s", cid);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_device_delete(struct store *st, const char *cid, const char *did)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db, "DELETE FROM devices WHERE id = ? AND customer_id = ?", "ss", did, cid);
+    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_device_each(struct store *st,
+                          int (*fn)(void *ctx, const char *device_id, const char *customer_id,
+                                    const uint8_t ik[16], unsigned k, uint32_t clock_offset),
+                          void *ctx)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt,
+                       "SELECT id, customer_id, ik_enc, rotation_exponent, clock_offset FROM "
+                       "devices ORDER BY customer_id",
+                       NULL);
+    char last[ID_MAX] = "";
+    uint8_t key[CRYPTO_KEY_LEN];
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *did = (const char *)sqlite3_column_text(stmt, 0);
+        const char *cid = (const char *)sqlite3_column_text(stmt, 1);
+        if (strcmp(cid, last) != 0) {
+            rc = cust_key(s, db, cid, key);
+            if (rc) break;
+            snprintf(last, sizeof last, "%s", cid);
+        }
+        char aad[2 * ID_MAX + 16];
+        snprintf(aad, sizeof aad, "%s|ik|%s", cid, did);
+        uint8_t *ik;
+        size_t n;
+        rc = crypto_open(key, aad, strlen(aad), sqlite3_column_blob(stmt, 2),
+                         (size_t)sqlite3_column_bytes(stmt, 2), &ik, &n);
+        if (rc) break;
+        if (n == 16)
+            rc = fn(ctx, did, cid, ik, (unsigned)sqlite3_column_int(stmt, 3),
+                    (uint32_t)sqlite3_column_int64(stmt, 4));
+        memset(ik, 0, n);
+        free(ik);
+    }
+    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = SK_EDB;
+    memset(key, 0, sizeof key);
+    sqlite3_finalize(stmt);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, size_t len)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt, "SELECT value_enc FROM service_keys WHERE name = ?", "s", name);
+    if (!rc) {
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            uint8_t *pt;
+            size_t n;
+            rc = crypto_open(s->k_service, name, strlen(name), sqlite3_column_blob(stmt, 0),
+                             (size_t)sqlite3_column_bytes(stmt, 0), &pt, &n);
+            if (!rc) {
+                if (n == len) memcpy(ret, pt, n);
+                else rc = SK_ECRYPTO;
+                memset(pt, 0, n);
+                free(pt);
+            }
+        } else {
+            rc = SK_ENOTFOUND;
+        }
+        sqlite3_finalize(stmt);
+    }
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_service_key_put(struct store *st, const char *name, const uint8_t *value,
+                              size_t len)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    uint8_t *enc;
+    size_t n;
+    int rc = crypto_seal(s->k_service, name, strlen(name), value, len, &enc, &n);
+    if (rc) return rc;
+    sqlite3 *db = pool_acquire(s);
+    rc = q_exec(db, "INSERT INTO service_keys (name, value_enc, created_at) VALUES (?, ?, ?)",
+                "sbs", name, enc, n, now_text(now));
+    pool_release(s, db);
+    free(enc);
+    return rc;
+}
+
+static int sq_store_key_create(struct store *st, const char *bid, const char *sid,
+                               enum principal_kind kind, const char *name, const char *hash,
+                               json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN];
+    if (id_new(kind == PRINCIPAL_SCANNER ? "scn" : "dsp", id)) return SK_ECRYPTO;
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    int rc = tx_begin(db);
+    if (!rc)
+        rc = q_exec(db,
+                    "INSERT INTO store_keys (id, brand_id, store_id, kind, name, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "ssssss", id, bid, sid, kind_names[kind], name, now);
+    if (!rc)
+        rc = q_exec(db,
+                    "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "ssssss", hash, kind_names[kind], id, bid, sid, now);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    if (!rc)
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", kind_names[kind],
+                         "name", name, "brand_id", bid, "store_id", sid, "created_at", now);
+    return rc;
+}
+
+static int sq_visit_open(struct store *st, const char *bid, const char *sid, const char *cid,
+                         const char *channel, int64_t at_us, char ret_id[ID_MAX])
+{
+    struct sq_store *s = SQ(st);
+    char id[ID_MAX], at[TIME_RFC3339_LEN];
+    if (id_new("vis", id)) return SK_ECRYPTO;
+    time_fmt_rfc3339(at_us, at, sizeof at);
+    sqlite3 *db = pool_acquire(s);
+    /* Consent in the query: a visit row exists only under a current
+     * recognition grant at the store's brand. */
+    int rc = q_exec(db,
+                    "INSERT INTO visits (id, brand_id, store_id, customer_id, channel, opened_at, "
+                    "last_seen_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM "
+                    "membership_purposes mp JOIN stores so ON so.brand_id = mp.brand_id WHERE "
+                    "so.id = ? AND mp.brand_id = ? AND mp.customer_id = ? AND mp.purpose = "
+                    "'recognition')",
+                    "ssssssssss", id, bid, sid, cid, channel, at, at, sid, bid, cid);
+    if (!rc && sqlite3_changes(db) == 0) rc = SK_EFORBIDDEN;
+    pool_release(s, db);
+    if (!rc) memcpy(ret_id, id, ID_MAX);
+    return rc;
+}
+
+static int sq_visit_close(struct store *st, const char *vid, int64_t last_seen_us,
+                          int64_t closed_us, const char *reason)
+{
+    struct sq_store *s = SQ(st);
+    char seen[TIME_RFC3339_LEN], closed[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(last_seen_us, seen, sizeof seen);
+    time_fmt_rfc3339(closed_us, closed, sizeof closed);
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db,
+                    "UPDATE visits SET last_seen_at = ?, closed_at = ?, close_reason = ? WHERE "
+                    "id = ? AND closed_at IS NULL",
+                    "ssss", seen, closed, reason, vid);
+    pool_release(s, db);
+    return rc;
+}
+
+static int sq_visit_served(struct store *st, const char *vid, int64_t at_us)
+{
+    struct sq_store *s = SQ(st);
+    char at[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(at_us, at, sizeof at);
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db, "UPDATE visits SET served_at = ? WHERE id = ?", "ss", at, vid);
+    pool_release(s, db);
+    return rc;
 }
 
 static int sq_access_log_list(struct store *st, const char *cid, const char *bid,
@@ -1354,6 +1659,18 @@ static const struct store_ops sq_ops = {
     .preferences_put = sq_preferences_put,
     .preferences_get = sq_preferences_get,
     .member_view = sq_member_view,
+    .device_create = sq_device_create,
+    .device_list = sq_device_list,
+    .device_delete = sq_device_delete,
+    .device_each = sq_device_each,
+    .service_key_get = sq_service_key_get,
+    .service_key_put = sq_service_key_put,
+    .store_key_create = sq_store_key_create,
+    .visit_open = sq_visit_open,
+    .visit_close = sq_visit_close,
+    .visit_served = sq_visit_served,
+    .card_data = sq_card_data,
+    .access_log_add = sq_access_log_add,
     .access_log_list = sq_access_log_list,
 };
 
@@ -1394,6 +1711,7 @@ int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN]
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper wrap v1", 18, s->k_wrap);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper email v1", 19, s->k_email);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->k_receipt);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper service v1", 21, s->k_service);
     int rc = conn_open(path, &s->pool[0].db, err, errlen);
     if (!rc) rc = migrate(s->pool[0].db, err, errlen);
     for (int i = 1; !rc && i < POOL_SIZE; i++) rc = conn_open(path, &s->pool[i].db, err, errlen);

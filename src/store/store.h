@@ -135,6 +135,44 @@ struct store_ops {
     int (*member_view)(struct store *st, const char *brand_id, const char *customer_id,
                        const struct actor *who, json_t **ret);
 
+    /* devices (recognition); the identity key is sealed with the customer's key */
+    int (*device_create)(struct store *st, const char *customer_id, const char *name,
+                         const char *method, const uint8_t ik[16], unsigned k,
+                         uint32_t clock_offset, json_t **ret);
+    int (*device_list)(struct store *st, const char *customer_id, json_t **ret);
+    int (*device_delete)(struct store *st, const char *customer_id, const char *device_id);
+    /* Calls fn for every device with its opened key; stops at fn's error. */
+    int (*device_each)(struct store *st,
+                       int (*fn)(void *ctx, const char *device_id, const char *customer_id,
+                                 const uint8_t ik[16], unsigned k, uint32_t clock_offset),
+                       void *ctx);
+
+    /* keys of the service itself, sealed under the master key */
+    int (*service_key_get)(struct store *st, const char *name, uint8_t *ret, size_t len);
+    int (*service_key_put)(struct store *st, const char *name, const uint8_t *value, size_t len);
+
+    /* scanner and display keys of a store */
+    int (*store_key_create)(struct store *st, const char *brand_id, const char *store_id,
+                            enum principal_kind kind, const char *name, const char *token_hash,
+                            json_t **ret);
+
+    /* visits: opened only under a current recognition grant (else
+     * SK_EFORBIDDEN), in the query itself */
+    int (*visit_open)(struct store *st, const char *brand_id, const char *store_id,
+                      const char *customer_id, const char *channel, int64_t at_us,
+                      char ret_id[ID_MAX]);
+    int (*visit_close)(struct store *st, const char *visit_id, int64_t last_seen_us,
+                       int64_t closed_us, const char *reason);
+    int (*visit_served)(struct store *st, const char *visit_id, int64_t at_us);
+
+    /* What a card may hold for a member under current grants:
+     * {purposes, name?, answers?, dont?, choices}; SK_ENOTFOUND for a
+     * non-member. Does not log: the caller logs what it shows. */
+    int (*card_data)(struct store *st, const char *brand_id, const char *customer_id,
+                     json_t **ret);
+    int (*access_log_add)(struct store *st, const char *customer_id, const char *brand_id,
+                          const struct actor *who, const char *fields, const char *purpose);
+
     /* the customer's access log, newest first */
     int (*access_log_list)(struct store *st, const char *customer_id, const char *brand_id,
                            const struct page *pg, json_t **ret);

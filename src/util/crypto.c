@@ -119,6 +119,86 @@ int crypto_aes128_block(const uint8_t key[16], const uint8_t in[16], uint8_t out
     return rc;
 }
 
+struct crypto_aes {
+    EVP_CIPHER_CTX *ctx;
+};
+
+struct crypto_aes *crypto_aes_new(void)
+{
+    struct crypto_aes *c = malloc(sizeof *c);
+    if (!c) return NULL;
+    c->ctx = EVP_CIPHER_CTX_new();
+    if (!c->ctx || EVP_EncryptInit_ex(c->ctx, EVP_aes_128_ecb(), NULL, NULL, NULL) != 1) {
+        EVP_CIPHER_CTX_free(c->ctx);
+        free(c);
+        return NULL;
+    }
+    EVP_CIPHER_CTX_set_padding(c->ctx, 0);
+    return c;
+}
+
+void crypto_aes_free(struct crypto_aes *c)
+{
+    if (!c) return;
+    EVP_CIPHER_CTX_free(c->ctx);
+    free(c);
+}
+
+int crypto_aes128_ecb(struct crypto_aes *c, const uint8_t key[16], const uint8_t *in,
+                      uint8_t *out, size_t nblocks)
+{
+    int n = 0;
+    if (EVP_EncryptInit_ex(c->ctx, NULL, NULL, key, NULL) != 1) return SK_ECRYPTO;
+    if (EVP_EncryptUpdate(c->ctx, out, &n, in, (int)(16 * nblocks)) != 1 ||
+        (size_t)n != 16 * nblocks)
+        return SK_ECRYPTO;
+    return 0;
+}
+
+int crypto_x25519_public(const uint8_t priv[32], uint8_t ret_pub[32])
+{
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+    size_t len = 32;
+    int rc = (k && EVP_PKEY_get_raw_public_key(k, ret_pub, &len) == 1 && len == 32)
+                 ? 0
+                 : SK_ECRYPTO;
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+int crypto_x25519_keypair(uint8_t ret_priv[32], uint8_t ret_pub[32])
+{
+    uint8_t priv[32];
+    if (crypto_random(priv, sizeof priv)) return SK_ECRYPTO;
+    int rc = crypto_x25519_public(priv, ret_pub);
+    if (!rc) memcpy(ret_priv, priv, 32);
+    OPENSSL_cleanse(priv, sizeof priv);
+    return rc;
+}
+
+int crypto_x25519(const uint8_t priv[32], const uint8_t peer_pub[32], uint8_t ret_shared[32])
+{
+    int rc = SK_ECRYPTO;
+    uint8_t shared[32];
+    size_t len = sizeof shared;
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, 32);
+    EVP_PKEY_CTX *ctx = k ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+    if (ctx && peer && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+        EVP_PKEY_derive(ctx, shared, &len) == 1 && len == 32) {
+        static const uint8_t zero[32];
+        if (!crypto_equal(shared, zero, 32)) {
+            memcpy(ret_shared, shared, 32);
+            rc = 0;
+        }
+    }
+    OPENSSL_cleanse(shared, sizeof shared);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
 int crypto_pwhash(const char *password, char ret[CRYPTO_PWHASH_MAX])
 {
     uint8_t salt[PW_SALT], hash[PW_LEN];
@@ -143,7 +223,8 @@ int crypto_pwverify(const char *password, const char *record)
     if (sscanf(record, "scrypt$%u$%u$%u$%32[0-9a-f]$%64[0-9a-f]", &n, &r, &p, salt_hex,
                hash_hex) != 5)
         return SK_EINVAL;
-    if (n < 2 || n > (1u << 20) || r < 1 || r > 32 || p < 1 || p > 16) return SK_EINVAL;
+    if (n < 2 || n > (1u << 20) || (n & (n - 1)) || r < 1 || r > 32 || p < 1 || p > 16)
+        return SK_EINVAL;
     if (hex_decode(salt_hex, salt, sizeof salt) || hex_decode(hash_hex, want, sizeof want))
         return SK_EINVAL;
     if (EVP_PBE_scrypt(password, strlen(password), salt, sizeof salt, n, r, p, PW_MAXMEM * 4,

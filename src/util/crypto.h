@@ -35,6 +35,22 @@ int crypto_open(const uint8_t key[CRYPTO_KEY_LEN], const void *aad, size_t aad_l
 /* AES-128-ECB of one block (Eddystone-EID). */
 int crypto_aes128_block(const uint8_t key[16], const uint8_t in[16], uint8_t out[16]);
 
+/* A reusable AES-128-ECB context, for the many short encryptions of the
+ * EID resolver: keying an existing context is much cheaper than a new one.
+ * One context per thread. */
+struct crypto_aes;
+struct crypto_aes *crypto_aes_new(void);
+void crypto_aes_free(struct crypto_aes *c);
+/* Encrypts nblocks 16-byte blocks of in under key into out. */
+int crypto_aes128_ecb(struct crypto_aes *c, const uint8_t key[16], const uint8_t *in,
+                      uint8_t *out, size_t nblocks);
+
+/* X25519 (RFC 7748). Keys are 32 bytes, little-endian as X25519 defines. */
+int crypto_x25519_keypair(uint8_t ret_priv[32], uint8_t ret_pub[32]);
+int crypto_x25519_public(const uint8_t priv[32], uint8_t ret_pub[32]);
+/* The shared secret; SK_ECRYPTO when it is all zero (a low-order point). */
+int crypto_x25519(const uint8_t priv[32], const uint8_t peer_pub[32], uint8_t ret_shared[32]);
+
 /* scrypt password hashing: "scrypt$N$r$p$salt_hex$hash_hex". */
 int crypto_pwhash(const char *password, char ret[CRYPTO_PWHASH_MAX]);
 /* 0 when password matches, SK_EUNAUTH when not, SK_EINVAL on a bad record. */

@@ -64,7 +64,9 @@ int time_parse_rfc3339(const char *s, int64_t *ret_us)
         *p++ != ':' || time__digits(&p, 2, &se))
         return SK_EINVAL;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || se > 60)
         return SK_EINVAL;
     int64_t frac_us = 0;
     if (*p == '.') {

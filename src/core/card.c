@@ -1,0 +1,58 @@
+/* card.c — card assembly under the customer's grants (see card.h). */
+#include "core/card.h"
+#include "core/choices.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void card__field(char *fields, size_t len, const char *name)
+{
+    size_t n = strlen(fields);
+    snprintf(fields + n, len - n, "%s%s", n ? " " : "", name);
+}
+
+json_t *card_build(const struct card_input *in, char *ret_fields, size_t len)
+{
+    ret_fields[0] = '\0';
+    json_t *card = json_pack("{s:s, s:s, s:s, s:s, s:b}", "visit", in->visit_id, "store",
+                             in->store_id, "channel", in->channel, "opened_at", in->opened_at,
+                             "served", in->served);
+    json_t *customer = json_object();
+    if (in->name && purpose_set_has(in->granted, "recognition")) {
+        json_object_set_new(customer, "name", json_string(in->name));
+        card__field(ret_fields, len, "name");
+    }
+    json_object_set_new(card, "customer", customer);
+    if (purpose_set_has(in->granted, "preferences")) {
+        json_t *list = json_array();
+        if (in->answers) {
+            json_t *visible = answers_visible(in->choices, in->answers, in->granted);
+            size_t i;
+            json_t *def;
+            /* in the brand's order of choices */
+            json_array_foreach(in->choices, i, def) {
+                const char *key = json_string_value(json_object_get(def, "key"));
+                json_t *v = json_object_get(visible, key);
+                if (!v) continue;
+                json_array_append_new(list, json_pack("{s:s, s:O, s:O}", "key", key, "label",
+                                                      json_object_get(def, "label"), "value", v));
+            }
+            json_decref(visible);
+        }
+        json_t *dont = json_array();
+        size_t i;
+        json_t *d;
+        json_array_foreach(in->dont, i, d) {
+            /* a choice key reads as its label: "don't ask: Wants a receipt" */
+            json_t *def = choices_find(in->choices, json_string_value(d));
+            json_array_append(dont, def ? json_object_get(def, "label") : d);
+        }
+        json_object_set_new(card, "choices", list);
+        json_object_set_new(card, "dont", dont);
+        if (json_array_size(list)) card__field(ret_fields, len, "choices");
+        if (json_array_size(dont)) card__field(ret_fields, len, "dont");
+    }
+    if (purpose_set_has(in->granted, "suggestions"))
+        json_object_set_new(card, "suggestions", json_array());
+    return card;
+}

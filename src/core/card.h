@@ -1,0 +1,36 @@
+/*
+ * card.h — what a counter display may show for one visit.
+ *
+ * A card is {visit, store, channel, opened_at, served, customer: {name},
+ * choices: [{key, label, value}], dont: [...], suggestions: [...]}, each
+ * part present only under its purpose: the name under recognition; the
+ * answers and the don't-list under preferences (and each answer only when
+ * its choice's own purpose is granted). Assembled from plain inputs; the
+ * caller fetched them under the same grants.
+ */
+#ifndef SK_CARD_H
+#define SK_CARD_H
+
+#include "core/purpose.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct card_input {
+    const char *visit_id;
+    const char *store_id;
+    const char *channel;   /* device | app | code */
+    const char *opened_at; /* RFC 3339 */
+    int served;
+    const char *name;      /* NULL when not fetched */
+    json_t *choices;       /* the brand's choice definitions (borrowed) */
+    json_t *answers;       /* object or NULL (borrowed) */
+    json_t *dont;          /* array or NULL (borrowed) */
+    const struct purpose_set *granted;
+};
+
+/* A new card object. ret_fields (len bytes) gets the space-separated fields
+ * shown, for the access log: "name", "choices", "dont". */
+json_t *card_build(const struct card_input *in, char *ret_fields, size_t len);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * h_devices.c — the shopper's devices (Eddystone-EID), their counter code,
+ * and the app check-in channel.
+ */
+#include "http/handlers.h"
+#include "core/choices.h"
+#include "service/recog.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <string.h>
+
+#define DEVICE_NAME_MAX 60
+
+void h_eid_params(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    (void)req;
+    uint8_t pub[32];
+    char hex[65];
+    recog_public_key(app->recog, pub);
+    hex_encode(pub, sizeof pub, hex);
+    const struct recog_config *c = recog_config(app->recog);
+    resp_json(resp, 200,
+              json_pack("{s:s, s:i, s:i, s:i, s:[s,s]}", "public_key", hex,
+                        "min_rotation_exponent", (int)c->k_min, "max_rotation_exponent",
+                        (int)c->k_max, "tolerance_windows", (int)c->tolerance, "methods",
+                        "x25519", "shared"));
+}
+
+static int int_field(json_t *body, const char *name, long long min, long long max,
+                     long long *ret, struct http_resp *resp)
+{
+    json_t *v = json_object_get(body, name);
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        resp_problem(resp, 422, "%s: required, a whole number from %lld to %lld", name, min, max);
+        return -1;
+    }
+    *ret = json_integer_value(v);
+    return 0;
+}
+
+static int hex_field(json_t *body, const char *name, uint8_t *out, size_t n,
+                     struct http_resp *resp)
+{
+    const char *s = json_string_value(json_object_get(body, name));
+    if (!s || hex_decode(s, out, n)) {
+        resp_problem(resp, 422, "%s: required, %zu hex digits", name, 2 * n);
+        return -1;
+    }
+    return 0;
+}
+
+void h_device_create(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    json_t *body = req_object(req, resp);
+    if (!body) return;
+    const char *name = body_text(body, "name", DEVICE_NAME_MAX, resp);
+    if (!name) return;
+    int bad;
+    const char *method = body_text_opt(body, "method", 10, resp, &bad);
+    if (bad) return;
+    if (!method) method = "x25519";
+    long long k;
+    const struct recog_config *c = recog_config(app->recog);
+    if (int_field(body, "rotation_exponent", c->k_min, c->k_max, &k, resp)) return;
+    json_t *dev;
+    int rc;
+    if (strcmp(method, "shared") == 0) {
+        rc = recog_register_shared(app->recog, req->who.id, name, (unsigned)k, &dev);
+    } else if (strcmp(method, "x25519") == 0) {
+        uint8_t pub[32], eid[EID_LEN];
+        long long clock;
+        if (hex_field(body, "public_key", pub, sizeof pub, resp)) return;
+        if (int_field(body, "clock", 0, 4294967295LL, &clock, resp)) return;
+        if (hex_field(body, "eid", eid, sizeof eid, resp)) return;
+        char err[256];
+        rc = recog_register_x25519(app->recog, req->who.id, name, pub, (unsigned)k,
+                                   (uint32_t)clock, eid, &dev, err, sizeof err);
+        if (rc == SK_EINVAL) {
+            resp_problem(resp, 422, "%s", err);
+            return;
+        }
+    } else {
+        resp_problem(resp, 422, "method: must be \"x25519\" or \"shared\"");
+        return;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "device");
+        return;
+    }
+    snprintf(resp->location, sizeof resp->location, "/v1/me/devices/%s",
+             json_string_value(json_object_get(dev, "id")));
+    resp_json(resp, 201, dev);
+}
+
+void h_device_list(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    json_t *items;
+    int rc = app->st->ops->device_list(app->st, req->who.id, &items);
+    if (rc) {
+        resp_store_error(resp, rc, "devices");
+        return;
+    }
+    resp_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+void h_device_delete(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    const char *id = req_param(req, "device");
+    int rc = id_is_plausible(id) ? recog_device_delete(app->recog, req->who.id, id) : SK_ENOTFOUND;
+    if (rc) {
+        resp_store_error(resp, rc, "device");
+        return;
+    }
+    resp_json(resp, 200, json_pack("{s:s, s:b}", "id", id, "deleted", 1));
+}
+
+void h_device_code(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    const char *id = req_param(req, "device");
+    json_t *out;
+    int rc = id_is_plausible(id) ? recog_counter_code(app->recog, req->who.id, id, &out)
+                                 : SK_ENOTFOUND;
+    if (rc) {
+        resp_store_error(resp, rc, "device");
+        return;
+    }
+    resp_json(resp, 200, out);
+}
+
+void h_my_presence(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    json_t *body = req_object(req, resp);
+    if (!body) return;
+    const char *sid = body_text(body, "store", ID_MAX, resp);
+    if (!sid) return;
+    json_t *store;
+    if (!id_is_plausible(sid) || app->st->ops->store_get(app->st, NULL, sid, &store)) {
+        resp_problem(resp, 422, "store: no such store");
+        return;
+    }
+    json_decref(store);
+    int rc = recog_presence(app->recog, sid, req->who.id, "app");
+    if (rc == SK_EFORBIDDEN) {
+        resp_problem(resp, 403,
+                     "this store's brand cannot recognise you: join it and grant "
+                     "\"recognition\" first");
+        return;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "presence");
+        return;
+    }
+    resp_json(resp, 200, json_pack("{s:s}", "status", "recognised"));
+}

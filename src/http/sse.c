@@ -1,0 +1,188 @@
+/*
+ * sse.c — the server-sent events hub (see sse.h).
+ * Invariants: the client list and every client's queue are guarded by the
+ * hub's mutex; a client is unlinked only by sse_release (MHD's free
+ * callback), so a reader never sees its client freed under it.
+ */
+#include "http/sse.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sse_client {
+    struct sse_hub *hub;
+    struct sse_client *prev, *next;
+    char store_id[ID_MAX];
+    char *buf;
+    size_t len, off, cap;
+    int cut; /* fell too far behind */
+    pthread_cond_t cv;
+};
+
+struct sse_hub {
+    pthread_mutex_t mu;
+    struct sse_client *head;
+    size_t count;
+    int shutdown;
+};
+
+int sse_hub_new(struct sse_hub **ret)
+{
+    struct sse_hub *h = calloc(1, sizeof *h);
+    if (!h) return SK_ENOMEM;
+    pthread_mutex_init(&h->mu, NULL);
+    *ret = h;
+    return 0;
+}
+
+void sse_hub_shutdown(struct sse_hub *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->shutdown = 1;
+    for (struct sse_client *c = h->head; c; c = c->next) pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void sse_hub_free(struct sse_hub *h)
+{
+    if (!h) return;
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+size_t sse_hub_clients(struct sse_hub *h)
+{
+    pthread_mutex_lock(&h->mu);
+    size_t n = h->count;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
+/* Appends bytes to a client's queue (mu held). */
+static void client_append(struct sse_client *c, const char *s, size_t n)
+{
+    if (c->cut) return;
+    if (c->off > 0 && c->off == c->len) c->off = c->len = 0;
+    if (c->len - c->off + n > SSE_QUEUE_MAX) {
+        c->cut = 1;
+        pthread_cond_signal(&c->cv);
+        return;
+    }
+    if (c->len + n > c->cap) {
+        if (c->off) {
+            memmove(c->buf, c->buf + c->off, c->len - c->off);
+            c->len -= c->off;
+            c->off = 0;
+        }
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n) cap *= 2;
+        char *nb = realloc(c->buf, cap);
+        if (!nb) {
+            c->cut = 1;
+            return;
+        }
+        c->buf = nb;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+    pthread_cond_signal(&c->cv);
+}
+
+static char *event_text(const char *event, json_t *data, size_t *ret_len)
+{
+    char *d = json_dumps(data, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (!d) return NULL;
+    size_t n = strlen(event) + strlen(d) + 32;
+    char *out = malloc(n);
+    if (out) *ret_len = (size_t)snprintf(out, n, "event: %s\ndata: %s\n\n", event, d);
+    free(d);
+    return out;
+}
+
+void sse_publish(struct sse_hub *h, const char *store_id, const char *event, json_t *data)
+{
+    size_t n;
+    char *text = event_text(event, data, &n);
+    if (!text) return;
+    pthread_mutex_lock(&h->mu);
+    for (struct sse_client *c = h->head; c; c = c->next)
+        if (strcmp(c->store_id, store_id) == 0) client_append(c, text, n);
+    pthread_mutex_unlock(&h->mu);
+    free(text);
+}
+
+struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id)
+{
+    struct sse_client *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->hub = h;
+    snprintf(c->store_id, sizeof c->store_id, "%s", store_id);
+    pthread_cond_init(&c->cv, NULL);
+    pthread_mutex_lock(&h->mu);
+    c->next = h->head;
+    if (h->head) h->head->prev = c;
+    h->head = c;
+    h->count++;
+    /* tell the browser how soon to reconnect after a drop */
+    client_append(c, "retry: 2000\n\n", 13);
+    pthread_mutex_unlock(&h->mu);
+    return c;
+}
+
+void sse_send(struct sse_client *c, const char *event, json_t *data)
+{
+    size_t n;
+    char *text = event_text(event, data, &n);
+    if (!text) return;
+    pthread_mutex_lock(&c->hub->mu);
+    client_append(c, text, n);
+    pthread_mutex_unlock(&c->hub->mu);
+    free(text);
+}
+
+ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct sse_client *c = cls;
+    struct sse_hub *h = c->hub;
+    pthread_mutex_lock(&h->mu);
+    while (c->off == c->len && !c->cut && !h->shutdown) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += SSE_KEEPALIVE_S;
+        if (pthread_cond_timedwait(&c->cv, &h->mu, &ts) != 0 && c->off == c->len)
+            client_append(c, ": keep-alive\n\n", 14);
+    }
+    if (c->cut || (h->shutdown && c->off == c->len)) {
+        pthread_mutex_unlock(&h->mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    size_t n = c->len - c->off;
+    if (n > max) n = max;
+    memcpy(buf, c->buf + c->off, n);
+    c->off += n;
+    pthread_mutex_unlock(&h->mu);
+    return (ssize_t)n;
+}
+
+void sse_release(void *cls)
+{
+    struct sse_client *c = cls;
+    struct sse_hub *h = c->hub;
+    pthread_mutex_lock(&h->mu);
+    if (c->prev) c->prev->next = c->next;
+    else h->head = c->next;
+    if (c->next) c->next->prev = c->prev;
+    h->count--;
+    pthread_mutex_unlock(&h->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c->buf);
+    free(c);
+}

@@ -1,0 +1,42 @@
+/*
+ * sse.h — the server-sent events hub: counter displays subscribe to their
+ * store; the recognition service publishes "card", "update" and "gone".
+ *
+ * Each subscriber has a bounded queue of bytes waiting to be sent; a
+ * subscriber that falls more than SSE_QUEUE_MAX behind is cut off (it
+ * reconnects and gets the current cards again). Readers block on their own
+ * condition with a keep-alive every SSE_KEEPALIVE_S seconds, which is also
+ * how a vanished client is noticed.
+ */
+#ifndef SK_SSE_H
+#define SK_SSE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SSE_QUEUE_MAX (1024 * 1024)
+#define SSE_KEEPALIVE_S 15
+
+struct sse_hub;
+struct sse_client;
+
+int sse_hub_new(struct sse_hub **ret);
+/* Wakes every reader and makes them end their streams. */
+void sse_hub_shutdown(struct sse_hub *h);
+void sse_hub_free(struct sse_hub *h);
+size_t sse_hub_clients(struct sse_hub *h);
+
+/* Sends event with data (JSON) to every subscriber of store_id. */
+void sse_publish(struct sse_hub *h, const char *store_id, const char *event, json_t *data);
+
+/* A new subscriber; initial holds events to send first (may be NULL). */
+struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id);
+/* Queues one event for this subscriber only. */
+void sse_send(struct sse_client *c, const char *event, json_t *data);
+/* The MHD content reader and free callbacks. */
+ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max);
+void sse_release(void *cls);
+
+#endif

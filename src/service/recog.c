@@ -1,0 +1,829 @@
+/*
+ * recog.c — the recognition service (see recog.h).
+ *
+ * The visit state machine (one visit per customer and store):
+ *
+ *                 presence, recognition granted
+ *    (no visit) ---------------------------------> OPEN ---+ presence:
+ *        ^          [open_visit: row written,       |  ^   | last_seen = now
+ *        |           card published, look logged]   |  +---+ served: flag set
+ *        |                                          |
+ *        |   quiet_s without presence [recog_tick]  |
+ *        |   recognition withdrawn, left, erased    |
+ *        +------------------ CLOSED <---------------+
+ *                 [close_visit: row closed, "gone" published]
+ *
+ * A presence that does not resolve to a member with recognition granted at
+ * that moment is dropped at once: no row, no log line, only counters.
+ *
+ * Locks, always taken in this order:
+ *   open_mu  serialises opening and re-checking visits (they touch the store)
+ *   idx      rwlock over the resolver and the owner table
+ *   mu       the visit tables, the denied cache, counters
+ * The store is never called with idx or mu held.
+ */
+#include "service/recog.h"
+#include "core/card.h"
+#include "core/countercode.h"
+#include "core/resolver.h"
+#include "util/crypto.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/strmap.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OWNER_ID 36
+#define DENIED_TTL_S 30
+
+/* What the service knows of a registered device, by owner index. */
+struct owner {
+    char device_id[OWNER_ID];
+    char customer_id[OWNER_ID];
+    uint32_t handle;    /* in the resolver */
+    uint32_t last_city; /* hash of the city it was last heard in */
+    int64_t last_seen;  /* server seconds */
+    int live;
+};
+
+struct visit_rec {
+    char id[ID_MAX];
+    char customer_id[ID_MAX];
+    char store_id[ID_MAX];
+    char brand_id[ID_MAX];
+    char channel[8];
+    char opened_at[TIME_RFC3339_LEN];
+    int64_t last_seen_us;
+    int served;
+    json_t *card;
+};
+
+struct store_info {
+    char brand_id[ID_MAX];
+    uint32_t city;
+};
+
+struct recog {
+    struct store *st;
+    struct recog_config cfg;
+    struct recog_events ev;
+    uint8_t priv[32], pub[32];
+
+    pthread_mutex_t open_mu;
+    pthread_rwlock_t idx;
+    struct resolver res;
+    struct owner *owners;
+    size_t nowners, capowners;
+    uint32_t *free_owners;
+    size_t nfree;
+
+    pthread_mutex_t mu;
+    struct strmap visits;   /* "customer|store" -> visit_rec */
+    struct strmap by_id;    /* visit id -> visit_rec */
+    struct strmap denied;   /* "customer|brand" -> expiry (server seconds) */
+    struct strmap stores;   /* store id -> store_info */
+    struct recog_stats stats;
+
+    pthread_t thread;
+    int running;
+    pthread_cond_t stop_cv;
+};
+
+static uint32_t city_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)(*s | 0x20)) * 16777619u;
+    return h ? h : 1;
+}
+
+static int64_t now_s(void) { return time_now_us() / 1000000; }
+
+/* ---- owners and the index ---------------------------------------------- */
+
+static int owner_add(struct recog *r, const char *device_id, const char *customer_id,
+                     const uint8_t ik[16], unsigned k, uint32_t offset, int64_t now)
+{
+    uint32_t o;
+    if (r->nfree) {
+        o = r->free_owners[--r->nfree];
+    } else {
+        if (r->nowners == r->capowners) {
+            size_t cap = r->capowners ? r->capowners * 2 : 256;
+            struct owner *no = realloc(r->owners, cap * sizeof *no);
+            if (!no) return SK_ENOMEM;
+            r->owners = no;
+            uint32_t *nf = realloc(r->free_owners, cap * sizeof *nf);
+            if (!nf) return SK_ENOMEM;
+            r->free_owners = nf;
+            r->capowners = cap;
+        }
+        o = (uint32_t)r->nowners++;
+    }
+    struct owner *ow = &r->owners[o];
+    memset(ow, 0, sizeof *ow);
+    snprintf(ow->device_id, sizeof ow->device_id, "%s", device_id);
+    snprintf(ow->customer_id, sizeof ow->customer_id, "%s", customer_id);
+    int rc = resolver_add(&r->res, ik, k, offset, o, now, &ow->handle);
+    if (rc) {
+        r->free_owners[r->nfree++] = o;
+        return rc;
+    }
+    ow->live = 1;
+    return 0;
+}
+
+static int load_device(void *ctx, const char *device_id, const char *customer_id,
+                       const uint8_t ik[16], unsigned k, uint32_t offset)
+{
+    struct recog *r = ctx;
+    return owner_add(r, device_id, customer_id, ik, k, offset, now_s());
+}
+
+/* Finds a live owner of device_id belonging to customer_id (idx held). */
+static struct owner *owner_find(struct recog *r, const char *customer_id, const char *device_id)
+{
+    for (size_t i = 0; i < r->nowners; i++) {
+        struct owner *o = &r->owners[i];
+        if (o->live && strcmp(o->device_id, device_id) == 0 &&
+            strcmp(o->customer_id, customer_id) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int service_keypair(struct recog *r)
+{
+    int rc = r->st->ops->service_key_get(r->st, "eid_x25519", r->priv, sizeof r->priv);
+    if (rc == SK_ENOTFOUND) {
+        rc = crypto_x25519_keypair(r->priv, r->pub);
+        if (!rc) rc = r->st->ops->service_key_put(r->st, "eid_x25519", r->priv, sizeof r->priv);
+        if (!rc) log_kv(LOG_INFO, "recog.keypair", "note", "a new EID resolver key pair was made", NULL);
+        return rc;
+    }
+    if (rc) return rc;
+    return crypto_x25519_public(r->priv, r->pub);
+}
+
+int recog_new(struct store *st, const struct recog_config *cfg, const struct recog_events *ev,
+              struct recog **ret, char *err, size_t errlen)
+{
+    struct recog *r = calloc(1, sizeof *r);
+    if (!r) return SK_ENOMEM;
+    r->st = st;
+    r->cfg = *cfg;
+    r->ev = *ev;
+    pthread_mutex_init(&r->open_mu, NULL);
+    pthread_rwlock_init(&r->idx, NULL);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->stop_cv, NULL);
+    int rc = resolver_init(&r->res, cfg->tolerance, 1024);
+    if (!rc) rc = strmap_init(&r->visits);
+    if (!rc) rc = strmap_init(&r->by_id);
+    if (!rc) rc = strmap_init(&r->denied);
+    if (!rc) rc = strmap_init(&r->stores);
+    if (rc) {
+        snprintf(err, errlen, "recognition: cannot allocate its tables");
+        recog_free(r);
+        return rc;
+    }
+    rc = service_keypair(r);
+    if (rc) {
+        snprintf(err, errlen, "recognition: cannot load or make the resolver key pair (%s)",
+                 sk_strerror(rc));
+        recog_free(r);
+        return rc;
+    }
+    rc = st->ops->device_each(st, load_device, r);
+    if (rc) {
+        snprintf(err, errlen, "recognition: cannot load the devices (%s)", sk_strerror(rc));
+        recog_free(r);
+        return rc;
+    }
+    *ret = r;
+    return 0;
+}
+
+static void visit_free(struct visit_rec *v)
+{
+    if (!v) return;
+    json_decref(v->card);
+    free(v);
+}
+
+void recog_free(struct recog *r)
+{
+    if (!r) return;
+    recog_stop(r);
+    size_t pos;
+    for (struct strmap_entry *e = r->by_id.buckets ? strmap_first(&r->by_id, &pos) : NULL; e;
+         e = strmap_next(&r->by_id, &pos, e))
+        visit_free(e->value);
+    for (struct strmap_entry *e = r->stores.buckets ? strmap_first(&r->stores, &pos) : NULL; e;
+         e = strmap_next(&r->stores, &pos, e))
+        free(e->value);
+    strmap_release(&r->visits);
+    strmap_release(&r->by_id);
+    strmap_release(&r->denied);
+    strmap_release(&r->stores);
+    resolver_release(&r->res);
+    free(r->owners);
+    free(r->free_owners);
+    memset(r->priv, 0, sizeof r->priv);
+    pthread_mutex_destroy(&r->open_mu);
+    pthread_rwlock_destroy(&r->idx);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->stop_cv);
+    free(r);
+}
+
+static void *recog_thread(void *arg)
+{
+    struct recog *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (r->running) {
+        pthread_mutex_unlock(&r->mu);
+        recog_tick(r, now_s());
+        pthread_mutex_lock(&r->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        if (r->running) pthread_cond_timedwait(&r->stop_cv, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int recog_start(struct recog *r)
+{
+    r->running = 1;
+    if (pthread_create(&r->thread, NULL, recog_thread, r)) {
+        r->running = 0;
+        return SK_ENOMEM;
+    }
+    return 0;
+}
+
+void recog_stop(struct recog *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int was = r->running;
+    r->running = 0;
+    pthread_cond_broadcast(&r->stop_cv);
+    pthread_mutex_unlock(&r->mu);
+    if (was) pthread_join(r->thread, NULL);
+}
+
+void recog_public_key(const struct recog *r, uint8_t ret[32]) { memcpy(ret, r->pub, 32); }
+const struct recog_config *recog_config(const struct recog *r) { return &r->cfg; }
+
+/* ---- devices ----------------------------------------------------------- */
+
+static int device_store(struct recog *r, const char *customer_id, const char *name,
+                        const char *method, const uint8_t ik[16], unsigned k, uint32_t offset,
+                        json_t **ret)
+{
+    json_t *dev;
+    int rc = r->st->ops->device_create(r->st, customer_id, name, method, ik, k, offset, &dev);
+    if (rc) return rc;
+    pthread_rwlock_wrlock(&r->idx);
+    rc = owner_add(r, json_string_value(json_object_get(dev, "id")), customer_id, ik, k, offset,
+                   now_s());
+    pthread_rwlock_unlock(&r->idx);
+    if (rc) {
+        r->st->ops->device_delete(r->st, customer_id, json_string_value(json_object_get(dev, "id")));
+        json_decref(dev);
+        return rc;
+    }
+    *ret = dev;
+    return 0;
+}
+
+int recog_register_x25519(struct recog *r, const char *customer_id, const char *name,
+                          const uint8_t device_pub[32], unsigned k, uint32_t clock,
+                          const uint8_t eid[EID_LEN], json_t **ret, char *err, size_t errlen)
+{
+    if (k < r->cfg.k_min || k > r->cfg.k_max) {
+        snprintf(err, errlen, "rotation_exponent: must be from %u to %u", r->cfg.k_min,
+                 r->cfg.k_max);
+        return SK_EINVAL;
+    }
+    uint8_t ik[16], want[EID_LEN];
+    if (eid_provision(r->priv, device_pub, r->pub, device_pub, ik)) {
+        snprintf(err, errlen, "public_key: not a usable X25519 public key");
+        return SK_EINVAL;
+    }
+    int rc = eid_compute(ik, k, clock, want);
+    if (!rc && !crypto_equal(want, eid, EID_LEN)) {
+        snprintf(err, errlen,
+                 "eid: does not match the EID of this key at the given clock; check the "
+                 "service public key (GET /v1/eid-params), rotation_exponent and clock");
+        rc = SK_EINVAL;
+    }
+    uint32_t offset = clock - (uint32_t)now_s();
+    if (!rc) rc = device_store(r, customer_id, name, "x25519", ik, k, offset, ret);
+    memset(ik, 0, sizeof ik);
+    return rc;
+}
+
+int recog_register_shared(struct recog *r, const char *customer_id, const char *name, unsigned k,
+                          json_t **ret)
+{
+    if (k < r->cfg.k_min || k > r->cfg.k_max) return SK_EINVAL;
+    uint8_t ik[16];
+    char hex[33];
+    if (crypto_random(ik, sizeof ik)) return SK_ECRYPTO;
+    json_t *dev;
+    int rc = device_store(r, customer_id, name, "shared", ik, k, 0, &dev);
+    if (!rc) {
+        hex_encode(ik, sizeof ik, hex);
+        json_object_set_new(dev, "identity_key", json_string(hex));
+        json_object_set_new(dev, "clock", json_integer((json_int_t)(uint32_t)now_s()));
+        *ret = dev;
+    }
+    memset(ik, 0, sizeof ik);
+    return rc;
+}
+
+int recog_device_delete(struct recog *r, const char *customer_id, const char *device_id)
+{
+    int rc = r->st->ops->device_delete(r->st, customer_id, device_id);
+    if (rc) return rc;
+    pthread_rwlock_wrlock(&r->idx);
+    struct owner *o = owner_find(r, customer_id, device_id);
+    if (o) {
+        resolver_remove(&r->res, o->handle);
+        o->live = 0;
+        r->free_owners[r->nfree++] = (uint32_t)(o - r->owners);
+    }
+    pthread_rwlock_unlock(&r->idx);
+    return 0;
+}
+
+int recog_counter_code(struct recog *r, const char *customer_id, const char *device_id,
+                       json_t **ret)
+{
+    int64_t now = now_s();
+    uint8_t eid[EID_LEN];
+    int rc = SK_ENOTFOUND;
+    int64_t until = 0;
+    pthread_rwlock_rdlock(&r->idx);
+    struct owner *o = owner_find(r, customer_id, device_id);
+    if (o) {
+        const struct resolver_device *d = &r->res.dev[o->handle];
+        uint32_t t = resolver_device_clock(d, now);
+        rc = eid_compute(d->ik, d->k, t, eid);
+        uint32_t window_end = ((t >> d->k) + 1) << d->k;
+        until = now + (int64_t)(window_end - t);
+    }
+    pthread_rwlock_unlock(&r->idx);
+    if (rc) return rc;
+    char code[COUNTERCODE_DISPLAY], plain[COUNTERCODE_LEN + 1], until_s[TIME_RFC3339_LEN];
+    countercode_format(countercode_prefix(eid), code);
+    memcpy(plain, code, 4);
+    memcpy(plain + 4, code + 5, 4);
+    plain[8] = '\0';
+    char qr[32];
+    snprintf(qr, sizeof qr, "SHOPKEEPER:%s", plain);
+    *ret = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "plain", plain, "qr", qr,
+                     "valid_until", time_fmt_rfc3339(until * 1000000, until_s, sizeof until_s));
+    return 0;
+}
+
+int recog_code_lookup(struct recog *r, const char *code, char ret_customer[ID_MAX])
+{
+    uint64_t prefix;
+    if (countercode_parse(code, &prefix)) return SK_EINVAL;
+    uint32_t o;
+    pthread_rwlock_rdlock(&r->idx);
+    int rc = resolver_lookup_prefix(&r->res, prefix, &o);
+    if (!rc) snprintf(ret_customer, ID_MAX, "%s", r->owners[o].customer_id);
+    pthread_rwlock_unlock(&r->idx);
+    return rc;
+}
+
+size_t recog_device_count(struct recog *r)
+{
+    pthread_rwlock_rdlock(&r->idx);
+    size_t n = r->nowners - r->nfree;
+    pthread_rwlock_unlock(&r->idx);
+    return n;
+}
+
+/* ---- stores ------------------------------------------------------------- */
+
+static int store_info(struct recog *r, const char *store_id, struct store_info *ret)
+{
+    pthread_mutex_lock(&r->mu);
+    struct store_info *si = strmap_get(&r->stores, store_id);
+    if (si) *ret = *si;
+    pthread_mutex_unlock(&r->mu);
+    if (si) return 0;
+    json_t *s;
+    int rc = r->st->ops->store_get(r->st, NULL, store_id, &s);
+    if (rc) return rc;
+    struct store_info *n = calloc(1, sizeof *n);
+    if (!n) {
+        json_decref(s);
+        return SK_ENOMEM;
+    }
+    snprintf(n->brand_id, sizeof n->brand_id, "%s", json_string_value(json_object_get(s, "brand_id")));
+    n->city = city_hash(json_string_value(json_object_get(s, "city")));
+    json_decref(s);
+    *ret = *n;
+    pthread_mutex_lock(&r->mu);
+    if (strmap_get(&r->stores, store_id) || strmap_put(&r->stores, store_id, n)) free(n);
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+/* ---- visits and cards ---------------------------------------------------- */
+
+static void visit_key(char *buf, size_t len, const char *a, const char *b)
+{
+    snprintf(buf, len, "%s|%s", a, b);
+}
+
+/* Builds the card of a visit from the store's consent-filtered data.
+ * SK_EFORBIDDEN when recognition is no longer granted. */
+static int card_make(struct recog *r, const struct visit_rec *v, json_t **ret, char *fields,
+                     size_t flen, char *purposes, size_t plen)
+{
+    json_t *data;
+    int rc = r->st->ops->card_data(r->st, v->brand_id, v->customer_id, &data);
+    if (rc == SK_ENOTFOUND) return SK_EFORBIDDEN;
+    if (rc) return rc;
+    struct purpose_set granted;
+    purpose_set_init(&granted);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(data, "purposes"), i, p)
+        purpose_set_add(&granted, json_string_value(p));
+    if (!purpose_set_has(&granted, "recognition")) {
+        json_decref(data);
+        return SK_EFORBIDDEN;
+    }
+    struct card_input in = {
+        .visit_id = v->id,
+        .store_id = v->store_id,
+        .channel = v->channel,
+        .opened_at = v->opened_at,
+        .served = v->served,
+        .name = json_string_value(json_object_get(data, "name")),
+        .choices = json_object_get(data, "choices"),
+        .answers = json_object_get(data, "answers"),
+        .dont = json_object_get(data, "dont"),
+        .granted = &granted,
+    };
+    *ret = card_build(&in, fields, flen);
+    purposes[0] = '\0';
+    snprintf(purposes, plen, "recognition%s",
+             strstr(fields, "choices") || strstr(fields, "dont") ? " preferences" : "");
+    json_decref(data);
+    return 0;
+}
+
+static void log_look(struct recog *r, const struct visit_rec *v, const char *fields,
+                     const char *purposes)
+{
+    struct actor who = {.kind = "display", .role = "counter display", .store_id = v->store_id};
+    int rc = r->st->ops->access_log_add(r->st, v->customer_id, v->brand_id, &who, fields, purposes);
+    if (rc) log_kv(LOG_ERROR, "recog.access_log", "error", sk_strerror(rc), NULL);
+}
+
+static void publish(struct recog *r, const char *store_id, const char *event, json_t *data)
+{
+    if (r->ev.publish) r->ev.publish(r->ev.ctx, store_id, event, data);
+}
+
+static void publish_gone(struct recog *r, const struct visit_rec *v)
+{
+    json_t *d = json_pack("{s:s}", "visit", v->id);
+    publish(r, v->store_id, "gone", d);
+    json_decref(d);
+}
+
+/* Removes a visit from the tables (mu held); the caller frees it. */
+static void visit_unlink(struct recog *r, struct visit_rec *v)
+{
+    char key[2 * ID_MAX + 2];
+    visit_key(key, sizeof key, v->customer_id, v->store_id);
+    strmap_del(&r->visits, key);
+    strmap_del(&r->by_id, v->id);
+}
+
+static void visit_finish(struct recog *r, struct visit_rec *v, const char *reason)
+{
+    int rc = r->st->ops->visit_close(r->st, v->id, v->last_seen_us, time_now_us(), reason);
+    if (rc) log_kv(LOG_ERROR, "recog.visit_close", "error", sk_strerror(rc), NULL);
+    publish_gone(r, v);
+    pthread_mutex_lock(&r->mu);
+    r->stats.visits_closed++;
+    pthread_mutex_unlock(&r->mu);
+    visit_free(v);
+}
+
+static int presence(struct recog *r, const char *store_id, const struct store_info *si,
+                    const char *customer_id, const char *channel, int64_t now_us)
+{
+    char key[2 * ID_MAX + 2], dkey[2 * ID_MAX + 2];
+    visit_key(key, sizeof key, customer_id, store_id);
+    visit_key(dkey, sizeof dkey, customer_id, si->brand_id);
+
+    pthread_mutex_lock(&r->mu);
+    struct visit_rec *v = strmap_get(&r->visits, key);
+    if (v) {
+        v->last_seen_us = now_us;
+        r->stats.presences++;
+        pthread_mutex_unlock(&r->mu);
+        return 0;
+    }
+    intptr_t until = (intptr_t)strmap_get(&r->denied, dkey);
+    if (until && until > now_us / 1000000) {
+        r->stats.not_member++;
+        pthread_mutex_unlock(&r->mu);
+        return SK_EFORBIDDEN;
+    }
+    pthread_mutex_unlock(&r->mu);
+
+    pthread_mutex_lock(&r->open_mu);
+    pthread_mutex_lock(&r->mu);
+    v = strmap_get(&r->visits, key); /* opened meanwhile by another batch */
+    if (v) v->last_seen_us = now_us;
+    pthread_mutex_unlock(&r->mu);
+    if (v) {
+        pthread_mutex_unlock(&r->open_mu);
+        return 0;
+    }
+    struct visit_rec *nv = calloc(1, sizeof *nv);
+    if (!nv) {
+        pthread_mutex_unlock(&r->open_mu);
+        return SK_ENOMEM;
+    }
+    snprintf(nv->customer_id, sizeof nv->customer_id, "%s", customer_id);
+    snprintf(nv->store_id, sizeof nv->store_id, "%s", store_id);
+    snprintf(nv->brand_id, sizeof nv->brand_id, "%s", si->brand_id);
+    snprintf(nv->channel, sizeof nv->channel, "%s", channel);
+    time_fmt_rfc3339(now_us, nv->opened_at, sizeof nv->opened_at);
+    nv->last_seen_us = now_us;
+    int rc = r->st->ops->visit_open(r->st, si->brand_id, store_id, customer_id, channel, now_us,
+                                    nv->id);
+    char fields[64], purposes[64];
+    if (!rc) rc = card_make(r, nv, &nv->card, fields, sizeof fields, purposes, sizeof purposes);
+    if (rc == SK_EFORBIDDEN) {
+        if (nv->id[0]) r->st->ops->visit_close(r->st, nv->id, now_us, now_us, "withdrawn");
+        pthread_mutex_lock(&r->mu);
+        strmap_put(&r->denied, dkey, (void *)(intptr_t)(now_us / 1000000 + DENIED_TTL_S));
+        r->stats.not_member++;
+        pthread_mutex_unlock(&r->mu);
+    }
+    if (rc) {
+        pthread_mutex_unlock(&r->open_mu);
+        visit_free(nv);
+        return rc;
+    }
+    pthread_mutex_lock(&r->mu);
+    strmap_put(&r->visits, key, nv);
+    strmap_put(&r->by_id, nv->id, nv);
+    r->stats.presences++;
+    r->stats.visits_opened++;
+    json_t *card = json_incref(nv->card);
+    pthread_mutex_unlock(&r->mu);
+    publish(r, store_id, "card", card);
+    json_decref(card);
+    log_look(r, nv, fields, purposes);
+    pthread_mutex_unlock(&r->open_mu);
+    return 0;
+}
+
+int recog_presence(struct recog *r, const char *store_id, const char *customer_id,
+                   const char *channel)
+{
+    struct store_info si;
+    int rc = store_info(r, store_id, &si);
+    if (rc) return rc;
+    return presence(r, store_id, &si, customer_id, channel, time_now_us());
+}
+
+int recog_sightings(struct recog *r, const char *store_id, const struct sighting *items, size_t n)
+{
+    struct store_info si;
+    int rc = store_info(r, store_id, &si);
+    if (rc) return rc;
+    int64_t now = now_s();
+    struct hit {
+        char customer_id[OWNER_ID];
+        int64_t seen_us;
+    } *hits = n ? malloc(n * sizeof *hits) : NULL;
+    if (n && !hits) return SK_ENOMEM;
+    size_t nhits = 0;
+    uint64_t unknown = 0, collided = 0, replay = 0;
+
+    pthread_rwlock_rdlock(&r->idx);
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t o;
+        int lrc = resolver_lookup(&r->res, items[i].eid, &o);
+        if (lrc == SK_ECONFLICT) collided++;
+        if (lrc) {
+            unknown++;
+            continue;
+        }
+        struct owner *ow = &r->owners[o];
+        /* the same device heard in another city within one window: a
+         * recorded EID replayed elsewhere; show neither */
+        int64_t window = (int64_t)1 << r->res.dev[ow->handle].k;
+        if (ow->last_city && ow->last_city != si.city && now - ow->last_seen < window) {
+            replay++;
+            continue;
+        }
+        ow->last_city = si.city;
+        ow->last_seen = now;
+        int dup = 0;
+        for (size_t j = 0; j < nhits && !dup; j++)
+            dup = strcmp(hits[j].customer_id, ow->customer_id) == 0;
+        if (dup) continue;
+        memcpy(hits[nhits].customer_id, ow->customer_id, OWNER_ID);
+        hits[nhits].seen_us = items[i].seen_us;
+        nhits++;
+    }
+    r->stats.received += n;
+    r->stats.resolved += n - unknown;
+    r->stats.unknown += unknown;
+    r->stats.collisions += collided;
+    r->stats.replay_flagged += replay;
+    pthread_mutex_unlock(&r->mu);
+    pthread_rwlock_unlock(&r->idx);
+
+    for (size_t i = 0; i < nhits; i++)
+        presence(r, store_id, &si, hits[i].customer_id, "device", hits[i].seen_us);
+    free(hits);
+    return 0;
+}
+
+/* Copies the open visits matching customer (and brand, when given) out of
+ * the tables, unlinked when unlink is set (mu held by the caller). */
+static size_t visits_of(struct recog *r, const char *customer_id, const char *brand_id,
+                        struct visit_rec ***ret)
+{
+    size_t n = 0, pos;
+    struct visit_rec **list = NULL;
+    for (struct strmap_entry *e = strmap_first(&r->by_id, &pos); e;
+         e = strmap_next(&r->by_id, &pos, e)) {
+        struct visit_rec *v = e->value;
+        if (strcmp(v->customer_id, customer_id)) continue;
+        if (brand_id && strcmp(v->brand_id, brand_id)) continue;
+        struct visit_rec **nl = realloc(list, (n + 1) * sizeof *nl);
+        if (!nl) break;
+        list = nl;
+        list[n++] = v;
+    }
+    *ret = list;
+    return n;
+}
+
+void recog_customer_changed(struct recog *r, const char *customer_id, const char *brand_id)
+{
+    pthread_mutex_lock(&r->open_mu);
+    pthread_mutex_lock(&r->mu);
+    /* grants changed: forget cached refusals of this customer */
+    size_t pos, plen = strlen(customer_id);
+    char **drop = NULL;
+    size_t ndrop = 0;
+    for (struct strmap_entry *e = strmap_first(&r->denied, &pos); e;
+         e = strmap_next(&r->denied, &pos, e)) {
+        if (strncmp(e->key, customer_id, plen) == 0 && e->key[plen] == '|') {
+            char **nd = realloc(drop, (ndrop + 1) * sizeof *nd);
+            if (!nd) break;
+            drop = nd;
+            drop[ndrop++] = strdup(e->key);
+        }
+    }
+    for (size_t i = 0; i < ndrop; i++) {
+        if (drop[i]) strmap_del(&r->denied, drop[i]);
+        free(drop[i]);
+    }
+    free(drop);
+    struct visit_rec **list;
+    size_t n = visits_of(r, customer_id, brand_id, &list);
+    pthread_mutex_unlock(&r->mu);
+
+    for (size_t i = 0; i < n; i++) {
+        struct visit_rec *v = list[i];
+        json_t *card = NULL;
+        char fields[64], purposes[64];
+        int rc = card_make(r, v, &card, fields, sizeof fields, purposes, sizeof purposes);
+        if (rc == SK_EFORBIDDEN) {
+            pthread_mutex_lock(&r->mu);
+            visit_unlink(r, v);
+            pthread_mutex_unlock(&r->mu);
+            visit_finish(r, v, "withdrawn");
+            continue;
+        }
+        if (rc) continue;
+        pthread_mutex_lock(&r->mu);
+        int changed = !json_equal(card, v->card);
+        if (changed) {
+            json_decref(v->card);
+            v->card = json_incref(card);
+        }
+        pthread_mutex_unlock(&r->mu);
+        if (changed) {
+            publish(r, v->store_id, "update", card);
+            log_look(r, v, fields, purposes);
+        }
+        json_decref(card);
+    }
+    free(list);
+    pthread_mutex_unlock(&r->open_mu);
+}
+
+void recog_tick(struct recog *r, int64_t now)
+{
+    pthread_rwlock_wrlock(&r->idx);
+    resolver_refresh(&r->res, now);
+    pthread_rwlock_unlock(&r->idx);
+
+    pthread_mutex_lock(&r->open_mu);
+    pthread_mutex_lock(&r->mu);
+    size_t n = 0, pos;
+    struct visit_rec **list = NULL;
+    int64_t cutoff = (now - r->cfg.quiet_s) * 1000000;
+    for (struct strmap_entry *e = strmap_first(&r->by_id, &pos); e;
+         e = strmap_next(&r->by_id, &pos, e)) {
+        struct visit_rec *v = e->value;
+        if (v->last_seen_us > cutoff) continue;
+        struct visit_rec **nl = realloc(list, (n + 1) * sizeof *nl);
+        if (!nl) break;
+        list = nl;
+        list[n++] = v;
+    }
+    for (size_t i = 0; i < n; i++) visit_unlink(r, list[i]);
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < n; i++) visit_finish(r, list[i], "quiet");
+    free(list);
+    pthread_mutex_unlock(&r->open_mu);
+}
+
+static int card_newer(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "opened_at"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "opened_at"));
+    return strcmp(y, x);
+}
+
+int recog_cards(struct recog *r, const char *store_id, json_t **ret)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = 0, pos;
+    json_t **cards = malloc((r->by_id.count + 1) * sizeof *cards);
+    if (!cards) {
+        pthread_mutex_unlock(&r->mu);
+        return SK_ENOMEM;
+    }
+    for (struct strmap_entry *e = strmap_first(&r->by_id, &pos); e;
+         e = strmap_next(&r->by_id, &pos, e)) {
+        struct visit_rec *v = e->value;
+        if (strcmp(v->store_id, store_id) == 0) cards[n++] = json_incref(v->card);
+    }
+    pthread_mutex_unlock(&r->mu);
+    qsort(cards, n, sizeof *cards, card_newer);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, cards[i]);
+    free(cards);
+    *ret = items;
+    return 0;
+}
+
+int recog_served(struct recog *r, const char *store_id, const char *visit_id)
+{
+    pthread_mutex_lock(&r->mu);
+    struct visit_rec *v = strmap_get(&r->by_id, visit_id);
+    if (!v || strcmp(v->store_id, store_id)) {
+        pthread_mutex_unlock(&r->mu);
+        return SK_ENOTFOUND;
+    }
+    v->served = 1;
+    /* cards are shared with readers: replace, never mutate in place */
+    json_t *card = json_deep_copy(v->card);
+    json_object_set_new(card, "served", json_true());
+    json_decref(v->card);
+    v->card = json_incref(card);
+    pthread_mutex_unlock(&r->mu);
+    int rc = r->st->ops->visit_served(r->st, visit_id, time_now_us());
+    publish(r, store_id, "update", card);
+    json_decref(card);
+    return rc;
+}
+
+void recog_stats(struct recog *r, struct recog_stats *ret)
+{
+    pthread_mutex_lock(&r->mu);
+    *ret = r->stats;
+    pthread_mutex_unlock(&r->mu);
+}

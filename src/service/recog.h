@@ -1,0 +1,91 @@
+/*
+ * recog.h — the recognition service: devices, sightings, presences, visits
+ * and cards, held in memory on the hot path (resolve, check, de-duplicate,
+ * publish) and recorded through the store.
+ *
+ * It knows nothing of HTTP: cards and their changes leave through the
+ * publish callback (the SSE hub), as events "card", "update" and "gone".
+ */
+#ifndef SK_RECOG_H
+#define SK_RECOG_H
+
+#include "core/eid.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct recog_config {
+    unsigned tolerance;    /* windows either side of the current (default 1) */
+    int64_t quiet_s;       /* a visit closes after this long without presence (300) */
+    unsigned k_min, k_max; /* accepted rotation exponents (4..15) */
+};
+
+struct recog_events {
+    void *ctx;
+    /* data is borrowed for the call */
+    void (*publish)(void *ctx, const char *store_id, const char *event, json_t *data);
+};
+
+struct recog_stats {
+    uint64_t received, resolved, unknown, not_member, collisions, replay_flagged, presences,
+        visits_opened, visits_closed;
+};
+
+/* One item of a scanner's batch, already validated. */
+struct sighting {
+    uint8_t eid[EID_LEN];
+    int rssi;
+    int64_t seen_us;
+};
+
+struct recog;
+
+int recog_new(struct store *st, const struct recog_config *cfg, const struct recog_events *ev,
+              struct recog **ret, char *err, size_t errlen);
+void recog_free(struct recog *r);
+/* Starts/stops the background tick (window roll-over, quiet visits). */
+int recog_start(struct recog *r);
+void recog_stop(struct recog *r);
+/* Runs one tick at server time now (seconds); tests and the thread use it. */
+void recog_tick(struct recog *r, int64_t now_s);
+
+void recog_public_key(const struct recog *r, uint8_t ret[32]);
+const struct recog_config *recog_config(const struct recog *r);
+
+/* Registers a device by X25519: derives the key, checks eid is the EID of
+ * clock. SK_EINVAL with a message naming the field. */
+int recog_register_x25519(struct recog *r, const char *customer_id, const char *name,
+                          const uint8_t device_pub[32], unsigned k, uint32_t clock,
+                          const uint8_t eid[EID_LEN], json_t **ret, char *err, size_t errlen);
+/* Registers a tag whose key the service makes; the answer carries the key
+ * and the clock value to program, once. */
+int recog_register_shared(struct recog *r, const char *customer_id, const char *name, unsigned k,
+                          json_t **ret);
+int recog_device_delete(struct recog *r, const char *customer_id, const char *device_id);
+/* {code, display, valid_until, qr} for the device's current window. */
+int recog_counter_code(struct recog *r, const char *customer_id, const char *device_id,
+                       json_t **ret);
+
+/* A scanner's batch at store_id. Never says who resolved. */
+int recog_sightings(struct recog *r, const char *store_id, const struct sighting *items,
+                    size_t n);
+/* App check-in or counter code: a presence of customer_id at store_id.
+ * SK_EFORBIDDEN when the customer is not recognisable there. */
+int recog_presence(struct recog *r, const char *store_id, const char *customer_id,
+                   const char *channel);
+/* Resolves a counter code to a customer: 0, SK_ENOTFOUND, SK_ECONFLICT. */
+int recog_code_lookup(struct recog *r, const char *code, char ret_customer[ID_MAX]);
+
+/* The customer's grants or answers changed (brand_id NULL: every brand):
+ * open cards are updated or, without recognition, removed at once. */
+void recog_customer_changed(struct recog *r, const char *customer_id, const char *brand_id);
+
+/* The open cards of a store, newest first. */
+int recog_cards(struct recog *r, const char *store_id, json_t **ret);
+int recog_served(struct recog *r, const char *store_id, const char *visit_id);
+
+void recog_stats(struct recog *r, struct recog_stats *ret);
+size_t recog_device_count(struct recog *r);
+
+#endif

@@ -1,0 +1,425 @@
+"""
+Fixtures for the API tests: the real `shopkeeper serve` on a free loopback
+port with a fresh SQLite database, and helpers that talk HTTP to it.
+
+The binary comes from SHOPKEEPER_BIN (default build/shopkeeper in the repo).
+Every server started here is stopped with SIGTERM and must exit with code 0;
+its stderr must hold no sanitizer report and no token or password used
+against it. Fixtures:
+
+  server          one server per test module (fresh db, bootstrap operator)
+  server_factory  more servers inside one test (own db or a given one, extra
+                  flags), stopped and checked at the end of the test
+  cli             runs `shopkeeper ...` subcommands against a separate temp db
+  routes          the route table from `shopkeeper routes`
+"""
+import hashlib
+import itertools
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("SHOPKEEPER_BIN") or str(REPO / "build" / "shopkeeper")
+
+# Markers of a sanitizer report in a process's stderr.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+
+PROBLEM_TYPE = "application/problem+json"
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+HTTP_TIMEOUT = 20
+
+_counter = itertools.count(1)
+
+
+def uniq(prefix="x"):
+    """A short unique lower-case token, usable in slugs, emails and names."""
+    return f"{prefix}{next(_counter)}{secrets.token_hex(3)}"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sanitizer_report(text):
+    return [m for m in SANITIZER_MARKERS if m in text]
+
+
+def assert_problem(r, status=None, detail_contains=None):
+    """r is an application/problem+json document {type, title, status, detail}
+    whose status matches the HTTP status; returns the parsed body."""
+    if status is not None:
+        if isinstance(status, int):
+            status = (status,)
+        assert r.status_code in status, f"expected {status}, got {r.status_code}: {r.text!r}"
+    ctype = r.headers.get("Content-Type", "")
+    assert ctype.startswith(PROBLEM_TYPE), f"Content-Type {ctype!r} for {r.status_code}: {r.text!r}"
+    try:
+        body = r.json()
+    except ValueError:
+        pytest.fail(f"problem body is not JSON: {r.status_code} {r.text!r}")
+    assert isinstance(body, dict), body
+    for k in ("type", "title", "status", "detail"):
+        assert k in body, f"problem document without {k}: {body}"
+    assert isinstance(body["type"], str) and body["type"]
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert body["status"] == r.status_code, body
+    if detail_contains is not None:
+        needles = [detail_contains] if isinstance(detail_contains, str) else detail_contains
+        for n in needles:
+            assert n in body["detail"], f"{n!r} not in detail {body['detail']!r}"
+    return body
+
+
+def assert_ok(r, status=None):
+    if status is None:
+        assert 200 <= r.status_code < 300, f"{r.request.method} {r.request.path_url}: {r.status_code} {r.text}"
+    else:
+        assert r.status_code == status, f"{r.request.method} {r.request.path_url}: expected {status}, got {r.status_code} {r.text}"
+    assert r.headers.get("Content-Type", "").startswith("application/json"), r.headers
+    return r.json()
+
+
+def fill_pattern(pattern, values):
+    """Replaces {name} segments of a route pattern from values (a dict);
+    unknown names get a plausible but unknown id."""
+    def sub(m):
+        return values.get(m.group(1), "zz_0000000000000000unknown")
+    return re.sub(r"\{([a-z_]+)\}", sub, pattern)
+
+
+_MISSING = object()
+
+
+class Server:
+    """A running `shopkeeper serve` and helpers to call it."""
+
+    def __init__(self, workdir, db=None, extra_args=(), env=None, bootstrap=True):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.db = Path(db) if db else self.workdir / "shopkeeper.db"
+        self.extra_args = list(extra_args)
+        self.op_token = "sk_boot_" + secrets.token_urlsafe(24) if bootstrap else None
+        self.extra_env = dict(env or {})
+        self.proc = None
+        self.port = None
+        self.stderr_path = self.workdir / f"serve-{uniq('')}.stderr"
+        self.secrets = set()  # every token and password used against this server
+        if self.op_token:
+            self.secrets.add(self.op_token)
+        self.logins = 0
+        self.http = requests.Session()
+        self.returncode = None
+
+    # ---- lifecycle ---------------------------------------------------------
+
+    def start(self):
+        last = None
+        for _ in range(5):
+            self.port = free_port()
+            env = dict(os.environ)
+            for k in list(env):
+                if k.startswith("SHOPKEEPER_"):
+                    del env[k]
+            if self.op_token:
+                env["SHOPKEEPER_BOOTSTRAP_TOKEN"] = self.op_token
+            env.update(self.extra_env)
+            args = [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--db", str(self.db),
+                    *self.extra_args]
+            self._stderr_f = open(self.stderr_path, "ab")
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=self._stderr_f,
+                                         env=env, cwd=self.workdir)
+            if self._wait_ready():
+                return self
+            last = self.stderr()
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self._stderr_f.close()
+            if "cannot listen" not in last:
+                break
+        raise RuntimeError(f"shopkeeper serve did not become ready; stderr:\n{last}")
+
+    def _wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                r = requests.get(self.url("/healthz"), timeout=1)
+                if r.status_code == 200:
+                    return True
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        """SIGTERM; returns the exit code (kills after a timeout)."""
+        if self.proc is None:
+            return self.returncode
+        self.http.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.returncode = "killed after SIGTERM timeout"
+                self._stderr_f.close()
+                self.proc = None
+                return self.returncode
+        self.returncode = self.proc.returncode
+        self._stderr_f.close()
+        self.proc = None
+        return self.returncode
+
+    def stderr(self):
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def problems_at_stop(self):
+        """Stops the server; returns a list of what went wrong (empty if
+        nothing): unclean exit, sanitizer reports, secrets in the log."""
+        rc = self.stop()
+        err = self.stderr()
+        out = []
+        if rc != 0:
+            out.append(f"shopkeeper serve exited with {rc!r} after SIGTERM")
+        for m in sanitizer_report(err):
+            out.append(f"server stderr contains {m!r}")
+        leaked = sorted(s for s in self.secrets if s and s in err)
+        if leaked:
+            out.append(f"server log contains {len(leaked)} secret(s) (tokens/passwords)")
+        if out:
+            out.append("--- server stderr (last 6000 chars) ---\n" + err[-6000:])
+        return out
+
+    # ---- HTTP --------------------------------------------------------------
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def call(self, method, path, token=None, json=_MISSING, data=None, headers=None,
+             params=None, timeout=HTTP_TIMEOUT):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+            self.secrets.add(token)
+        kw = {}
+        if json is not _MISSING:
+            kw["json"] = json
+            self._note_passwords(json)
+        if data is not None:
+            kw["data"] = data
+        r = self.http.request(method, self.url(path), headers=h, params=params,
+                              timeout=timeout, **kw)
+        if path == "/v1/sessions" and method == "POST":
+            self.logins += 1
+        self._note_tokens(r)
+        return r
+
+    def _note_passwords(self, body):
+        if isinstance(body, dict):
+            for k, v in body.items():
+                # (shorter "passwords" are refused anyway, and would match
+                # log text by accident)
+                if k == "password" and isinstance(v, str) and len(v) >= 8:
+                    self.secrets.add(v)
+                else:
+                    self._note_passwords(v)
+        elif isinstance(body, list):
+            for v in body:
+                self._note_passwords(v)
+
+    def _note_tokens(self, r):
+        if r.headers.get("Content-Type", "").startswith("application/json"):
+            try:
+                body = r.json()
+            except ValueError:
+                return
+            # bearer credentials handed out: "token", or a store "key"
+            if isinstance(body, dict):
+                for k in ("token", "key"):
+                    if isinstance(body.get(k), str) and body[k].startswith("sk_"):
+                        self.secrets.add(body[k])
+
+    def get(self, path, token=None, **kw):
+        return self.call("GET", path, token, **kw)
+
+    def post(self, path, token=None, **kw):
+        return self.call("POST", path, token, **kw)
+
+    def put(self, path, token=None, **kw):
+        return self.call("PUT", path, token, **kw)
+
+    def patch(self, path, token=None, **kw):
+        return self.call("PATCH", path, token, **kw)
+
+    def delete(self, path, token=None, **kw):
+        return self.call("DELETE", path, token, **kw)
+
+    # ---- domain helpers ----------------------------------------------------
+
+    def new_brand(self, name=None, slug=None, choices=None, notice=None):
+        slug = slug or uniq("b-")
+        b = assert_ok(self.post("/v1/brands", self.op_token,
+                                json={"name": name or f"Brand {slug}", "slug": slug}), 201)
+        if choices is not None:
+            assert_ok(self.put(f"/v1/brands/{b['id']}/choices", self.op_token, json=choices))
+        if notice is not None:
+            assert_ok(self.put(f"/v1/brands/{b['id']}/notice", self.op_token, json=notice))
+        if choices is not None or notice is not None:
+            b = assert_ok(self.get(f"/v1/brands/{b['id']}"))
+        return b
+
+    def new_store(self, brand, name=None, timezone="Europe/London", token=None):
+        return assert_ok(self.post(f"/v1/brands/{brand['id']}/stores", token or self.op_token,
+                                   json={"name": name or uniq("Store "), "timezone": timezone,
+                                         "city": "Testville"}), 201)
+
+    def new_staff(self, brand, role="admin", login=True, token=None):
+        email = f"{uniq('staff')}@{brand['slug']}.test"
+        password = "pw-" + secrets.token_urlsafe(12)
+        s = assert_ok(self.post(f"/v1/brands/{brand['id']}/staff", token or self.op_token,
+                                json={"email": email, "name": f"Staff {role}", "role": role,
+                                      "password": password}), 201)
+        s["password"] = password
+        if login:
+            s["token"] = self.login(email, password)["token"]
+        return s
+
+    def login(self, email, password, **extra):
+        assert self.logins < 28, (
+            "this server is near the 30 logins a minute per address limit; "
+            "give the test its own server (server_factory)")
+        return assert_ok(self.post("/v1/sessions", json={"email": email, "password": password,
+                                                         **extra}), 201)
+
+    def new_customer(self, name=None, email=None, password=None):
+        name = name or f"Shopper {uniq('n')}"
+        email = email or f"{uniq('c')}@example.com"
+        password = password or "pw-" + secrets.token_urlsafe(12)
+        c = assert_ok(self.post("/v1/customers", json={"name": name, "email": email,
+                                                       "password": password}), 201)
+        c["password"] = password
+        return c
+
+    def join(self, customer, brand, purposes, **extra):
+        return assert_ok(self.put(f"/v1/me/brands/{brand['id']}", customer["token"],
+                                  json={"purposes": purposes, **extra}))
+
+    def ledger(self, customer):
+        """The customer's whole consent ledger, following every page."""
+        items, after = [], None
+        while True:
+            params = {"limit": 200}
+            if after:
+                params["after"] = after
+            page = assert_ok(self.get("/v1/me/consents", customer["token"], params=params))
+            items += page["items"]
+            after = page["next"]
+            if not after:
+                return items
+
+    def db_connect(self):
+        """A read-only connection to the server's live database."""
+        return sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
+
+
+# ---- fixtures --------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def shopkeeper_bin():
+    if not os.access(BIN, os.X_OK):
+        pytest.exit(f"no shopkeeper binary at {BIN}; build it or set SHOPKEEPER_BIN", 2)
+    return BIN
+
+
+@pytest.fixture(scope="module")
+def server(shopkeeper_bin, tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("srv")).start()
+    yield srv
+    problems = srv.problems_at_stop()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def server_factory(shopkeeper_bin, tmp_path):
+    started = []
+
+    def make(db=None, extra_args=(), env=None, bootstrap=True):
+        srv = Server(tmp_path / f"srv{len(started)}", db=db, extra_args=extra_args, env=env,
+                     bootstrap=bootstrap)
+        started.append(srv)
+        return srv.start()
+
+    yield make
+    problems = []
+    for srv in started:
+        problems += srv.problems_at_stop()
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+class Cli:
+    """Runs `shopkeeper ARGS...` with a separate temp database."""
+
+    def __init__(self, workdir):
+        self.workdir = Path(workdir)
+        self.db = self.workdir / "cli" / "shopkeeper.db"
+
+    def __call__(self, *args, db=True, env=None, timeout=120, check_sanitizers=True):
+        cmd = [BIN, *args]
+        if db and args and args[0] in ("demo", "admin", "serve"):
+            cmd = [BIN, args[0], "--db", str(self.db), *args[1:]]
+        e = {k: v for k, v in os.environ.items() if not k.startswith("SHOPKEEPER_")}
+        e.update(env or {})
+        p = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=self.workdir,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        if check_sanitizers:
+            found = sanitizer_report(p.stderr)
+            assert not found, f"{' '.join(args)}: sanitizer report {found}:\n{p.stderr[-4000:]}"
+        return p
+
+
+@pytest.fixture
+def cli(shopkeeper_bin, tmp_path):
+    return Cli(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def routes(shopkeeper_bin):
+    p = subprocess.run([BIN, "routes"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    table = json.loads(p.stdout)
+    assert isinstance(table, list) and len(table) >= 20
+    for r in table:
+        assert set(r) >= {"method", "pattern", "who", "roles", "summary"}, r
+    return table
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,97 @@
+// Shared helpers for the browser tests: a real shopkeeper server on a free
+// loopback port with a fresh demo database, a tiny API client, and Chromium
+// (Debian's, driven by playwright-core).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = process.env.SHOPKEEPER_BIN || join(root, 'build', 'shopkeeper');
+export const SHOTS = process.env.SHOPKEEPER_SHOTS || join(root, 'build', 'screenshots');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+export async function startServer(extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'shopkeeper-browser-'));
+  const db = join(dir, 'shopkeeper.db');
+  execFileSync(BIN, ['demo', '--db', db], { stdio: 'ignore' });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let log = '';
+  let proc;
+  async function up() {
+    proc = spawn(BIN, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`,
+      '--web', join(root, 'web'), ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr.on('data', (d) => { log += d; });
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(url + '/healthz')).ok) return; } catch (e) { /* not yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('shopkeeper did not start:\n' + log);
+  }
+  async function down() {
+    proc.kill('SIGTERM');
+    const code = await new Promise((r) => proc.once('exit', (c) => r(c)));
+    if (/AddressSanitizer|runtime error:/.test(log)) throw new Error('sanitizer report:\n' + log);
+    return code;
+  }
+  await up();
+  return {
+    url, dir, db,
+    log: () => log,
+    down, up,
+    async stop() {
+      await down();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api(base, method, path, token, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: 'Bearer ' + token } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+export async function login(base, email) {
+  const r = await api(base, 'POST', '/v1/sessions', null, { email, password: 'shopkeeper-demo' });
+  if (r.status !== 201) throw new Error('login ' + email + ': ' + JSON.stringify(r.body));
+  return r.body.token;
+}
+
+// The Eddystone-EID of an identity key (hex) with exponent k at clock t.
+export function eid(ikHex, k, t) {
+  const aes = (key, block) => {
+    const c = crypto.createCipheriv('aes-128-ecb', key, null);
+    c.setAutoPadding(false);
+    return Buffer.concat([c.update(block), c.final()]);
+  };
+  const ik = Buffer.from(ikHex, 'hex');
+  const tkBlock = Buffer.alloc(16); tkBlock[11] = 0xff; tkBlock.writeUInt16BE((t >>> 16) & 0xffff, 14);
+  const tk = aes(ik, tkBlock);
+  const eBlock = Buffer.alloc(16); eBlock[11] = k; eBlock.writeUInt32BE(((t >>> k) << k) >>> 0, 12);
+  return aes(tk, eBlock).subarray(0, 8).toString('hex');
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
