@@ -7,7 +7,8 @@ set -euo pipefail
 
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
          libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3)
-TESTING=(libcmocka-dev python3-pytest python3-requests chromium fonts-dejavu-core)
+TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium
+         fonts-dejavu-core)
 
 want=("${RUNTIME[@]}")
 if [[ "${1:-}" == "--test" ]]; then

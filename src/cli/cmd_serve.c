@@ -224,6 +224,7 @@ int cmd_serve(int argc, char **argv)
         recog_start(app->recog);
         rc = http_serve(app);
         recog_stop(app->recog);
+        recog_close_all(app->recog, "shutdown");
     }
     recog_free(app->recog);
     sse_hub_free(app->hub);

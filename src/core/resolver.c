@@ -10,6 +10,11 @@
  *     A slot's home depends only on the top 40 bits of its EID, so lookups
  *     by a counter code (those 40 bits) walk the same chain; EIDs sharing
  *     those bits simply sit in one chain and are told apart by the rest.
+ *  3. A RESOLVER_COLLIDED slot has an entry in shared counting the live
+ *     devices that entered its EID and have not left it. The slot stays
+ *     COLLIDED until that count reaches 0: a device leaving a shared EID
+ *     (rolling its windows, or removed) never hands the EID to another
+ *     holder's owner, and never drops it from under the others.
  */
 #include "core/resolver.h"
 #include "util/crypto.h"
@@ -71,16 +76,35 @@ static int res__grow(struct resolver *r)
     return 0;
 }
 
+static struct resolver_shared *res__shared(const struct resolver *r, uint64_t key)
+{
+    for (size_t i = 0; i < r->nshared; i++)
+        if (r->shared[i].key == key) return &r->shared[i];
+    return NULL;
+}
+
 static int res__insert(struct resolver *r, uint64_t key, uint32_t dev)
 {
     if ((r->used + 1) * 2 > r->nslots && res__grow(r)) return SK_ENOMEM;
     size_t n = r->nslots, i = res__home(key, n);
     while (r->devs[i]) {
         if (r->keys[i] == key) {
-            if (r->devs[i] != dev && r->devs[i] != RESOLVER_COLLIDED) {
-                r->devs[i] = RESOLVER_COLLIDED;
-                r->collisions++;
+            if (r->devs[i] == dev) return 0;
+            if (r->devs[i] == RESOLVER_COLLIDED) {
+                struct resolver_shared *sh = res__shared(r, key);
+                if (sh) sh->holders++;
+                return 0;
             }
+            if (r->nshared == r->capshared) {
+                size_t cap = r->capshared ? r->capshared * 2 : 4;
+                struct resolver_shared *ns = realloc(r->shared, cap * sizeof *ns);
+                if (!ns) return SK_ENOMEM;
+                r->shared = ns;
+                r->capshared = cap;
+            }
+            r->shared[r->nshared++] = (struct resolver_shared){.key = key, .holders = 2};
+            r->devs[i] = RESOLVER_COLLIDED;
+            r->collisions++;
             return 0;
         }
         i = res__next(i, n);
@@ -99,7 +123,14 @@ static void res__delete(struct resolver *r, uint64_t key, uint32_t dev)
         i = res__next(i, n);
     }
     if (!r->devs[i]) return;
-    if (r->devs[i] != dev && r->devs[i] != RESOLVER_COLLIDED) return;
+    if (r->devs[i] == RESOLVER_COLLIDED) {
+        /* shared: the slot goes only with its last holder */
+        struct resolver_shared *sh = res__shared(r, key);
+        if (sh && --sh->holders > 0) return;
+        if (sh) *sh = r->shared[--r->nshared];
+    } else if (r->devs[i] != dev) {
+        return;
+    }
     /* backward-shift deletion keeps every probe chain unbroken */
     size_t j = i;
     for (;;) {
@@ -145,11 +176,13 @@ void resolver_release(struct resolver *r)
     free(r->free_list);
     free(r->keys);
     free(r->devs);
+    free(r->shared);
     crypto_aes_free(r->aes);
     memset(r, 0, sizeof *r);
 }
 
-/* Computes and enters the windows around the device's current window. */
+/* Computes and enters the windows around the device's current window: all
+ * of them, or (on failure) none. */
 static int res__enter(struct resolver *r, uint32_t d, int64_t now)
 {
     struct resolver_device *dv = &r->dev[d];
@@ -159,19 +192,25 @@ static int res__enter(struct resolver *r, uint32_t d, int64_t now)
     uint8_t out[EID_LEN * (2 * RESOLVER_TOLERANCE_MAX + 1)];
     int rc = eid_windows(r->aes, dv->ik, dv->k, first << dv->k, r->width, out);
     if (rc) return rc;
-    dv->center = center;
     for (unsigned w = 0; w < r->width; w++) {
         uint64_t key = res__key(out + EID_LEN * w);
         r->eids[(size_t)d * r->width + w] = key;
-        if ((rc = res__insert(r, key, d + 1))) return rc;
+        if ((rc = res__insert(r, key, d + 1))) {
+            while (w--) res__delete(r, r->eids[(size_t)d * r->width + w], d + 1);
+            return rc;
+        }
     }
+    dv->center = center;
+    dv->entered = 1;
     return 0;
 }
 
 static void res__leave(struct resolver *r, uint32_t d)
 {
+    if (!r->dev[d].entered) return;
     for (unsigned w = 0; w < r->width; w++)
         res__delete(r, r->eids[(size_t)d * r->width + w], d + 1);
+    r->dev[d].entered = 0;
 }
 
 int resolver_add(struct resolver *r, const uint8_t ik[EID_IK_LEN], unsigned k,
@@ -203,9 +242,9 @@ int resolver_add(struct resolver *r, const uint8_t ik[EID_IK_LEN], unsigned k,
     dv->clock_offset = clock_offset;
     dv->owner = owner;
     dv->live = 1;
+    dv->entered = 0;
     int rc = res__enter(r, d, now);
     if (rc) {
-        res__leave(r, d);
         dv->live = 0;
         r->free_list[r->nfree++] = d;
         return rc;
@@ -262,15 +301,37 @@ size_t resolver_refresh(struct resolver *r, int64_t now)
     for (uint32_t d = 0; d < r->ndev; d++) {
         struct resolver_device *dv = &r->dev[d];
         if (!dv->live) continue;
-        if ((resolver_device_clock(dv, now) >> dv->k) == dv->center) continue;
+        if (dv->entered && (resolver_device_clock(dv, now) >> dv->k) == dv->center) continue;
         res__leave(r, d);
         if (res__enter(r, d, now) == 0) rolled++;
     }
     return rolled;
 }
 
+size_t resolver_due(const struct resolver *r, int64_t now, size_t *cursor, uint32_t *ret,
+                    size_t max)
+{
+    size_t n = 0, d = *cursor;
+    for (; d < r->ndev && n < max; d++) {
+        const struct resolver_device *dv = &r->dev[d];
+        if (dv->live && (resolver_device_clock(dv, now) >> dv->k) != dv->center)
+            ret[n++] = (uint32_t)d;
+    }
+    *cursor = d < r->ndev ? d : 0;
+    return n;
+}
+
+int resolver_roll(struct resolver *r, uint32_t d, int64_t now)
+{
+    if (d >= r->ndev) return SK_ENOTFOUND;
+    struct resolver_device *dv = &r->dev[d];
+    if (!dv->live || (resolver_device_clock(dv, now) >> dv->k) == dv->center) return 0;
+    res__leave(r, d);
+    return res__enter(r, d, now);
+}
+
 size_t resolver_bytes(const struct resolver *r)
 {
-    return r->nslots * (sizeof *r->keys + sizeof *r->devs) +
+    return r->nslots * (sizeof *r->keys + sizeof *r->devs) + r->capshared * sizeof *r->shared +
            r->capdev * (sizeof *r->dev + r->width * sizeof *r->eids + sizeof *r->free_list);
 }

@@ -30,9 +30,16 @@ struct resolver_device {
     uint32_t owner;        /* the caller's handle for this device */
     uint8_t k;
     uint8_t live;
+    uint8_t entered;       /* its windows are in the table (a failed roll leaves none) */
 };
 
 #define RESOLVER_COLLIDED UINT32_MAX
+
+/* An EID held by more than one live device, and by how many. */
+struct resolver_shared {
+    uint64_t key;
+    uint32_t holders;
+};
 
 struct resolver {
     struct resolver_device *dev;
@@ -46,6 +53,8 @@ struct resolver {
     unsigned tolerance;      /* windows either side of the current one */
     unsigned width;          /* 2 * tolerance + 1 */
     uint64_t collisions;
+    struct resolver_shared *shared; /* the RESOLVER_COLLIDED slots' holder counts (rare) */
+    size_t nshared, capshared;
     struct crypto_aes *aes;
 };
 
@@ -63,6 +72,13 @@ int resolver_lookup_prefix(const struct resolver *r, uint64_t prefix40, uint32_t
 /* Rolls every device whose window changed since its entries were made;
  * returns how many were rolled. */
 size_t resolver_refresh(struct resolver *r, int64_t now);
+/* The same in two steps, so a caller can find the due devices under a read
+ * lock and hold a write lock only to roll them: resolver_due writes up to
+ * max device handles (from *cursor on; *cursor advances, 0 when done) whose
+ * window changed; resolver_roll rolls one if it is still due. */
+size_t resolver_due(const struct resolver *r, int64_t now, size_t *cursor, uint32_t *ret,
+                    size_t max);
+int resolver_roll(struct resolver *r, uint32_t handle, int64_t now);
 /* The device's clock at server time now. */
 static inline uint32_t resolver_device_clock(const struct resolver_device *d, int64_t now)
 {

@@ -26,11 +26,13 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -655,6 +657,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct http_resp resp = {0};
     dispatch(app, &req, cs, &resp);
+    if (resp.stream) {
+        /* events are small writes that must leave at once, not wait for
+         * the previous one's acknowledgement (Nagle) */
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        int one = 1;
+        if (fi) setsockopt(fi->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
     if (!strcmp(method, "HEAD")) {
         free(resp.raw);
         resp.raw = NULL;
@@ -764,8 +774,14 @@ int http_serve(struct app *app)
     }
     /* A thread per connection: a counter display's event stream blocks its
      * own thread between events and costs nothing else. */
-    unsigned flags =
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    /* every display holds a socket: allow as many as the hard limit does */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (v6) flags |= MHD_USE_IPv6;
     /* The logger comes first: MHD reports through it only from there on. */
     struct MHD_Daemon *d = MHD_start_daemon(

@@ -1,8 +1,9 @@
 /*
  * sse.c — the server-sent events hub (see sse.h).
- * Invariants: the client list and every client's queue are guarded by the
- * hub's mutex; a client is unlinked only by sse_release (MHD's free
- * callback), so a reader never sees its client freed under it.
+ * Invariants: the client list is guarded by the hub's rwlock and each
+ * client's queue by its own mutex, so a publish wakes each reader without
+ * making them queue on one lock; a client is unlinked only by sse_release
+ * (MHD's free callback), so a reader never sees its client freed under it.
  */
 #include "http/sse.h"
 #include "util/err.h"
@@ -17,16 +18,18 @@
 
 struct sse_client {
     struct sse_hub *hub;
-    struct sse_client *prev, *next;
+    struct sse_client *prev, *next; /* guarded by the hub's lock */
     char store_id[ID_MAX];
+    pthread_mutex_t mu;             /* guards the queue below */
+    pthread_cond_t cv;
     char *buf;
     size_t len, off, cap;
     int cut; /* fell too far behind */
-    pthread_cond_t cv;
+    int shutdown;
 };
 
 struct sse_hub {
-    pthread_mutex_t mu;
+    pthread_rwlock_t lock; /* the client list: publishers read, (un)subscribers write */
     struct sse_client *head;
     size_t count;
     int shutdown;
@@ -36,35 +39,40 @@ int sse_hub_new(struct sse_hub **ret)
 {
     struct sse_hub *h = calloc(1, sizeof *h);
     if (!h) return SK_ENOMEM;
-    pthread_mutex_init(&h->mu, NULL);
+    pthread_rwlock_init(&h->lock, NULL);
     *ret = h;
     return 0;
 }
 
 void sse_hub_shutdown(struct sse_hub *h)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_wrlock(&h->lock);
     h->shutdown = 1;
-    for (struct sse_client *c = h->head; c; c = c->next) pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&h->mu);
+    for (struct sse_client *c = h->head; c; c = c->next) {
+        pthread_mutex_lock(&c->mu);
+        c->shutdown = 1;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_rwlock_unlock(&h->lock);
 }
 
 void sse_hub_free(struct sse_hub *h)
 {
     if (!h) return;
-    pthread_mutex_destroy(&h->mu);
+    pthread_rwlock_destroy(&h->lock);
     free(h);
 }
 
 size_t sse_hub_clients(struct sse_hub *h)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_rdlock(&h->lock);
     size_t n = h->count;
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->lock);
     return n;
 }
 
-/* Appends bytes to a client's queue (mu held). */
+/* Appends bytes to a client's queue (c->mu held). */
 static void client_append(struct sse_client *c, const char *s, size_t n)
 {
     if (c->cut) return;
@@ -111,10 +119,14 @@ void sse_publish(struct sse_hub *h, const char *store_id, const char *event, jso
     size_t n;
     char *text = event_text(event, data, &n);
     if (!text) return;
-    pthread_mutex_lock(&h->mu);
-    for (struct sse_client *c = h->head; c; c = c->next)
-        if (strcmp(c->store_id, store_id) == 0) client_append(c, text, n);
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_rdlock(&h->lock);
+    for (struct sse_client *c = h->head; c; c = c->next) {
+        if (strcmp(c->store_id, store_id) != 0) continue;
+        pthread_mutex_lock(&c->mu);
+        client_append(c, text, n);
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_rwlock_unlock(&h->lock);
     free(text);
 }
 
@@ -124,15 +136,17 @@ struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id)
     if (!c) return NULL;
     c->hub = h;
     snprintf(c->store_id, sizeof c->store_id, "%s", store_id);
+    pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
-    pthread_mutex_lock(&h->mu);
+    /* tell the browser how soon to reconnect after a drop */
+    client_append(c, "retry: 2000\n\n", 13);
+    pthread_rwlock_wrlock(&h->lock);
+    c->shutdown = h->shutdown;
     c->next = h->head;
     if (h->head) h->head->prev = c;
     h->head = c;
     h->count++;
-    /* tell the browser how soon to reconnect after a drop */
-    client_append(c, "retry: 2000\n\n", 13);
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->lock);
     return c;
 }
 
@@ -141,9 +155,9 @@ void sse_send(struct sse_client *c, const char *event, json_t *data)
     size_t n;
     char *text = event_text(event, data, &n);
     if (!text) return;
-    pthread_mutex_lock(&c->hub->mu);
+    pthread_mutex_lock(&c->mu);
     client_append(c, text, n);
-    pthread_mutex_unlock(&c->hub->mu);
+    pthread_mutex_unlock(&c->mu);
     free(text);
 }
 
@@ -151,24 +165,23 @@ ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct sse_client *c = cls;
-    struct sse_hub *h = c->hub;
-    pthread_mutex_lock(&h->mu);
-    while (c->off == c->len && !c->cut && !h->shutdown) {
+    pthread_mutex_lock(&c->mu);
+    while (c->off == c->len && !c->cut && !c->shutdown) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += SSE_KEEPALIVE_S;
-        if (pthread_cond_timedwait(&c->cv, &h->mu, &ts) != 0 && c->off == c->len)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0 && c->off == c->len)
             client_append(c, ": keep-alive\n\n", 14);
     }
-    if (c->cut || (h->shutdown && c->off == c->len)) {
-        pthread_mutex_unlock(&h->mu);
+    if (c->cut || (c->shutdown && c->off == c->len)) {
+        pthread_mutex_unlock(&c->mu);
         return MHD_CONTENT_READER_END_OF_STREAM;
     }
     size_t n = c->len - c->off;
     if (n > max) n = max;
     memcpy(buf, c->buf + c->off, n);
     c->off += n;
-    pthread_mutex_unlock(&h->mu);
+    pthread_mutex_unlock(&c->mu);
     return (ssize_t)n;
 }
 
@@ -176,13 +189,14 @@ void sse_release(void *cls)
 {
     struct sse_client *c = cls;
     struct sse_hub *h = c->hub;
-    pthread_mutex_lock(&h->mu);
+    pthread_rwlock_wrlock(&h->lock);
     if (c->prev) c->prev->next = c->next;
     else h->head = c->next;
     if (c->next) c->next->prev = c->prev;
     h->count--;
-    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&h->lock);
     pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
     free(c->buf);
     free(c);
 }

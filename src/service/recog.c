@@ -28,6 +28,7 @@
 #include "core/resolver.h"
 #include "util/crypto.h"
 #include "util/err.h"
+#include "util/ids.h"
 #include "util/log.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
@@ -37,17 +38,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OWNER_ID 36
 #define DENIED_TTL_S 30
 
-/* What the service knows of a registered device, by owner index. */
+/* What the service knows of a registered device, by owner index: 40 bytes,
+ * ids packed (a million devices fit the memory budget). */
 struct owner {
-    char device_id[OWNER_ID];
-    char customer_id[OWNER_ID];
-    uint32_t handle;    /* in the resolver */
-    uint32_t last_city; /* hash of the city it was last heard in */
-    int64_t last_seen;  /* server seconds */
-    int live;
+    uint8_t device_id[ID_PACKED];   /* "dev_..." */
+    uint8_t customer_id[ID_PACKED]; /* "cus_..." */
+    uint32_t handle;                /* in the resolver */
+    uint32_t last_city;             /* hash of the city it was last heard in */
+    uint32_t last_seen;             /* server seconds, truncated */
 };
 
 struct visit_rec {
@@ -125,14 +125,14 @@ static int owner_add(struct recog *r, const char *device_id, const char *custome
     }
     struct owner *ow = &r->owners[o];
     memset(ow, 0, sizeof *ow);
-    snprintf(ow->device_id, sizeof ow->device_id, "%s", device_id);
-    snprintf(ow->customer_id, sizeof ow->customer_id, "%s", customer_id);
-    int rc = resolver_add(&r->res, ik, k, offset, o, now, &ow->handle);
+    int rc = id_pack(device_id, ow->device_id);
+    if (!rc) rc = id_pack(customer_id, ow->customer_id);
+    if (!rc) rc = resolver_add(&r->res, ik, k, offset, o, now, &ow->handle);
     if (rc) {
+        memset(ow, 0, sizeof *ow);
         r->free_owners[r->nfree++] = o;
         return rc;
     }
-    ow->live = 1;
     return 0;
 }
 
@@ -143,13 +143,16 @@ static int load_device(void *ctx, const char *device_id, const char *customer_id
     return owner_add(r, device_id, customer_id, ik, k, offset, now_s());
 }
 
-/* Finds a live owner of device_id belonging to customer_id (idx held). */
+/* Finds the owner of device_id belonging to customer_id (idx held); a
+ * linear scan: removals and code requests are rare next to sightings. */
 static struct owner *owner_find(struct recog *r, const char *customer_id, const char *device_id)
 {
+    uint8_t d[ID_PACKED], c[ID_PACKED];
+    if (id_pack(device_id, d) || id_pack(customer_id, c)) return NULL;
     for (size_t i = 0; i < r->nowners; i++) {
         struct owner *o = &r->owners[i];
-        if (o->live && strcmp(o->device_id, device_id) == 0 &&
-            strcmp(o->customer_id, customer_id) == 0)
+        if (memcmp(o->device_id, d, ID_PACKED) == 0 && memcmp(o->customer_id, c, ID_PACKED) == 0 &&
+            r->res.dev[o->handle].live)
             return o;
     }
     return NULL;
@@ -358,7 +361,7 @@ int recog_device_delete(struct recog *r, const char *customer_id, const char *de
     struct owner *o = owner_find(r, customer_id, device_id);
     if (o) {
         resolver_remove(&r->res, o->handle);
-        o->live = 0;
+        memset(o, 0, sizeof *o);
         r->free_owners[r->nfree++] = (uint32_t)(o - r->owners);
     }
     pthread_rwlock_unlock(&r->idx);
@@ -402,7 +405,7 @@ int recog_code_lookup(struct recog *r, const char *code, char ret_customer[ID_MA
     uint32_t o;
     pthread_rwlock_rdlock(&r->idx);
     int rc = resolver_lookup_prefix(&r->res, prefix, &o);
-    if (!rc) snprintf(ret_customer, ID_MAX, "%s", r->owners[o].customer_id);
+    if (!rc) id_unpack("cus", r->owners[o].customer_id, ret_customer);
     pthread_rwlock_unlock(&r->idx);
     return rc;
 }
@@ -538,7 +541,8 @@ static int presence(struct recog *r, const char *store_id, const struct store_in
     pthread_mutex_lock(&r->mu);
     struct visit_rec *v = strmap_get(&r->visits, key);
     if (v) {
-        v->last_seen_us = now_us;
+        /* a late report of an older sighting never moves it back */
+        if (now_us > v->last_seen_us) v->last_seen_us = now_us;
         r->stats.presences++;
         pthread_mutex_unlock(&r->mu);
         return 0;
@@ -554,7 +558,7 @@ static int presence(struct recog *r, const char *store_id, const struct store_in
     pthread_mutex_lock(&r->open_mu);
     pthread_mutex_lock(&r->mu);
     v = strmap_get(&r->visits, key); /* opened meanwhile by another batch */
-    if (v) v->last_seen_us = now_us;
+    if (v && now_us > v->last_seen_us) v->last_seen_us = now_us;
     pthread_mutex_unlock(&r->mu);
     if (v) {
         pthread_mutex_unlock(&r->open_mu);
@@ -616,8 +620,10 @@ int recog_sightings(struct recog *r, const char *store_id, const struct sighting
     int rc = store_info(r, store_id, &si);
     if (rc) return rc;
     int64_t now = now_s();
+    /* heard longer ago than the quiet time: that visit is already over */
+    int64_t stale_us = time_now_us() - r->cfg.quiet_s * 1000000;
     struct hit {
-        char customer_id[OWNER_ID];
+        uint8_t customer_id[ID_PACKED];
         int64_t seen_us;
     } *hits = n ? malloc(n * sizeof *hits) : NULL;
     if (n && !hits) return SK_ENOMEM;
@@ -635,20 +641,24 @@ int recog_sightings(struct recog *r, const char *store_id, const struct sighting
             continue;
         }
         struct owner *ow = &r->owners[o];
+        if (items[i].seen_us <= stale_us) continue;
         /* the same device heard in another city within one window: a
          * recorded EID replayed elsewhere; show neither */
         int64_t window = (int64_t)1 << r->res.dev[ow->handle].k;
-        if (ow->last_city && ow->last_city != si.city && now - ow->last_seen < window) {
+        if (ow->last_city && ow->last_city != si.city && (uint32_t)now - ow->last_seen < window) {
             replay++;
             continue;
         }
         ow->last_city = si.city;
-        ow->last_seen = now;
+        ow->last_seen = (uint32_t)now;
         int dup = 0;
-        for (size_t j = 0; j < nhits && !dup; j++)
-            dup = strcmp(hits[j].customer_id, ow->customer_id) == 0;
+        for (size_t j = 0; j < nhits && !dup; j++) {
+            dup = memcmp(hits[j].customer_id, ow->customer_id, ID_PACKED) == 0;
+            /* heard twice in one batch: the later sighting counts */
+            if (dup && items[i].seen_us > hits[j].seen_us) hits[j].seen_us = items[i].seen_us;
+        }
         if (dup) continue;
-        memcpy(hits[nhits].customer_id, ow->customer_id, OWNER_ID);
+        memcpy(hits[nhits].customer_id, ow->customer_id, ID_PACKED);
         hits[nhits].seen_us = items[i].seen_us;
         nhits++;
     }
@@ -660,8 +670,11 @@ int recog_sightings(struct recog *r, const char *store_id, const struct sighting
     pthread_mutex_unlock(&r->mu);
     pthread_rwlock_unlock(&r->idx);
 
-    for (size_t i = 0; i < nhits; i++)
-        presence(r, store_id, &si, hits[i].customer_id, "device", hits[i].seen_us);
+    for (size_t i = 0; i < nhits; i++) {
+        char cid[ID_MAX];
+        id_unpack("cus", hits[i].customer_id, cid);
+        presence(r, store_id, &si, cid, "device", hits[i].seen_us);
+    }
     free(hits);
     return 0;
 }
@@ -743,11 +756,37 @@ void recog_customer_changed(struct recog *r, const char *customer_id, const char
     pthread_mutex_unlock(&r->open_mu);
 }
 
+void recog_close_all(struct recog *r, const char *reason)
+{
+    pthread_mutex_lock(&r->open_mu);
+    pthread_mutex_lock(&r->mu);
+    size_t n = 0, pos;
+    struct visit_rec **list = r->by_id.count ? malloc(r->by_id.count * sizeof *list) : NULL;
+    for (struct strmap_entry *e = list ? strmap_first(&r->by_id, &pos) : NULL; e;
+         e = strmap_next(&r->by_id, &pos, e))
+        list[n++] = e->value;
+    for (size_t i = 0; i < n; i++) visit_unlink(r, list[i]);
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < n; i++) visit_finish(r, list[i], reason);
+    free(list);
+    pthread_mutex_unlock(&r->open_mu);
+}
+
 void recog_tick(struct recog *r, int64_t now)
 {
-    pthread_rwlock_wrlock(&r->idx);
-    resolver_refresh(&r->res, now);
-    pthread_rwlock_unlock(&r->idx);
+    /* find the devices whose window rolled under the read lock (sightings
+     * go on meanwhile), then roll them in short write-locked batches */
+    uint32_t due[256];
+    size_t cursor = 0;
+    do {
+        pthread_rwlock_rdlock(&r->idx);
+        size_t n = resolver_due(&r->res, now, &cursor, due, sizeof due / sizeof due[0]);
+        pthread_rwlock_unlock(&r->idx);
+        if (!n) continue;
+        pthread_rwlock_wrlock(&r->idx);
+        for (size_t i = 0; i < n; i++) resolver_roll(&r->res, due[i], now);
+        pthread_rwlock_unlock(&r->idx);
+    } while (cursor);
 
     pthread_mutex_lock(&r->open_mu);
     pthread_mutex_lock(&r->mu);

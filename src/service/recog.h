@@ -49,6 +49,9 @@ int recog_start(struct recog *r);
 void recog_stop(struct recog *r);
 /* Runs one tick at server time now (seconds); tests and the thread use it. */
 void recog_tick(struct recog *r, int64_t now_s);
+/* Closes every open visit ("gone" published, rows closed with reason):
+ * the service is stopping, and no visit row may stay open for ever. */
+void recog_close_all(struct recog *r, const char *reason);
 
 void recog_public_key(const struct recog *r, uint8_t ret[32]);
 const struct recog_config *recog_config(const struct recog *r);

@@ -22,6 +22,19 @@ int id_new(const char *prefix, char ret[ID_MAX])
     return 0;
 }
 
+int id_pack(const char *s, uint8_t ret[ID_PACKED])
+{
+    if (strlen(s) != 4 + 2 * ID_PACKED || s[3] != '_') return SK_EINVAL;
+    return hex_decode(s + 4, ret, ID_PACKED) ? SK_EINVAL : 0;
+}
+
+void id_unpack(const char *prefix, const uint8_t packed[ID_PACKED], char ret[ID_MAX])
+{
+    char hex[2 * ID_PACKED + 1];
+    hex_encode(packed, ID_PACKED, hex);
+    snprintf(ret, ID_MAX, "%.3s_%s", prefix, hex);
+}
+
 int token_new(char ret[TOKEN_MAX])
 {
     uint8_t rnd[32];

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make bench`: the speed and memory figures, each printed with its target.
+#   scripts/bench.sh BUILD_DIR [DEVICES]
+# The seeded database is kept in BUILD_DIR/bench/ and reused by later runs.
+set -euo pipefail
+BUILD=${1:-build}
+DEVICES=${2:-${BENCH_DEVICES:-1000000}}
+MEMBERS=${BENCH_MEMBERS:-1000}
+cd "$(dirname "$0")/.."
+OUT="$BUILD/bench"
+mkdir -p "$OUT"
+echo "== Shopkeeper benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ) =="
+
+echo
+"$BUILD/bench_resolver" "$DEVICES"
+
+DB="$OUT/seed-$DEVICES.db"
+if [[ ! -s "$OUT/seed-$DEVICES.keys" || ! -s "$DB" ]]; then
+    echo
+    echo "seeding $DEVICES devices ($MEMBERS members) into $DB (once; reused later)..."
+    rm -f "$DB" "$DB"-* "$DB.master.key"
+    SHOPKEEPER_SQLITE_SYNC=OFF "$BUILD/bench_seed" "$DB" "$MEMBERS" $((DEVICES - MEMBERS)) \
+        "$OUT/seed-$DEVICES.keys" "$OUT/seed-$DEVICES.tokens"
+fi
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+LOG="$OUT/serve.log"
+start=$(date +%s.%N)
+"$BUILD/shopkeeper" serve --db "$DB" --master-key "$DB.master.key" --listen "127.0.0.1:$PORT" \
+    --log-level warn --max-connections 3000 2>"$LOG" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 600); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+    kill -0 $SERVER 2>/dev/null || { cat "$LOG"; exit 1; }
+    sleep 0.1
+done
+ready=$(date +%s.%N)
+rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
+echo
+echo "server: start with $DEVICES devices (decrypt keys, build index) in $(python3 -c "print(round($ready-$start,1))") s"
+python3 - "$rss_kb" "$DEVICES" <<'PY'
+import sys
+rss = int(sys.argv[1]) * 1024; n = int(sys.argv[2])
+per = rss / n
+print(f"  resident size      {rss/2**20:.0f} MiB = {per:.0f} bytes/device   (target < 256)   {'ok' if per < 256 else 'MISSED'}")
+PY
+
+echo
+"$BUILD/bench_http" "$PORT" "$OUT/seed-$DEVICES.keys" "$OUT/seed-$DEVICES.tokens" 10 4 100
