@@ -18,6 +18,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
@@ -25,6 +26,7 @@ int cmd_version(int argc, char **argv);
 struct db_opts {
     const char *db_path;         /* --db, SHOPKEEPER_DB, var/shopkeeper.db */
     const char *master_key_path; /* --master-key, SHOPKEEPER_MASTER_KEY, <db dir>/master.key */
+    const char *keys_path;       /* --keys, SHOPKEEPER_KEYS, <db>.keys */
 };
 
 void db_opts_defaults(struct db_opts *o);
@@ -39,6 +41,9 @@ int operator_new(struct store *st, const char *name, char ret_token[64]);
     "                       default var/shopkeeper.db)\n"                                  \
     "  --master-key FILE    file holding the 32-byte master key as 64 hex digits\n"       \
     "                       (env SHOPKEEPER_MASTER_KEY; default master.key beside the\n"  \
-    "                       database, generated on first run with a warning)\n"
+    "                       database, generated on first run with a warning)\n"          \
+    "  --keys PATH          the key store: customers' wrapped data keys, kept apart\n"   \
+    "                       from database backups (env SHOPKEEPER_KEYS; default the\n"   \
+    "                       database path + .keys)\n"
 
 #endif

@@ -196,7 +196,7 @@ int cmd_admin(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'},
-        {"master-key", required_argument, 0, 'k'},
+        {"master-key", required_argument, 0, 'k'}, {"keys", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -208,6 +208,7 @@ int cmd_admin(int argc, char **argv)
         switch (c) {
         case 'd': dbo.db_path = optarg; break;
         case 'k': dbo.master_key_path = optarg; break;
+        case 'K': dbo.keys_path = optarg; break;
         case 'h': admin_usage(stdout); return 0;
         default: admin_usage(stderr); return 2;
         }

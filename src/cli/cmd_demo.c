@@ -255,7 +255,7 @@ int cmd_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'},
-        {"master-key", required_argument, 0, 'k'},
+        {"master-key", required_argument, 0, 'k'}, {"keys", required_argument, 0, 'K'},
         {"token-file", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -269,6 +269,7 @@ int cmd_demo(int argc, char **argv)
         switch (c) {
         case 'd': dbo.db_path = optarg; break;
         case 'k': dbo.master_key_path = optarg; break;
+        case 'K': dbo.keys_path = optarg; break;
         case 't': token_file = optarg; break;
         case 'h': fputs(demo_help, stdout); return 0;
         default: fputs(demo_help, stderr); return 2;

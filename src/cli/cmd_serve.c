@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "http/sse.h"
+#include "service/housekeeping.h"
 #include "service/recog.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -39,6 +40,10 @@ static const char serve_help[] =
     "  --eid-tolerance N    windows either side of a device's current EID window that\n"
     "                       still resolve (SHOPKEEPER_EID_TOLERANCE; default 1)\n"
     "  --max-sightings N    largest sightings batch (SHOPKEEPER_MAX_SIGHTINGS; default 5000)\n"
+    "  --retain-visits-days N      closed visits are removed after N days\n"
+    "                       (SHOPKEEPER_RETAIN_VISITS_DAYS; default 30)\n"
+    "  --retain-access-log-days N  access-log entries are removed after N days\n"
+    "                       (SHOPKEEPER_RETAIN_ACCESS_LOG_DAYS; default 395, 13 months)\n"
     "  --session-ttl SECS   how long a login lasts (SHOPKEEPER_SESSION_TTL; default\n"
     "                       2592000, 30 days)\n"
     "  -h, --help           this help\n\n"
@@ -113,11 +118,13 @@ int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"listen", required_argument, 0, 'l'},   {"db", required_argument, 0, 'd'},
-        {"master-key", required_argument, 0, 'k'}, {"log-level", required_argument, 0, 'L'},
+        {"master-key", required_argument, 0, 'k'}, {"keys", required_argument, 0, 'K'}, {"log-level", required_argument, 0, 'L'},
         {"web", required_argument, 0, 'w'},      {"max-body", required_argument, 0, 'b'},
         {"max-connections", required_argument, 0, 't'},
         {"visit-quiet", required_argument, 0, 'Q'}, {"eid-tolerance", required_argument, 0, 'T'},
-        {"max-sightings", required_argument, 0, 'S'},  {"session-ttl", required_argument, 0, 's'},
+        {"max-sightings", required_argument, 0, 'S'},
+        {"retain-visits-days", required_argument, 0, 'V'},
+        {"retain-access-log-days", required_argument, 0, 'A'},  {"session-ttl", required_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     char webbuf[PATH_MAX + 8];
@@ -138,6 +145,9 @@ int cmd_serve(int argc, char **argv)
     const char *quiet = env_or("SHOPKEEPER_VISIT_QUIET", NULL);
     const char *tolerance = env_or("SHOPKEEPER_EID_TOLERANCE", NULL);
     const char *max_sightings = env_or("SHOPKEEPER_MAX_SIGHTINGS", NULL);
+    const char *keep_visits = env_or("SHOPKEEPER_RETAIN_VISITS_DAYS", NULL);
+    const char *keep_access = env_or("SHOPKEEPER_RETAIN_ACCESS_LOG_DAYS", NULL);
+    struct retention retention = RETENTION_DEFAULTS;
     struct recog_config rcfg = {.tolerance = 1, .quiet_s = 300, .k_min = 4, .k_max = 15};
     const char *ttl = env_or("SHOPKEEPER_SESSION_TTL", NULL);
     optind = 1;
@@ -147,6 +157,7 @@ int cmd_serve(int argc, char **argv)
         case 'l': cfg.listen = optarg; break;
         case 'd': dbo.db_path = optarg; break;
         case 'k': dbo.master_key_path = optarg; break;
+        case 'K': dbo.keys_path = optarg; break;
         case 'L': level = optarg; break;
         case 'w': cfg.web_dir = optarg; break;
         case 'b': max_body = optarg; break;
@@ -154,6 +165,8 @@ int cmd_serve(int argc, char **argv)
         case 'Q': quiet = optarg; break;
         case 'T': tolerance = optarg; break;
         case 'S': max_sightings = optarg; break;
+        case 'V': keep_visits = optarg; break;
+        case 'A': keep_access = optarg; break;
         case 's': ttl = optarg; break;
         case 'h': fputs(serve_help, stdout); return 0;
         default: fputs(serve_help, stderr); return 2;
@@ -184,6 +197,16 @@ int cmd_serve(int argc, char **argv)
         if (parse_num("--eid-tolerance", tolerance, 0, 7, &v)) return 2;
         rcfg.tolerance = (unsigned)v;
     }
+    if (keep_visits) {
+        if (parse_num("--retain-visits-days", keep_visits, 1, 3650, &v)) return 2;
+        retention.visits_days = v;
+    }
+    if (keep_access) {
+        if (parse_num("--retain-access-log-days", keep_access, 1, 3650, &v)) return 2;
+        retention.access_log_days = v;
+    }
+    cfg.retain_visits_days = retention.visits_days;
+    cfg.retain_access_log_days = retention.access_log_days;
     if (max_sightings) {
         if (parse_num("--max-sightings", max_sightings, 1, 100000, &v)) return 2;
         cfg.sightings_max = (size_t)v;
@@ -222,7 +245,10 @@ int cmd_serve(int argc, char **argv)
         snprintf(ndev, sizeof ndev, "%zu", recog_device_count(app->recog));
         log_kv(LOG_INFO, "recog.ready", "devices", ndev, NULL);
         recog_start(app->recog);
+        struct housekeeping *hk = NULL;
+        housekeeping_start(st, &retention, &hk);
         rc = http_serve(app);
+        housekeeping_stop(hk);
         recog_stop(app->recog);
         recog_close_all(app->recog, "shutdown");
     }

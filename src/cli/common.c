@@ -24,6 +24,8 @@ void db_opts_defaults(struct db_opts *o)
     if (!o->db_path || !*o->db_path) o->db_path = "var/shopkeeper.db";
     o->master_key_path = getenv("SHOPKEEPER_MASTER_KEY");
     if (o->master_key_path && !*o->master_key_path) o->master_key_path = NULL;
+    o->keys_path = getenv("SHOPKEEPER_KEYS");
+    if (o->keys_path && !*o->keys_path) o->keys_path = NULL;
 }
 
 static int mkdir_parent(const char *path)
@@ -93,7 +95,7 @@ int db_open(const struct db_opts *o, struct store **ret)
         return 1;
     }
     char err[512];
-    rc = store_sqlite_open(o->db_path, key, ret, err, sizeof err);
+    rc = store_sqlite_open_keys(o->db_path, o->keys_path, key, ret, err, sizeof err);
     memset(key, 0, sizeof key);
     if (rc) {
         fprintf(stderr, "shopkeeper: %s\n", err[0] ? err : sk_strerror(rc));

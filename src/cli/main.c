@@ -15,6 +15,7 @@ static const struct cmd commands[] = {
     {"admin", cmd_admin, "create operators, brands, staff and stores from the command line"},
     {"demo", cmd_demo, "fill an empty database with three demo brands and a dozen shoppers"},
     {"simulate", cmd_simulate, "act as the demo's devices and scanners against a running server"},
+    {"sweep", cmd_sweep, "remove visits and access-log entries past their retention"},
     {"routes", cmd_routes, "print the HTTP route table as JSON"},
     {"version", cmd_version, "print the version"},
 };

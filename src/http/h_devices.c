@@ -3,11 +3,14 @@
  * and the app check-in channel.
  */
 #include "http/handlers.h"
+#include "core/card.h"
 #include "core/choices.h"
+#include "core/qr.h"
 #include "service/recog.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/timeutil.h"
 
 #include <string.h>
 
@@ -126,6 +129,12 @@ void h_device_code(struct app *app, struct http_req *req, struct http_resp *resp
         resp_store_error(resp, rc, "device");
         return;
     }
+    /* the same code as a QR image, for the counter's scanner */
+    struct qr q;
+    char svg[8192];
+    if (qr_encode(json_string_value(json_object_get(out, "qr")), &q) == 0 &&
+        qr_svg(&q, 4, svg, sizeof svg) == 0)
+        json_object_set_new(out, "svg", json_string(svg));
     resp_json(resp, 200, out);
 }
 
@@ -153,4 +162,46 @@ void h_my_presence(struct app *app, struct http_req *req, struct http_resp *resp
         return;
     }
     resp_json(resp, 200, json_pack("{s:s}", "status", "recognised"));
+}
+
+/* "What staff will see": the card a counter display would show now, under
+ * the current grants. The customer looking at their own data is not a
+ * brand's look, so nothing is logged. */
+void h_card_preview(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    json_t *data;
+    int rc = app->st->ops->card_data(app->st, req->brand_id, req->who.id, &data);
+    if (rc == SK_ENOTFOUND) {
+        resp_problem(resp, 404, "you are not a member of %s",
+                     json_string_value(json_object_get(req->brand, "name")));
+        return;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "card");
+        return;
+    }
+    struct purpose_set granted;
+    purpose_set_init(&granted);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(data, "purposes"), i, p)
+        purpose_set_add(&granted, json_string_value(p));
+    char now[TIME_RFC3339_LEN], fields[64];
+    struct card_input in = {
+        .visit_id = "preview",
+        .store_id = "",
+        .channel = "device",
+        .opened_at = time_fmt_rfc3339(time_now_us(), now, sizeof now),
+        .name = json_string_value(json_object_get(data, "name")),
+        .choices = json_object_get(data, "choices"),
+        .answers = json_object_get(data, "answers"),
+        .dont = json_object_get(data, "dont"),
+        .granted = &granted,
+    };
+    json_t *card = card_build(&in, fields, sizeof fields);
+    /* without recognition no card is shown at all */
+    json_t *out = json_pack("{s:b, s:o, s:O}", "shown", purpose_set_has(&granted, "recognition"),
+                            "card", card, "purposes", json_object_get(data, "purposes"));
+    json_decref(data);
+    resp_json(resp, 200, out);
 }

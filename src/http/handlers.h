@@ -9,6 +9,7 @@
  *   h_members.c    the brand's view of a member, the customer's access log
  *   h_devices.c    the shopper's devices, counter codes, app check-in
  *   h_counter.c    store keys, sightings, cards and their live stream
+ *   h_privacy.c    export, erasure, access-log integrity, retention
  * The route table (routes.c) binds them to paths.
  */
 #ifndef SK_HANDLERS_H
@@ -68,6 +69,13 @@ H(h_cards);
 H(h_cards_stream);
 H(h_served);
 H(h_recog_stats);
+
+H(h_privacy);
+H(h_my_export);
+H(h_me_delete);
+H(h_my_access_log_verify);
+H(h_member_export);
+H(h_card_preview);
 H(h_my_access_log);
 
 #undef H

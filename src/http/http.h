@@ -33,6 +33,8 @@ struct app_config {
     enum log_level log_level;
     int64_t session_ttl_s;
     size_t sightings_max;        /* largest sightings batch */
+    int64_t retain_visits_days;  /* retention, shown to customers */
+    int64_t retain_access_log_days;
 };
 
 struct recog;

@@ -55,6 +55,8 @@ const struct route http_routes[] = {
     {"GET", "/v1/me/brands/{brand}/preferences", h_my_prefs_get, WHO_CUSTOMER, 0,
      "my answers for a brand"},
     {"GET", "/v1/me/access-log", h_my_access_log, WHO_CUSTOMER, 0, "who looked at my data"},
+    {"GET", "/v1/me/brands/{brand}/card", h_card_preview, WHO_CUSTOMER, 0,
+     "what staff will see: my card under my current grants"},
 
     {"GET", "/v1/brands/{brand}/members/{customer}", h_member_get, WHO_STAFF, 0,
      "what the brand may see of a member (logged)"},
@@ -86,6 +88,16 @@ const struct route http_routes[] = {
      "mark a card served"},
     {"GET", "/v1/recognition/stats", h_recog_stats, WHO_OPERATOR, 0,
      "aggregate recognition counters"},
+
+    {"GET", "/v1/privacy", h_privacy, WHO_PUBLIC, 0, "how long each kind of data is kept"},
+    {"GET", "/v1/me/export", h_my_export, WHO_CUSTOMER, 0,
+     "everything held about me (docs/export.md)"},
+    {"DELETE", "/v1/me", h_me_delete, WHO_CUSTOMER, 0,
+     "erase my account: rows deleted, my data key destroyed"},
+    {"GET", "/v1/me/access-log/verify", h_my_access_log_verify, WHO_CUSTOMER, 0,
+     "check my access log's hash chain"},
+    {"GET", "/v1/brands/{brand}/members/{customer}/export", h_member_export, WHO_STAFF,
+     ROLE_ADMIN, "what the brand holds of a member, under granted purposes (logged)"},
 };
 
 const size_t http_routes_count = sizeof http_routes / sizeof http_routes[0];

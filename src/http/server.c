@@ -471,6 +471,7 @@ static const struct {
 } static_pages[] = {
     {"/", "index.html"},
     {"/counter", "counter.html"},
+    {"/me", "me.html"},
 };
 
 static int serve_static(struct app *app, const char *path, struct http_resp *resp)
@@ -479,6 +480,9 @@ static int serve_static(struct app *app, const char *path, struct http_resp *res
     for (size_t i = 0; i < sizeof static_pages / sizeof static_pages[0]; i++)
         if (strcmp(path, static_pages[i].path) == 0)
             snprintf(rel, sizeof rel, "%s", static_pages[i].file);
+    /* the public notice of a store, for the sign at the door: /stores/{id} */
+    if (!rel[0] && strncmp(path, "/stores/", 8) == 0 && id_is_plausible(path + 8))
+        snprintf(rel, sizeof rel, "store.html");
     if (!rel[0] && strncmp(path, "/static/", 8) == 0 && strlen(path) < 200 &&
         !strstr(path, "..") && !strstr(path, "//"))
         snprintf(rel, sizeof rel, "%s", path + 1);

@@ -202,6 +202,13 @@ int recog_new(struct store *st, const struct recog_config *cfg, const struct rec
         recog_free(r);
         return rc;
     }
+    /* visits left open by a crash: their cards are on no screen any more */
+    int64_t stale = 0;
+    if (st->ops->visits_close_open(st, time_now_us(), "restart", &stale) == 0 && stale) {
+        char n[24];
+        snprintf(n, sizeof n, "%lld", (long long)stale);
+        log_kv(LOG_WARN, "recog.stale_visits_closed", "count", n, NULL);
+    }
     rc = st->ops->device_each(st, load_device, r);
     if (rc) {
         snprintf(err, errlen, "recognition: cannot load the devices (%s)", sk_strerror(rc));
@@ -768,6 +775,33 @@ void recog_close_all(struct recog *r, const char *reason)
     for (size_t i = 0; i < n; i++) visit_unlink(r, list[i]);
     pthread_mutex_unlock(&r->mu);
     for (size_t i = 0; i < n; i++) visit_finish(r, list[i], reason);
+    free(list);
+    pthread_mutex_unlock(&r->open_mu);
+}
+
+void recog_customer_erased(struct recog *r, const char *customer_id)
+{
+    uint8_t c[ID_PACKED];
+    /* the devices stop resolving at once */
+    if (id_pack(customer_id, c) == 0) {
+        pthread_rwlock_wrlock(&r->idx);
+        for (size_t i = 0; i < r->nowners; i++) {
+            struct owner *o = &r->owners[i];
+            if (memcmp(o->customer_id, c, ID_PACKED) || !r->res.dev[o->handle].live) continue;
+            resolver_remove(&r->res, o->handle);
+            memset(o, 0, sizeof *o);
+            r->free_owners[r->nfree++] = (uint32_t)i;
+        }
+        pthread_rwlock_unlock(&r->idx);
+    }
+    /* and their cards leave every display */
+    pthread_mutex_lock(&r->open_mu);
+    pthread_mutex_lock(&r->mu);
+    struct visit_rec **list;
+    size_t n = visits_of(r, customer_id, NULL, &list);
+    for (size_t i = 0; i < n; i++) visit_unlink(r, list[i]);
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < n; i++) visit_finish(r, list[i], "erased");
     free(list);
     pthread_mutex_unlock(&r->open_mu);
 }

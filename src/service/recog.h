@@ -84,6 +84,10 @@ int recog_code_lookup(struct recog *r, const char *code, char ret_customer[ID_MA
  * open cards are updated or, without recognition, removed at once. */
 void recog_customer_changed(struct recog *r, const char *customer_id, const char *brand_id);
 
+/* The customer was erased: their devices stop resolving and their cards
+ * leave every display, at once. */
+void recog_customer_erased(struct recog *r, const char *customer_id);
+
 /* The open cards of a store, newest first. */
 int recog_cards(struct recog *r, const char *store_id, json_t **ret);
 int recog_served(struct recog *r, const char *store_id, const char *visit_id);

@@ -49,6 +49,7 @@ struct sq_store {
     uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
     uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
     uint8_t k_service[CRYPTO_KEY_LEN]; /* the service's own keys */
+    uint8_t k_pseudo[CRYPTO_KEY_LEN];  /* pseudonyms of erased customers */
     pthread_t ckpt;                    /* the WAL checkpointer */
     int ckpt_running;
     pthread_mutex_t ckpt_mu;
@@ -270,7 +271,7 @@ static int cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
                     uint8_t ret[CRYPTO_KEY_LEN])
 {
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt, "SELECT wrapped_key FROM customer_keys WHERE customer_id = ?",
+    int rc = q_prepare(db, &stmt, "SELECT wrapped_key FROM keys.customer_keys WHERE customer_id = ?",
                        "s", cid);
     if (rc) return rc;
     rc = SK_ENOTFOUND;
@@ -829,7 +830,7 @@ static int sq_customer_create(struct store *st, const char *name, const char *em
                     "ssbbss", id, eh, email_enc, elen, name_enc, nlen, pwhash, now);
     if (!rc)
         rc = q_exec(db,
-                    "INSERT INTO customer_keys (customer_id, wrapped_key, created_at) VALUES "
+                    "INSERT INTO keys.customer_keys (customer_id, wrapped_key, created_at) VALUES "
                     "(?, ?, ?)",
                     "sbs", id, wrapped, wlen, now);
     rc = tx_end(db, rc);
@@ -1193,24 +1194,43 @@ static int sq_preferences_get(struct store *st, const char *cid, const char *bid
 
 /* ---- the brand's view and the access log ------------------------------- */
 
-static int access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
-                         const char *fields, const char *purpose, const char *at)
+/* The chained hash of one access-log entry. */
+static void access_hash(const char *prev, const char *id, const char *cid, const char *bid,
+                        const char *store_id, const char *kind, const char *role,
+                        const char *fields, const char *purpose, const char *at, char ret[65])
 {
-    char id[ID_MAX], prev[65] = ZERO_HASH, hash[65];
-    if (id_new("acc", id)) return SK_ECRYPTO;
-    json_t *row;
-    if (q_row(db, &row,
-              "SELECT hash FROM access_log WHERE customer_id = ? ORDER BY id DESC LIMIT 1", "s",
-              cid) == 0) {
-        snprintf(prev, sizeof prev, "%s", json_string_value(json_object_get(row, "hash")));
-        json_decref(row);
-    }
     char msg[1024];
     uint8_t h[32];
     snprintf(msg, sizeof msg, "%s|%s|%s|%s|%s|%s|%s|%s|%s|%s", prev, id, cid, bid,
-             who->store_id ? who->store_id : "", who->kind, who->role, fields, purpose, at);
+             store_id ? store_id : "", kind, role, fields, purpose, at);
     crypto_sha256(msg, strlen(msg), h);
-    hex_encode(h, sizeof h, hash);
+    hex_encode(h, sizeof h, ret);
+}
+
+/* The hash the customer's next entry chains to: the newest entry's, else
+ * the anchor left by retention, else zeros. */
+static void access_head(sqlite3 *db, const char *cid, char ret[65])
+{
+    json_t *row;
+    snprintf(ret, 65, "%s", ZERO_HASH);
+    if (q_row(db, &row,
+              "SELECT hash FROM access_log WHERE customer_id = ? ORDER BY id DESC LIMIT 1", "s",
+              cid) == 0 ||
+        q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
+            0) {
+        snprintf(ret, 65, "%s", json_string_value(json_object_get(row, "hash")));
+        json_decref(row);
+    }
+}
+
+static int access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
+                         const char *fields, const char *purpose, const char *at)
+{
+    char id[ID_MAX], prev[65], hash[65];
+    if (id_new("acc", id)) return SK_ECRYPTO;
+    access_head(db, cid, prev);
+    access_hash(prev, id, cid, bid, who->store_id, who->kind, who->role, fields, purpose, at,
+                hash);
     return q_exec(db,
                   "INSERT INTO access_log (id, customer_id, brand_id, store_id, actor_kind, "
                   "actor_role, fields, purpose, at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, "
@@ -1455,15 +1475,21 @@ static int sq_device_each(struct store *st,
                        NULL);
     char last[ID_MAX] = "";
     uint8_t key[CRYPTO_KEY_LEN];
-    int step = SQLITE_DONE;
+    int step = SQLITE_DONE, have_key = 0;
     while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *did = (const char *)sqlite3_column_text(stmt, 0);
         const char *cid = (const char *)sqlite3_column_text(stmt, 1);
         if (strcmp(cid, last) != 0) {
             rc = cust_key(s, db, cid, key);
+            /* no data key: the customer was erased and this is a copy of
+             * the database from before (a restored backup); their devices
+             * can never be opened again, so they are not loaded */
+            have_key = rc == 0;
+            if (rc == SK_ENOTFOUND) rc = 0;
             if (rc) break;
             snprintf(last, sizeof last, "%s", cid);
         }
+        if (!have_key) continue;
         char aad[2 * ID_MAX + 16];
         snprintf(aad, sizeof aad, "%s|ik|%s", cid, did);
         uint8_t *ik;
@@ -1625,6 +1651,273 @@ static int sq_access_log_list(struct store *st, const char *cid, const char *bid
     return rc;
 }
 
+static int sq_visits_close_open(struct store *st, int64_t closed_us, const char *reason,
+                                int64_t *ret_n)
+{
+    struct sq_store *s = SQ(st);
+    char closed[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(closed_us, closed, sizeof closed);
+    sqlite3 *db = pool_acquire(s);
+    int rc = q_exec(db, "UPDATE visits SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
+                    "ss", closed, reason);
+    if (!rc && ret_n) *ret_n = sqlite3_changes(db);
+    pool_release(s, db);
+    return rc;
+}
+
+/* ---- the customer's rights: export, erasure, the log's integrity ------- */
+
+#define ACCESS_COLS                                                                        \
+    "a.id, a.brand_id, b.slug AS brand_slug, b.name AS brand_name, a.store_id, so.name AS " \
+    "store_name, a.actor_kind, a.actor_role, a.fields, a.purpose, a.at"
+
+static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    json_t *out = json_object(), *v = NULL;
+    /* one read transaction: a consistent snapshot of everything */
+    int rc = q_exec(db, "BEGIN", NULL);
+    if (!rc) rc = customer_read(s, db, cid, &v);
+    if (!rc) json_object_set_new(out, "profile", v);
+    json_t *members = json_array(), *rows = NULL;
+    if (!rc)
+        rc = q_rows(db, &rows,
+                    "SELECT m.brand_id FROM memberships m JOIN brands b ON b.id = m.brand_id "
+                    "WHERE m.customer_id = ? ORDER BY b.name",
+                    "s", cid);
+    json_t *prefs = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        const char *bid = json_string_value(json_object_get(r, "brand_id"));
+        json_t *m, *p;
+        if (rc || (rc = membership_read(db, cid, bid, &m))) break;
+        json_array_append_new(members, m);
+        rc = prefs_read(s, db, cid, bid,
+                        "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
+                        "preferences WHERE brand_id = ? AND customer_id = ?",
+                        &p);
+        if (rc) break;
+        if (!json_is_null(json_object_get(p, "updated_at"))) {
+            json_object_set(p, "brand", json_object_get(m, "brand"));
+            json_array_append(prefs, p);
+        }
+        json_decref(p);
+    }
+    json_decref(rows);
+    json_object_set_new(out, "memberships", members);
+    json_object_set_new(out, "preferences", prefs);
+    if (!rc)
+        rc = q_rows(db, &v,
+                    "SELECT e.id, e.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
+                    "e.purpose, e.action, e.notice_version, e.via, e.at, e.receipt "
+                    "FROM consent_events e JOIN brands b ON b.id = e.brand_id "
+                    "WHERE e.customer_id = ? ORDER BY e.id",
+                    "s", cid);
+    if (!rc) json_object_set_new(out, "consents", v);
+    if (!rc)
+        rc = q_rows(db, &v,
+                    "SELECT id, name, method, rotation_exponent, created_at FROM devices WHERE "
+                    "customer_id = ? ORDER BY id",
+                    "s", cid);
+    if (!rc) json_object_set_new(out, "devices", v);
+    if (!rc)
+        rc = q_rows(db, &v,
+                    "SELECT v.id, v.brand_id, b.name AS brand_name, v.store_id, so.name AS "
+                    "store_name, v.channel, v.opened_at, v.last_seen_at, v.served_at, "
+                    "v.closed_at, v.close_reason FROM visits v JOIN brands b ON b.id = "
+                    "v.brand_id JOIN stores so ON so.id = v.store_id WHERE v.customer_id = ? "
+                    "ORDER BY v.id",
+                    "s", cid);
+    if (!rc) json_object_set_new(out, "visits", v);
+    if (!rc)
+        rc = q_rows(db, &v,
+                    "SELECT " ACCESS_COLS ", a.prev_hash, a.hash FROM access_log a JOIN brands b "
+                    "ON b.id = a.brand_id LEFT JOIN stores so ON so.id = a.store_id WHERE "
+                    "a.customer_id = ? ORDER BY a.id",
+                    "s", cid);
+    if (!rc) json_object_set_new(out, "access_log", v);
+    q_exec(db, "COMMIT", NULL);
+    pool_release(s, db);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
+    *ret = out;
+    return 0;
+}
+
+static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudonym[ID_MAX])
+{
+    struct sq_store *s = SQ(st);
+    char pseudo[ID_MAX], hex[2 * 14 + 1];
+    uint8_t mac[32];
+    crypto_hmac_sha256(s->k_pseudo, sizeof s->k_pseudo, cid, strlen(cid), mac);
+    hex_encode(mac, 14, hex);
+    snprintf(pseudo, sizeof pseudo, "anon_%s", hex);
+    sqlite3 *db = pool_acquire(s);
+    json_t *tables = NULL, *row;
+    int rc = tx_begin(db);
+    if (!rc) rc = q_row(db, &row, "SELECT id FROM customers WHERE id = ?", "s", cid);
+    if (!rc) json_decref(row);
+    /* the ledger is kept, pseudonymised: proof of what was consented to,
+     * linked to no one (docs/privacy.md) */
+    if (!rc)
+        rc = q_exec(db, "UPDATE consent_events SET customer_id = ? WHERE customer_id = ?", "ss",
+                    pseudo, cid);
+    if (!rc) rc = q_exec(db, "PRAGMA defer_foreign_keys = ON", NULL);
+    /* every other table with a customer_id column, found from the schema so
+     * a new table cannot be forgotten */
+    if (!rc)
+        rc = q_rows(db, &tables,
+                    "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE "
+                    "m.type = 'table' AND p.name = 'customer_id' AND m.name <> 'consent_events'",
+                    NULL);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tables, i, t) {
+        char sql[200];
+        if (rc) break;
+        snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE customer_id = ?",
+                 json_string_value(json_object_get(t, "name")));
+        rc = q_exec(db, sql, "s", cid);
+    }
+    json_decref(tables);
+    if (!rc) rc = q_exec(db, "DELETE FROM tokens WHERE subject_id = ?", "s", cid);
+    if (!rc) rc = q_exec(db, "DELETE FROM customers WHERE id = ?", "s", cid);
+    /* destroying the data key makes every copy of the sealed fields unreadable */
+    if (!rc) rc = q_exec(db, "DELETE FROM keys.customer_keys WHERE customer_id = ?", "s", cid);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    if (!rc && ret_pseudonym) memcpy(ret_pseudonym, pseudo, ID_MAX);
+    return rc;
+}
+
+static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = pool_acquire(s);
+    char expect[65] = ZERO_HASH, got[65];
+    json_t *row;
+    int anchored = 0;
+    if (q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
+        0) {
+        snprintf(expect, sizeof expect, "%s", json_string_value(json_object_get(row, "hash")));
+        json_decref(row);
+        anchored = 1;
+    }
+    sqlite3_stmt *stmt;
+    int rc = q_prepare(db, &stmt,
+                       "SELECT id, brand_id, store_id, actor_kind, actor_role, fields, purpose, "
+                       "at, prev_hash, hash FROM access_log WHERE customer_id = ? ORDER BY id",
+                       "s", cid);
+    size_t n = 0;
+    char broken[ID_MAX] = "";
+    while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *c[10];
+        for (int k = 0; k < 10; k++) c[k] = (const char *)sqlite3_column_text(stmt, k);
+        access_hash(expect, c[0], cid, c[1] ? c[1] : "", c[2], c[3] ? c[3] : "",
+                    c[4] ? c[4] : "", c[5] ? c[5] : "", c[6] ? c[6] : "", c[7] ? c[7] : "", got);
+        n++;
+        if (!c[8] || !c[9] || strcmp(c[8], expect) != 0 || strcmp(c[9], got) != 0) {
+            snprintf(broken, sizeof broken, "%s", c[0]);
+            break;
+        }
+        snprintf(expect, sizeof expect, "%s", got);
+    }
+    if (!rc) sqlite3_finalize(stmt);
+    pool_release(s, db);
+    if (rc) return rc;
+    json_t *out = json_pack("{s:b, s:I, s:b}", "intact", broken[0] == '\0', "checked",
+                            (json_int_t)n, "anchored", anchored);
+    if (broken[0]) json_object_set_new(out, "first_broken", json_string(broken));
+    *ret = out;
+    return 0;
+}
+
+static int sq_retention_sweep(struct store *st, int64_t visits_before_us,
+                              int64_t access_before_us, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char vb[TIME_RFC3339_LEN], ab[TIME_RFC3339_LEN], now[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(visits_before_us, vb, sizeof vb);
+    time_fmt_rfc3339(access_before_us, ab, sizeof ab);
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    int64_t visits = 0, access = 0, tokens = 0;
+    int rc = tx_begin(db);
+    if (!rc)
+        rc = q_exec(db, "DELETE FROM visits WHERE closed_at IS NOT NULL AND closed_at < ?", "s",
+                    vb);
+    if (!rc) visits = sqlite3_changes(db);
+    /* the newest expiring entry of each customer anchors what remains */
+    if (!rc)
+        rc = q_exec(db,
+                    "INSERT INTO access_log_anchors (customer_id, hash) SELECT a.customer_id, "
+                    "a.hash FROM access_log a WHERE a.at < ? AND a.id = (SELECT MAX(b.id) FROM "
+                    "access_log b WHERE b.customer_id = a.customer_id AND b.at < ?) "
+                    "ON CONFLICT (customer_id) DO UPDATE SET hash = excluded.hash",
+                    "ss", ab, ab);
+    if (!rc) rc = q_exec(db, "DELETE FROM access_log WHERE at < ?", "s", ab);
+    if (!rc) access = sqlite3_changes(db);
+    if (!rc) rc = q_exec(db, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?", "s", now);
+    if (!rc) tokens = sqlite3_changes(db);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    if (!rc)
+        *ret = json_pack("{s:I, s:I, s:I}", "visits_removed", (json_int_t)visits,
+                         "access_log_removed", (json_int_t)access, "expired_tokens_removed",
+                         (json_int_t)tokens);
+    return rc;
+}
+
+static int sq_brand_member_export(struct store *st, const char *bid, const char *cid,
+                                  const struct actor *who, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN], fields[128], purposes[64];
+    now_text(now);
+    sqlite3 *db = pool_acquire(s);
+    json_t *out = NULL, *v;
+    int rc = tx_begin(db);
+    if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
+    /* visits are recognition data: exported only under that grant, in the query */
+    if (!rc)
+        rc = q_rows(db, &v,
+                    "SELECT v.id, v.store_id, so.name AS store_name, v.channel, v.opened_at, "
+                    "v.last_seen_at, v.served_at, v.closed_at FROM visits v JOIN stores so ON "
+                    "so.id = v.store_id WHERE v.brand_id = ? AND v.customer_id = ? AND EXISTS "
+                    "(SELECT 1 FROM membership_purposes mp WHERE mp.brand_id = v.brand_id AND "
+                    "mp.customer_id = v.customer_id AND mp.purpose = 'recognition') ORDER BY v.id",
+                    "ss", bid, cid);
+    if (!rc) {
+        json_object_set_new(out, "visits", v);
+        if (json_array_size(v)) {
+            size_t n = strlen(fields);
+            snprintf(fields + n, sizeof fields - n, " visits");
+        }
+    }
+    /* the brand's own record of what this customer consented to */
+    if (!rc)
+        rc = q_rows(db, &v,
+                    "SELECT id, purpose, action, notice_version, via, at FROM consent_events "
+                    "WHERE brand_id = ? AND customer_id = ? ORDER BY id",
+                    "ss", bid, cid);
+    if (!rc) json_object_set_new(out, "consents", v);
+    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership", now);
+    rc = tx_end(db, rc);
+    pool_release(s, db);
+    if (rc) {
+        json_decref(out);
+        return rc;
+    }
+    json_object_set_new(out, "format", json_string("shopkeeper-brand-export"));
+    json_object_set_new(out, "exported_at", json_string(now));
+    *ret = out;
+    return 0;
+}
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 static void *checkpointer(void *arg)
@@ -1706,12 +1999,18 @@ static const struct store_ops sq_ops = {
     .visit_open = sq_visit_open,
     .visit_close = sq_visit_close,
     .visit_served = sq_visit_served,
+    .visits_close_open = sq_visits_close_open,
     .card_data = sq_card_data,
     .access_log_add = sq_access_log_add,
+    .customer_export = sq_customer_export,
+    .customer_erase = sq_customer_erase,
+    .access_log_verify = sq_access_log_verify,
+    .retention_sweep = sq_retention_sweep,
+    .brand_member_export = sq_brand_member_export,
     .access_log_list = sq_access_log_list,
 };
 
-static int conn_open(const char *path, sqlite3 **ret, char *err, size_t errlen)
+static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *err, size_t errlen)
 {
     sqlite3 *db;
     int rc = sqlite3_open_v2(path, &db,
@@ -1738,6 +2037,25 @@ static int conn_open(const char *path, sqlite3 **ret, char *err, size_t errlen)
         sqlite3_close(db);
         return SK_EDB;
     }
+    /* the key store: a file of its own, so a copy of the database holds no
+     * key (see migration 0003); erased rows are overwritten, not left in
+     * free pages */
+    sqlite3_stmt *att;
+    int ok = sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS keys", -1, &att, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(att, 1, keys, -1, SQLITE_TRANSIENT);
+        ok = sqlite3_step(att) == SQLITE_DONE;
+        sqlite3_finalize(att);
+    }
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = %s; "
+             "PRAGMA secure_delete = ON; PRAGMA keys.secure_delete = ON;",
+             sync);
+    if (!ok || sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open the key store %s: %s", keys, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return SK_EDB;
+    }
     *ret = db;
     return 0;
 }
@@ -1745,7 +2063,17 @@ static int conn_open(const char *path, sqlite3 **ret, char *err, size_t errlen)
 int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN],
                       struct store **ret, char *err, size_t errlen)
 {
+    return store_sqlite_open_keys(path, NULL, master_key, ret, err, errlen);
+}
+
+int store_sqlite_open_keys(const char *path, const char *keys_path,
+                           const uint8_t master_key[CRYPTO_KEY_LEN], struct store **ret,
+                           char *err, size_t errlen)
+{
     err[0] = '\0';
+    char keys[1100];
+    if (keys_path) snprintf(keys, sizeof keys, "%s", keys_path);
+    else snprintf(keys, sizeof keys, "%s.keys", path);
     struct sq_store *s = calloc(1, sizeof *s);
     if (!s) return SK_ENOMEM;
     s->base.ops = &sq_ops;
@@ -1757,10 +2085,11 @@ int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN]
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper email v1", 19, s->k_email);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->k_receipt);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper service v1", 21, s->k_service);
-    int rc = conn_open(path, &s->pool[0].db, err, errlen);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper pseudonym v1", 23, s->k_pseudo);
+    int rc = conn_open(path, keys, &s->pool[0].db, err, errlen);
     if (!rc) rc = migrate(s->pool[0].db, err, errlen);
-    for (int i = 1; !rc && i < POOL_SIZE; i++) rc = conn_open(path, &s->pool[i].db, err, errlen);
-    if (!rc) rc = conn_open(path, &s->ckpt_db, err, errlen);
+    for (int i = 1; !rc && i < POOL_SIZE; i++) rc = conn_open(path, keys, &s->pool[i].db, err, errlen);
+    if (!rc) rc = conn_open(path, keys, &s->ckpt_db, err, errlen);
     if (!rc) {
         s->ckpt_running = 1;
         if (pthread_create(&s->ckpt, NULL, checkpointer, s)) s->ckpt_running = 0;

@@ -164,6 +164,10 @@ struct store_ops {
     int (*visit_close)(struct store *st, const char *visit_id, int64_t last_seen_us,
                        int64_t closed_us, const char *reason);
     int (*visit_served)(struct store *st, const char *visit_id, int64_t at_us);
+    /* closes every visit still open in the store (after a crash: open
+     * visits live in memory); returns how many in *ret_n */
+    int (*visits_close_open)(struct store *st, int64_t closed_us, const char *reason,
+                             int64_t *ret_n);
 
     /* What a card may hold for a member under current grants:
      * {purposes, name?, answers?, dont?, choices}; SK_ENOTFOUND for a
@@ -172,6 +176,20 @@ struct store_ops {
                      json_t **ret);
     int (*access_log_add)(struct store *st, const char *customer_id, const char *brand_id,
                           const struct actor *who, const char *fields, const char *purpose);
+
+    /* everything held about a customer, for GET /v1/me/export */
+    int (*customer_export)(struct store *st, const char *customer_id, json_t **ret);
+    /* erasure: every row of the customer goes and their data key is
+     * destroyed; consent entries stay under a pseudonym (ret, may be NULL) */
+    int (*customer_erase)(struct store *st, const char *customer_id, char ret_pseudonym[ID_MAX]);
+    /* walks the customer's access-log chain: {intact, checked, first_broken?} */
+    int (*access_log_verify)(struct store *st, const char *customer_id, json_t **ret);
+    /* removes closed visits and access-log entries older than the cut-offs */
+    int (*retention_sweep)(struct store *st, int64_t visits_before_us, int64_t access_before_us,
+                           json_t **ret);
+    /* what a brand holds of a member, under current grants; logs the look */
+    int (*brand_member_export)(struct store *st, const char *brand_id, const char *customer_id,
+                               const struct actor *who, json_t **ret);
 
     /* the customer's access log, newest first */
     int (*access_log_list)(struct store *st, const char *customer_id, const char *brand_id,
@@ -182,7 +200,12 @@ struct store {
     const struct store_ops *ops;
 };
 
-/* Opens the SQLite backend at path, applying pending migrations. */
+/* Opens the SQLite backend at path, applying pending migrations. The key
+ * store (customers' wrapped data keys) is the file keys_path, by default
+ * path + ".keys": keep it apart from database backups. */
+int store_sqlite_open_keys(const char *path, const char *keys_path,
+                           const uint8_t master_key[CRYPTO_KEY_LEN], struct store **ret,
+                           char *err, size_t errlen);
 int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN],
                       struct store **ret, char *err, size_t errlen);
 
