@@ -374,6 +374,9 @@ int cmd_simulate(int argc, char **argv)
                     for (int k = 0; k < nstores; k++)
                         if (strcmp(stores[k].brand_id, b) == 0) cands[nc++] = k;
                     if (nc) pick = cands[rnd((uint32_t)nc)];
+                    /* the demo's counter display is at the first store:
+                     * send most of its brand's members there */
+                    if (nc && strcmp(stores[0].brand_id, b) == 0 && rnd(100) < 60) pick = 0;
                 }
                 if (pick < 0) pick = (int)rnd((uint32_t)nstores);
                 s->inside = pick;

@@ -34,7 +34,8 @@ void h_customer_create(struct app *app, struct http_req *req, struct http_resp *
         return;
     }
     json_t *c;
-    int rc = app->st->ops->customer_create(app->st, name, lower, pwhash, &c);
+    /* sealed exactly as typed; found at login by its lower-cased form */
+    int rc = app->st->ops->customer_create(app->st, name, email, pwhash, &c);
     if (rc == SK_ECONFLICT) {
         resp_problem(resp, 409, "email: an account with this email already exists; sign in");
         return;

@@ -21,6 +21,7 @@
 #include "core/choices.h"
 #include "core/consent.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #include <pthread.h>
@@ -329,10 +330,18 @@ static int open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const c
     return 0;
 }
 
+/* The login key of an email: a keyed hash of its lower-cased form (the
+ * email itself is sealed exactly as the customer typed it). */
 static void email_hash(struct sq_store *s, const char *email, char ret[65])
 {
     uint8_t h[32];
-    crypto_hmac_sha256(s->k_email, sizeof s->k_email, email, strlen(email), h);
+    char lower[320];
+    size_t n = strlen(email);
+    if (n >= sizeof lower) n = sizeof lower - 1;
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+    lower[n] = '\0';
+    crypto_hmac_sha256(s->k_email, sizeof s->k_email, lower, n, h);
     hex_encode(h, sizeof h, ret);
 }
 
@@ -1223,11 +1232,16 @@ static void access_head(sqlite3 *db, const char *cid, char ret[65])
     }
 }
 
+/* Appends one entry (within the caller's write transaction). Its id and
+ * time are both taken here, under the write lock, so a customer's entries
+ * are in the same order by id, by time and by chain: a sweep's cutoff by
+ * time then always removes a head of the chain. */
 static int access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
-                         const char *fields, const char *purpose, const char *at)
+                         const char *fields, const char *purpose)
 {
-    char id[ID_MAX], prev[65], hash[65];
+    char id[ID_MAX], prev[65], hash[65], at[TIME_RFC3339_LEN];
     if (id_new("acc", id)) return SK_ECRYPTO;
+    now_text(at);
     access_head(db, cid, prev);
     access_hash(prev, id, cid, bid, who->store_id, who->kind, who->role, fields, purpose, at,
                 hash);
@@ -1340,13 +1354,12 @@ static int sq_member_view(struct store *st, const char *bid, const char *cid,
                           const struct actor *who, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    char now[TIME_RFC3339_LEN], fields[128], purposes[64];
-    now_text(now);
+    char fields[128], purposes[64];
     sqlite3 *db = pool_acquire(s);
     json_t *out = NULL;
     int rc = tx_begin(db);
     if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
-    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes, now);
+    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes);
     rc = tx_end(db, rc);
     pool_release(s, db);
     if (rc) {
@@ -1397,11 +1410,9 @@ static int sq_access_log_add(struct store *st, const char *cid, const char *bid,
                              const struct actor *who, const char *fields, const char *purpose)
 {
     struct sq_store *s = SQ(st);
-    char now[TIME_RFC3339_LEN];
-    now_text(now);
     sqlite3 *db = pool_acquire(s);
     int rc = tx_begin(db);
-    if (!rc) rc = access_append(db, cid, bid, who, fields, purpose, now);
+    if (!rc) rc = access_append(db, cid, bid, who, fields, purpose);
     rc = tx_end(db, rc);
     pool_release(s, db);
     return rc;
@@ -1476,6 +1487,7 @@ static int sq_device_each(struct store *st,
     char last[ID_MAX] = "";
     uint8_t key[CRYPTO_KEY_LEN];
     int step = SQLITE_DONE, have_key = 0;
+    long long skipped = 0;
     while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *did = (const char *)sqlite3_column_text(stmt, 0);
         const char *cid = (const char *)sqlite3_column_text(stmt, 1);
@@ -1489,7 +1501,10 @@ static int sq_device_each(struct store *st,
             if (rc) break;
             snprintf(last, sizeof last, "%s", cid);
         }
-        if (!have_key) continue;
+        if (!have_key) {
+            skipped++;
+            continue;
+        }
         char aad[2 * ID_MAX + 16];
         snprintf(aad, sizeof aad, "%s|ik|%s", cid, did);
         uint8_t *ik;
@@ -1507,6 +1522,16 @@ static int sq_device_each(struct store *st,
     memset(key, 0, sizeof key);
     sqlite3_finalize(stmt);
     pool_release(s, db);
+    if (!rc && skipped) {
+        /* counts only, never whose (an operator restoring a backup, or
+         * naming the wrong --keys, should notice) */
+        char n[24];
+        snprintf(n, sizeof n, "%lld", skipped);
+        log_kv(LOG_WARN, "store.devices_without_key", "count", n, "note",
+               "devices whose customer's data key is not in the key store were not loaded "
+               "(customers erased after this database copy was made, or the wrong --keys)",
+               NULL);
+    }
     return rc;
 }
 
@@ -1905,7 +1930,7 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
                     "WHERE brand_id = ? AND customer_id = ? ORDER BY id",
                     "ss", bid, cid);
     if (!rc) json_object_set_new(out, "consents", v);
-    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership", now);
+    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership");
     rc = tx_end(db, rc);
     pool_release(s, db);
     if (rc) {

@@ -1,0 +1,205 @@
+"""
+Helpers for the privacy API tests (test_privacy*.py, issue 4): the
+customer's access log and its chain check, the database files of a running
+server (the main database, its key store `<db>.keys` and `master.key`
+beside it), a consistent copy of the main database, `shopkeeper sweep` with
+a chosen clock, and a brand with staff whose personal names must never
+reach a customer's access log.
+"""
+import datetime as dt
+import json
+import os
+import secrets
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from conftest import BIN, assert_ok, sanitizer_report, uniq
+from recog_support import CHOICES, Shop
+
+ZERO_HASH = "0" * 64
+
+
+# ---- the customer's side -------------------------------------------------------
+
+def access_log(server, customer, **params):
+    """Every entry of the customer's access log, following every page
+    (newest first, as the API answers)."""
+    items, after = [], None
+    while True:
+        q = {"limit": 200, **params}
+        if after:
+            q["after"] = after
+        page = assert_ok(server.get("/v1/me/access-log", customer["token"], params=q))
+        items += page["items"]
+        after = page["next"]
+        if not after:
+            return items
+
+
+def verify(server, customer):
+    return assert_ok(server.get("/v1/me/access-log/verify", customer["token"]))
+
+
+def export(server, customer):
+    return assert_ok(server.get("/v1/me/export", customer["token"]))
+
+
+def wait_until(fn, timeout=3.0, interval=0.03, what="condition"):
+    """Polls fn() until it returns something truthy; returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# ---- a brand whose staff have personal names -------------------------------------
+
+def named_staff(server, brand, role, name, token=None):
+    """A staff member with a personal name (and email) that must never be
+    shown to a customer; logged in."""
+    email = f"{uniq('st')}@{brand['slug']}.test"
+    password = "pw-" + secrets.token_urlsafe(12)
+    s = assert_ok(server.post(f"/v1/brands/{brand['id']}/staff", token or server.op_token,
+                              json={"email": email, "name": name, "role": role,
+                                    "password": password}), 201)
+    s["password"] = password
+    s["token"] = server.login(email, password)["token"]
+    return s
+
+
+def company(server, name=None, staff=("admin", "counter")):
+    """A brand (with the recognition tests' choices) and one staff member per
+    role in staff, each with a distinctive personal name; a Shop (store,
+    scanner and display keys) when an admin or manager exists."""
+    b = server.new_brand(name=name or f"Privacy Co {uniq('')}", choices=CHOICES,
+                         notice={"text": "We recognise members who opt in.",
+                                 "faq": [{"q": "Can I leave?", "a": "Any time."}]})
+    people = {}
+    for role in staff:
+        people[role] = named_staff(server, b, role, f"Hildegard {role.title()} Quimby-{uniq('')}")
+    co = SimpleNamespace(brand=b, staff=people, **people)
+    maker = people.get("admin") or people.get("manager")
+    co.shop = Shop(server, b, maker["token"]) if maker else None
+    return co
+
+
+def staff_secrets(co):
+    """What identifies the company's staff members as persons."""
+    out = []
+    for s in co.staff.values():
+        out += [s["name"], s["email"], s["id"]]
+    return out
+
+
+# ---- the server's files ------------------------------------------------------------
+
+def keys_file(server):
+    """The key store beside the database (the default of --keys)."""
+    return Path(str(server.db) + ".keys")
+
+
+def master_key_file(server):
+    """conftest starts servers without --master-key: the key is generated as
+    master.key beside the database."""
+    return server.db.parent / "master.key"
+
+
+def rw_connect(path):
+    """A read-write connection to a live database (the server keeps running:
+    WAL, and a busy timeout for its writers)."""
+    con = sqlite3.connect(str(path), timeout=15, isolation_level=None)
+    con.execute("PRAGMA busy_timeout = 15000")
+    return con
+
+
+def ro_connect(path):
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
+
+
+def backup_main_db(server, dest):
+    """A consistent copy of the main database file (what a nightly backup
+    of the database holds: committed WAL content included, the key store
+    not), by SQLite's online backup API."""
+    src = ro_connect(server.db)
+    dst = sqlite3.connect(str(dest))
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return Path(dest)
+
+
+def tables(con, schema="main"):
+    return [r[0] for r in con.execute(
+        f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' "
+        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+
+def columns(con, table, schema="main"):
+    return [r[1] for r in con.execute(f'PRAGMA {schema}.table_info("{table}")')]
+
+
+def tables_with_column(con, column, schema="main"):
+    return sorted(t for t in tables(con, schema) if column in columns(con, t, schema))
+
+
+def tables_referencing(con, target, schema="main"):
+    """Tables with a foreign key to target."""
+    return sorted(t for t in tables(con, schema)
+                  if any(r[2] == target for r in con.execute(
+                      f'PRAGMA {schema}.foreign_key_list("{t}")')))
+
+
+def cells_containing(con, needle):
+    """(table, column, rowid) of every value in the main database that holds
+    needle: text containing it, or a blob containing its UTF-8 bytes."""
+    hits = []
+    nb = needle.encode()
+    for t in tables(con):
+        cols = columns(con, t)
+        for row in con.execute(f'SELECT rowid, * FROM "{t}"'):
+            for c, v in zip(cols, row[1:]):
+                if (isinstance(v, str) and needle in v) or (isinstance(v, bytes) and nb in v):
+                    hits.append((t, c, row[0]))
+    return hits
+
+
+# ---- time and the sweep -----------------------------------------------------------
+
+def parse_time(s):
+    return dt.datetime.strptime(s.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def fmt_time(t):
+    t = t.astimezone(dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def sweep(server, now, *args, check=True):
+    """Runs `shopkeeper sweep` on the server's database (its key store and
+    master key named explicitly) as of now; returns (process, parsed JSON)."""
+    cmd = [BIN, "sweep", "--db", str(server.db), "--keys", str(keys_file(server)),
+           "--master-key", str(master_key_file(server)),
+           "--now", now if isinstance(now, str) else fmt_time(now), *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL,
+                       env={k: v for k, v in os.environ.items()
+                            if not k.startswith("SHOPKEEPER_")})
+    assert not sanitizer_report(p.stderr), p.stderr
+    out = None
+    if check:
+        assert p.returncode == 0, f"sweep exited {p.returncode}: {p.stderr}"
+        out = json.loads(p.stdout)
+    return p, out
