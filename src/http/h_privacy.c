@@ -13,11 +13,16 @@
 
 static json_t *retention_json(const struct app *app)
 {
-    return json_pack(
+    json_t *r = json_pack(
         "{s:I, s:I, s:s}", "visits_days", (json_int_t)app->cfg.retain_visits_days,
         "access_log_days", (json_int_t)app->cfg.retain_access_log_days, "consent_ledger",
         "kept as the record of what you agreed to; after erasure, under a pseudonym that "
         "links it to no one");
+    /* how long a card stays on a counter screen after the last presence */
+    if (app->recog)
+        json_object_set_new(r, "visit_quiet_seconds",
+                            json_integer((json_int_t)recog_config(app->recog)->quiet_s));
+    return r;
 }
 
 void h_privacy(struct app *app, struct http_req *req, struct http_resp *resp)

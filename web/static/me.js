@@ -1,0 +1,948 @@
+// The customer portal (/me): the shopper's home in Shopkeeper. Sign up or in,
+// join brands purpose by purpose, answer their choices, see what staff will
+// see, manage devices and counter codes, read who looked, download or erase
+// everything. Every action is a call to the public API with the customer's
+// token, which lives in this browser's storage only (sessionStorage, or
+// localStorage when "keep me signed in" is ticked), travels in the
+// Authorization header, and never appears in a URL or a log line.
+(function () {
+  'use strict';
+
+  const TOKEN_KEY = 'shopkeeper.customer';
+  const SHOWN = ['recognition', 'preferences', 'history', 'suggestions', 'offers', 'messages',
+    'care', 'insights'];
+  const $ = (id) => document.getElementById(id);
+
+  let token = null;
+  const S = {
+    me: null,
+    brands: [],             // every brand, with choices and notice
+    purposes: [],           // [{name, explanation}]
+    members: new Map(),     // slug -> membership
+    prefs: new Map(),       // slug -> {answers, dont}
+    privacy: null,
+  };
+  let codeTimer = null;
+  let logNext = null;
+
+  // ---- small DOM helpers -------------------------------------------------
+
+  function h(tag, props, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (v == null) continue;
+      if (k === 'class') el.className = v;
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (typeof v === 'boolean') { if (k in el) el[k] = v; else if (v) el.setAttribute(k, ''); }
+      else el.setAttribute(k, v);
+    }
+    for (const c of kids.flat(Infinity)) {
+      if (c == null || c === false) continue;
+      el.append(c instanceof Node ? c : String(c));
+    }
+    return el;
+  }
+
+  // Icons drawn for this page (stroke paths, currentColor).
+  const ICONS = {
+    brands: '<path d="M4 9l1.5-5h13L20 9M4 9h16M4 9v11h16V9M9 20v-6h6v6"/>',
+    devices: '<rect x="6" y="2.5" width="12" height="19" rx="3"/><path d="M10.5 18h3"/>',
+    log: '<path d="M2.5 12s3.5-6.5 9.5-6.5 9.5 6.5 9.5 6.5-3.5 6.5-9.5 6.5S2.5 12 2.5 12z"/><circle cx="12" cy="12" r="3"/>',
+    data: '<path d="M12 2.5l8 3v6c0 5-3.5 8.5-8 10-4.5-1.5-8-5-8-10v-6z"/><path d="M8.5 12l2.5 2.5 4.5-5"/>',
+    display: '<rect x="3" y="4" width="18" height="12" rx="2"/><path d="M8 20h8M12 16v4"/>',
+    staff: '<circle cx="12" cy="8" r="4"/><path d="M4 21c1-4.5 4.5-6.5 8-6.5s7 2 8 6.5"/>',
+    export: '<path d="M12 3v12M7 10l5 5 5-5M4 20h16"/>',
+    tag: '<path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8" r="1.5"/>',
+  };
+  function icon(name) {
+    const s = document.createElement('span');
+    s.className = 'ico';
+    s.innerHTML = '<svg viewBox="0 0 24 24" width="22" height="22" fill="none" stroke="currentColor" ' +
+      'stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">' +
+      (ICONS[name] || '') + '</svg>';
+    return s;
+  }
+  document.querySelectorAll('[data-icon]').forEach((el) => el.replaceWith(icon(el.dataset.icon)));
+
+  function cap(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
+  function fmtValue(v) { return v === true ? 'yes' : v === false ? 'no' : String(v); }
+  function fmtDate(iso) {
+    return new Date(iso).toLocaleDateString([], { day: 'numeric', month: 'short', year: 'numeric' });
+  }
+  function fmtTime(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+  // "Tue 08:14" this week, "3 Nov 08:14" before.
+  function fmtWhen(iso) {
+    const d = new Date(iso);
+    const days = (Date.now() - d.getTime()) / 864e5;
+    const day = days < 6.5 ? d.toLocaleDateString([], { weekday: 'short' })
+      : d.toLocaleDateString([], { day: 'numeric', month: 'short', year: days > 300 ? 'numeric' : undefined });
+    return day + ' ' + fmtTime(iso);
+  }
+  function duration(sec) {
+    if (sec < 90) return sec + ' seconds';
+    if (sec < 5400) return Math.round(sec / 60) + ' minutes';
+    return Math.round(sec / 3600) + ' hours';
+  }
+
+  // ---- feedback ------------------------------------------------------------
+
+  let toastTimer = null;
+  function toast(text) {
+    const t = $('toast');
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 2600);
+  }
+  function banner(text) {
+    $('banner-text').textContent = text;
+    $('banner').hidden = !text;
+  }
+  $('banner-close').addEventListener('click', () => banner(''));
+
+  // ---- the API -------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, detail) { super(detail); this.status = status; }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, 'Shopkeeper could not be reached. Check your connection and try again.');
+    }
+    const text = await res.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    if (!res.ok) {
+      const detail = (data && data.detail) || `The service answered ${res.status}.`;
+      if (res.status === 401 && token && path !== '/v1/sessions') {
+        forget();
+        showAuth('Your session has ended. Please sign in again.');
+      }
+      throw new ApiError(res.status, detail);
+    }
+    return data;
+  }
+
+  // Every page of a paged list (bounded).
+  async function all(path) {
+    const out = [];
+    let after = null;
+    for (let i = 0; i < 50; i++) {
+      const sep = path.includes('?') ? '&' : '?';
+      const r = await api('GET', path + sep + 'limit=200' + (after ? '&after=' + encodeURIComponent(after) : ''));
+      out.push(...(r.items || []));
+      if (!r.next) break;
+      after = r.next;
+    }
+    return out;
+  }
+
+  // Runs an action; a failure shows its problem detail in `where` (or the banner).
+  let lastError = null;
+  async function attempt(fn, where) {
+    if (where) where.textContent = '';
+    lastError = null;
+    try { return await fn(); } catch (e) {
+      lastError = e;
+      if (e.status === 401 && !token) return undefined;  // already back at sign-in
+      if (where) where.textContent = e.message; else banner(e.message);
+      return undefined;
+    }
+  }
+
+  // ---- the token -----------------------------------------------------------
+
+  function remember(t, keep) {
+    token = t;
+    sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(TOKEN_KEY);
+    (keep ? localStorage : sessionStorage).setItem(TOKEN_KEY, t);
+  }
+  function forget() {
+    token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(TOKEN_KEY);
+    S.me = null;
+    S.members.clear();
+    S.prefs.clear();
+  }
+
+  // ---- sign in / sign up ---------------------------------------------------
+
+  let signup = false;
+  function setMode(up) {
+    signup = up;
+    $('tab-signin').setAttribute('aria-selected', String(!up));
+    $('tab-signup').setAttribute('aria-selected', String(up));
+    $('field-name').hidden = !up;
+    $('pw-hint').hidden = !up;
+    $('auth-password').autocomplete = up ? 'new-password' : 'current-password';
+    $('auth-submit').textContent = up ? 'Create my account' : 'Sign in';
+    $('auth-error').textContent = '';
+  }
+  $('tab-signin').addEventListener('click', () => setMode(false));
+  $('tab-signup').addEventListener('click', () => setMode(true));
+
+  $('auth-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const email = $('auth-email').value.trim();
+    const password = $('auth-password').value;
+    const name = $('auth-name').value.trim();
+    const err = $('auth-error');
+    err.textContent = '';
+    if (signup && !name) { err.textContent = 'Please tell us your name.'; return; }
+    if (!email) { err.textContent = 'Please enter your email.'; return; }
+    if (!password) { err.textContent = 'Please enter your password.'; return; }
+    const btn = $('auth-submit');
+    btn.disabled = true;
+    try {
+      const r = signup
+        ? await api('POST', '/v1/customers', { name, email, password })
+        : await api('POST', '/v1/sessions', { email, password, kind: 'customer' });
+      remember(r.token, $('auth-keep').checked);
+      $('auth-password').value = '';
+      await enter(signup ? 'Welcome to Shopkeeper, ' + name.split(' ')[0] + '.' : null);
+    } catch (ex) {
+      err.textContent = ex.status === 409 ? 'There is already an account with this email. Sign in instead.' : ex.message;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  $('signout').addEventListener('click', async () => {
+    try { await api('DELETE', '/v1/sessions/current'); } catch (e) { /* signed out here anyway */ }
+    forget();
+    showAuth('You are signed out.');
+  });
+
+  function showAuth(note) {
+    stopCode();
+    $('tabs').hidden = true;
+    $('who').hidden = true;
+    document.body.classList.remove('in');
+    for (const v of document.querySelectorAll('main > section')) v.hidden = v.id !== 'view-auth';
+    $('auth-note').textContent = note || '';
+    $('auth-note').hidden = !note;
+    banner('');
+  }
+
+  async function enter(welcome) {
+    try {
+      const [me, brands, purposes] = await Promise.all([
+        api('GET', '/v1/me'), all('/v1/brands'), api('GET', '/v1/purposes')]);
+      S.me = me;
+      S.brands = brands;
+      S.purposes = purposes.items.filter((p) => SHOWN.includes(p.name))
+        .sort((a, b) => SHOWN.indexOf(a.name) - SHOWN.indexOf(b.name));
+      const partner = purposes.items.find((p) => p.name.startsWith('partner:'));
+      S.partnerExplanation = partner ? partner.explanation : 'The brand may share what you like with this partner brand.';
+      await loadMemberships();
+    } catch (e) {
+      // a 401 has already brought the sign-in back; anything else is said there
+      // (the token is kept, so a reload tries again)
+      if (token) { S.me = null; showAuth('Your account could not be loaded: ' + e.message); }
+      return;
+    }
+    $('who-name').textContent = S.me.name;
+    $('who').hidden = false;
+    $('tabs').hidden = false;
+    document.body.classList.add('in');
+    $('auth-note').hidden = true;
+    if (welcome) toast(welcome);
+    fillBrandFilter();
+    route();
+  }
+
+  async function loadMemberships() {
+    const items = await all('/v1/me/brands');
+    S.members.clear();
+    for (const m of items) S.members.set(m.brand.slug, m);
+  }
+
+  // ---- routing ---------------------------------------------------------------
+
+  function route() {
+    if (!token || !S.me) return;
+    stopCode();
+    const hash = location.hash.replace(/^#/, '') || 'brands';
+    const [view, arg] = hash.split('/');
+    const id = { brands: 'view-brands', brand: 'view-brand', devices: 'view-devices', log: 'view-log', data: 'view-data' }[view] || 'view-brands';
+    for (const v of document.querySelectorAll('main > section')) v.hidden = v.id !== id;
+    const tab = view === 'brand' ? 'brands' : (id.slice(5));
+    for (const a of document.querySelectorAll('#tabs a')) {
+      if (a.dataset.tab === tab) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    }
+    banner('');
+    window.scrollTo(0, 0);
+    if (id === 'view-brands') renderBrands();
+    else if (id === 'view-brand') renderBrand(decodeURIComponent(arg || ''));
+    else if (id === 'view-devices') renderDevices();
+    else if (id === 'view-log') renderLog(true);
+    else if (id === 'view-data') renderData();
+  }
+  window.addEventListener('hashchange', route);
+
+  // ---- brands ----------------------------------------------------------------
+
+  function brandBySlug(slug) { return S.brands.find((b) => b.slug === slug); }
+
+  function renderBrands() {
+    const mine = $('brands-mine'), other = $('brands-other');
+    mine.textContent = ''; other.textContent = '';
+    for (const b of S.brands) {
+      const m = S.members.get(b.slug);
+      const tile = h('a', { class: 'tile' + (m ? ' joined' : ''), href: '#brand/' + encodeURIComponent(b.slug) },
+        h('div', { class: 'tile-top' },
+          h('span', { class: 'monogram', 'aria-hidden': 'true' }, b.name.charAt(0)),
+          h('div', { class: 'tile-title' },
+            h('h3', null, b.name),
+            m ? h('span', { class: 'pill on' }, 'Member since ' + fmtDate(m.joined_at))
+              : h('span', { class: 'pill' }, 'Not joined'))),
+        m ? h('div', { class: 'chips' },
+          m.purposes.length ? m.purposes.map((p) => h('span', { class: 'chip' }, purposeTitle(p)))
+            : h('span', { class: 'muted small' }, 'Nothing switched on'))
+          : h('p', { class: 'tile-text' }, b.notice ? b.notice.text : 'This brand has not published its notice yet.'),
+        h('span', { class: 'tile-go' }, m ? 'Manage ›' : 'Read and join ›'));
+      (m ? mine : other).appendChild(tile);
+    }
+    if (!mine.children.length) {
+      mine.appendChild(h('div', { class: 'empty-note' },
+        h('b', null, 'You have not joined any brand yet.'),
+        ' Nothing about you is shared with anyone. Pick a brand below to read what it would see.'));
+    }
+    $('brands-other-title').hidden = !other.children.length;
+  }
+
+  function noticeBlock(b, open) {
+    const faq = (b.notice && b.notice.faq) || [];
+    return h('div', { class: 'notice' },
+      h('p', { class: 'notice-text' }, b.notice ? b.notice.text : 'This brand has not published its notice yet.'),
+      faq.length ? h('div', { class: 'faq' },
+        h('h3', null, 'Questions people ask'),
+        faq.map((f) => h('details', { open: !!open }, h('summary', null, f.q), h('p', null, f.a)))) : null,
+      b.notice ? h('p', { class: 'muted small' }, 'Notice version ' + b.notice.version + ' · updated ' + fmtDate(b.notice.updated_at)) : null);
+  }
+
+  // "Recognition"; "Share with Pike & Pine Coffee" for partner:pike-pine
+  function purposeTitle(name) {
+    if (!name.startsWith('partner:')) return cap(name);
+    const b = brandBySlug(name.slice(8));
+    return 'Share with ' + (b ? b.name : name.slice(8));
+  }
+
+  function purposeRow(p, checked, onChange, idp) {
+    const id = idp + '-' + p.name.replace(/[^a-z0-9-]/g, '-');
+    const title = p.title || cap(p.name);
+    const input = h('input', { type: 'checkbox', role: 'switch', id, checked: !!checked, 'aria-label': title, 'aria-describedby': id + '-x' });
+    input.addEventListener('change', () => onChange(p.name, input.checked, input));
+    return h('div', { class: 'perm' },
+      h('label', { for: id, class: 'perm-text' },
+        h('span', { class: 'perm-name' }, title),
+        h('span', { class: 'perm-x', id: id + '-x' }, p.explanation)),
+      h('span', { class: 'switch' }, input, h('span', { class: 'track', 'aria-hidden': 'true' })));
+  }
+
+  function renderBrand(slug) {
+    const b = brandBySlug(slug);
+    const body = $('brand-body');
+    body.textContent = '';
+    if (!b) { body.appendChild(h('div', { class: 'panel' }, h('h1', null, 'No such brand'), h('p', null, 'It may have been removed. ', h('a', { href: '#brands' }, 'See all brands')))); return; }
+    const m = S.members.get(slug);
+    const head = h('div', { class: 'brand-head' },
+      h('span', { class: 'monogram big', 'aria-hidden': 'true' }, b.name.charAt(0)),
+      h('div', null, h('h1', null, b.name),
+        m ? h('span', { class: 'pill on' }, 'Member since ' + fmtDate(m.joined_at)) : h('span', { class: 'pill' }, 'Not joined')));
+    body.appendChild(head);
+    if (!m) { body.appendChild(joinView(b)); return; }
+    body.appendChild(memberView(b, m));
+  }
+
+  // Before joining: the notice and FAQ, what staff could see, then the switches.
+  function joinView(b) {
+    const picked = new Set();
+    const err = h('p', { class: 'error', role: 'alert' });
+    const join = h('button', { class: 'btn primary wide', type: 'button', disabled: true }, 'Join ' + b.name);
+    const rows = S.purposes.map((p) => purposeRow(p, false, (name, on) => {
+      if (on) picked.add(name); else picked.delete(name);
+      join.disabled = picked.size === 0;
+    }, 'j-' + b.slug));
+    join.addEventListener('click', async () => {
+      join.disabled = true;
+      const r = await attempt(() => api('PUT', '/v1/me/brands/' + encodeURIComponent(b.slug), {
+        purposes: [...picked], via: 'portal', ...(b.notice ? { notice_version: b.notice.version } : {}),
+      }), err);
+      join.disabled = false;
+      if (r) {
+        S.members.set(b.slug, r);
+        toast('You joined ' + b.name + '.');
+        renderBrand(b.slug);
+      } else await noticeChanged(b);
+    });
+    return h('div', { class: 'join-grid' },
+      h('div', { class: 'panel' },
+        h('h2', null, 'Before you join'),
+        noticeBlock(b, true),
+        b.choices.length ? h('div', { class: 'would' },
+          h('h3', null, 'What you could tell ' + b.name),
+          h('div', { class: 'chips' }, b.choices.map((c) => h('span', { class: 'chip' }, c.label))),
+          h('p', { class: 'muted small' }, 'Only if you switch on preferences, and only the answers you give.')) : null),
+      h('div', { class: 'panel' },
+        h('h2', null, 'What may ' + b.name + ' do?'),
+        h('p', { class: 'muted small' }, 'Everything starts switched off. Pick what you are happy with; you can change it or leave at any time.'),
+        h('div', { class: 'perms' }, rows),
+        err, join));
+  }
+
+  // A 409 means the brand's notice changed since it was read: show the new one.
+  async function noticeChanged(b) {
+    if (!lastError || lastError.status !== 409) return;
+    try {
+      const fresh = await api('GET', '/v1/brands/' + encodeURIComponent(b.slug));
+      const i = S.brands.findIndex((x) => x.slug === b.slug);
+      if (i >= 0) S.brands[i] = fresh;
+      renderBrand(b.slug);
+      banner(b.name + ' changed its notice since you opened this page. Please read it again before you choose.');
+    } catch (e) { /* the error stays shown */ }
+  }
+
+  function memberView(b, m) {
+    const slug = b.slug;
+    const preview = h('div', { class: 'panel preview-panel' });
+    const permErr = h('p', { class: 'error', role: 'alert' });
+    const choicesBox = h('div', { class: 'panel' });
+    const granted = new Set(m.purposes);
+
+    async function setPurpose(name, on, input) {
+      const next = new Set(granted);
+      if (on) next.add(name); else next.delete(name);
+      input.disabled = true;
+      const r = await attempt(() => api('PUT', '/v1/me/brands/' + encodeURIComponent(slug), {
+        purposes: [...next], via: 'portal', ...(b.notice ? { notice_version: b.notice.version } : {}),
+      }), permErr);
+      input.disabled = false;
+      if (!r) { input.checked = !on; await noticeChanged(b); return; }
+      S.members.set(slug, r);
+      granted.clear(); r.purposes.forEach((p) => granted.add(p));
+      toast(purposeTitle(name) + (on ? ' switched on.' : ' switched off.'));
+      renderChoices(b, choicesBox, granted, refreshPreview);
+      refreshPreview();
+    }
+    function refreshPreview() { return loadPreview(b, preview); }
+
+    const leave = h('button', { class: 'btn danger-outline', type: 'button' }, 'Leave ' + b.name);
+    const leaveErr = h('p', { class: 'error', role: 'alert' });
+    leave.addEventListener('click', async () => {
+      leave.disabled = true;
+      const r = await attempt(() => api('DELETE', '/v1/me/brands/' + encodeURIComponent(slug), { via: 'portal' }), leaveErr);
+      leave.disabled = false;
+      if (!r) return;
+      S.members.delete(slug);
+      S.prefs.delete(slug);
+      toast('You left ' + b.name + '. It no longer sees anything about you.');
+      renderBrand(slug);
+    });
+
+    const perms = h('div', { class: 'panel perms-panel' },
+      h('h2', null, 'What ' + b.name + ' may do'),
+      h('p', { class: 'muted small' }, 'Changes take effect at once, even on screens already showing you.'),
+      h('div', { class: 'perms' }, S.purposes.map((p) => purposeRow(p, granted.has(p.name), setPurpose, 'm-' + slug)),
+        // partner shares granted elsewhere: shown so they can be switched off here
+        [...granted].filter((p) => p.startsWith('partner:')).map((p) =>
+          purposeRow({ name: p, title: purposeTitle(p), explanation: S.partnerExplanation }, true, setPurpose, 'm-' + slug))),
+      permErr);
+    const about = h('details', { class: 'panel about' },
+      h('summary', null, h('h2', null, 'About ' + b.name + ' — notice and FAQ')), noticeBlock(b, false));
+    const leaveBox = h('div', { class: 'panel leave' },
+      h('div', null, h('h2', null, 'Leave ' + b.name),
+        h('p', { class: 'muted small' }, 'Withdraws everything at once and deletes your answers for this brand. The record of your consent stays, for you.')),
+      leave, leaveErr);
+
+    renderChoices(b, choicesBox, granted, refreshPreview);
+    refreshPreview();
+    return h('div', { class: 'member-grid' },
+      h('div', { class: 'g-perms' }, perms),
+      h('div', { class: 'g-preview' }, preview),
+      h('div', { class: 'g-choices' }, choicesBox),
+      h('div', { class: 'g-rest' }, about, leaveBox));
+  }
+
+  // The brand's choices as a form, and the don't-list.
+  async function renderChoices(b, box, granted, after) {
+    box.textContent = '';
+    box.appendChild(h('h2', null, 'Your choices'));
+    if (!b.choices.length) { box.appendChild(h('p', { class: 'muted' }, b.name + ' has no choices to answer yet.')); return; }
+    if (!granted.has('preferences')) {
+      box.appendChild(h('div', { class: 'empty-note' },
+        'Switch on ', h('b', null, 'Preferences'), ' to tell ' + b.name + ' how you like things — ',
+        b.choices.slice(0, 3).map((c) => c.label.toLowerCase()).join(', '), '… — and what never to ask you.'));
+      return;
+    }
+    box.appendChild(h('p', { class: 'muted small' }, 'Answer only what you like. Staff see your answers while preferences is on.'));
+    let prefs = S.prefs.get(b.slug);
+    if (!prefs) {
+      prefs = await attempt(() => api('GET', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/preferences'));
+      if (!prefs) return;
+      S.prefs.set(b.slug, prefs);
+    }
+    const answers = Object.assign({}, prefs.answers || {});
+    const keys = new Set(b.choices.map((c) => c.key));
+    const dontKeys = new Set((prefs.dont || []).filter((d) => keys.has(d)));
+    const dontText = (prefs.dont || []).filter((d) => !keys.has(d));
+
+    const form = h('form', { class: 'choices', novalidate: true });
+    for (const c of b.choices) {
+      const id = 'c-' + b.slug + '-' + c.key;
+      let control;
+      if (c.kind === 'choice') {
+        control = h('select', { id },
+          h('option', { value: '' }, '— not set —'),
+          (c.options || []).map((o) => h('option', { value: o, selected: answers[c.key] === o }, o)));
+        control.addEventListener('change', () => {
+          if (control.value === '') delete answers[c.key]; else answers[c.key] = control.value;
+        });
+      } else if (c.kind === 'yesno') {
+        const yes = h('button', { type: 'button', class: 'yn', 'aria-pressed': String(answers[c.key] === true) }, 'Yes');
+        const no = h('button', { type: 'button', class: 'yn', 'aria-pressed': String(answers[c.key] === false) }, 'No');
+        const pick = (v) => {
+          if (answers[c.key] === v) delete answers[c.key]; else answers[c.key] = v;
+          yes.setAttribute('aria-pressed', String(answers[c.key] === true));
+          no.setAttribute('aria-pressed', String(answers[c.key] === false));
+        };
+        yes.addEventListener('click', () => pick(true));
+        no.addEventListener('click', () => pick(false));
+        control = h('div', { class: 'yesno', role: 'group', id, 'aria-label': c.label }, yes, no);
+      } else {
+        control = h('input', { id, value: typeof answers[c.key] === 'string' ? answers[c.key] : '', maxlength: '200', autocomplete: 'off' });
+        control.addEventListener('input', () => {
+          const v = control.value.trim();
+          if (v) answers[c.key] = control.value; else delete answers[c.key];
+        });
+      }
+      const never = h('input', { type: 'checkbox', checked: dontKeys.has(c.key) });
+      never.addEventListener('change', () => { if (never.checked) dontKeys.add(c.key); else dontKeys.delete(c.key); });
+      const note = c.purpose && c.purpose !== 'preferences'
+        ? h('small', { class: 'hint' }, 'Staff see this only while ' + cap(c.purpose) + ' is on' + (granted.has(c.purpose) ? '.' : ' (it is off now).'))
+        : null;
+      form.appendChild(h('div', { class: 'choice' },
+        c.kind === 'yesno' ? h('span', { class: 'choice-label', id: id + '-l' }, c.label)
+          : h('label', { class: 'choice-label', for: id }, c.label),
+        control, note,
+        h('label', { class: 'never' }, never, h('span', null, 'Never ask me this'))));
+    }
+
+    // free-text don't-list
+    const list = h('ul', { class: 'dont-list' });
+    const drawDont = () => {
+      list.textContent = '';
+      dontText.forEach((t, i) => list.appendChild(h('li', null, h('span', null, t),
+        h('button', { type: 'button', class: 'x', 'aria-label': 'Remove “' + t + '”', onclick: () => { dontText.splice(i, 1); drawDont(); } }, '×'))));
+    };
+    drawDont();
+    const add = h('input', { placeholder: 'e.g. pastry offers', maxlength: '200', 'aria-label': 'Something never to ask or offer', autocomplete: 'off' });
+    const addIt = () => {
+      const v = add.value.trim();
+      if (v && !dontText.includes(v)) dontText.push(v);
+      add.value = '';
+      drawDont();
+    };
+    add.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); addIt(); } });
+    form.appendChild(h('div', { class: 'dont-box' },
+      h('h3', null, 'Never ask or offer me…'),
+      h('p', { class: 'muted small' }, 'Anything else staff should leave alone.'),
+      list,
+      h('div', { class: 'row' }, add, h('button', { type: 'button', class: 'btn ghost', onclick: addIt }, 'Add'))));
+
+    const err = h('p', { class: 'error', role: 'alert' });
+    const save = h('button', { type: 'submit', class: 'btn primary' }, 'Save my choices');
+    form.appendChild(h('div', { class: 'form-foot' }, save, err));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (add.value.trim()) addIt();
+      save.disabled = true;
+      const body = { answers, dont: [...b.choices.filter((c) => dontKeys.has(c.key)).map((c) => c.key), ...dontText] };
+      const r = await attempt(() => api('PUT', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/preferences', body), err);
+      save.disabled = false;
+      if (!r) return;
+      S.prefs.set(b.slug, r);
+      toast('Your choices are saved.');
+      after();
+    });
+    box.appendChild(form);
+  }
+
+  // "What staff will see": the card a counter display would show now.
+  async function loadPreview(b, box) {
+    let r;
+    try {
+      r = await api('GET', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/card');
+    } catch (e) {
+      if (e.status !== 404) { box.textContent = ''; box.appendChild(h('p', { class: 'error' }, e.message)); return; }
+      r = { shown: false, card: null, purposes: [] };
+    }
+    box.textContent = '';
+    box.appendChild(h('h2', null, 'What staff will see'));
+    box.appendChild(h('p', { class: 'muted small' }, 'On the counter screen at any ' + b.name + ' store when you arrive. Updated with every change you make.'));
+    const screen = h('div', { class: 'screen', 'aria-live': 'polite', id: 'preview' });
+    if (!r.shown) {
+      screen.classList.add('off');
+      screen.append(h('p', { class: 'nothing' }, 'Staff see nothing.'),
+        h('p', { class: 'nothing-why' }, 'Recognition is off, so no ' + b.name + ' counter screen will show you, and nothing is written about your visits.'));
+    } else {
+      screen.appendChild(cardEl(r.card));
+    }
+    box.appendChild(screen);
+  }
+
+  function cardEl(c) {
+    const el = h('article', { class: 'ccard' });
+    const hr = new Date().getHours();
+    const greet = hr < 12 ? 'Good morning' : hr < 18 ? 'Good afternoon' : 'Good evening';
+    if (c.customer && c.customer.name) {
+      el.append(h('p', { class: 'greet' }, greet + ','), h('p', { class: 'cname', title: c.customer.name }, c.customer.name.split(' ')[0]));
+    } else {
+      el.append(h('p', { class: 'greet' }, 'A member is here'), h('p', { class: 'cname anon' }, 'Name not shared'));
+    }
+    const choices = c.choices || [];
+    const usual = choices.find((x) => x.key === 'usual');
+    if (usual) el.appendChild(h('p', { class: 'usual' }, 'The usual: ' + fmtValue(usual.value)));
+    const rest = choices.filter((x) => x !== usual);
+    if (rest.length) el.appendChild(h('dl', null, rest.map((x) => [h('dt', null, x.label), h('dd', null, fmtValue(x.value))])));
+    if (c.dont && c.dont.length) el.appendChild(h('div', { class: 'cdont' }, h('strong', null, "Don't ask or offer: "), c.dont.join(' · ')));
+    for (const s of c.suggestions || []) {
+      const text = typeof s === 'string' ? s : (s.text || s.label || s.item || '');
+      const why = typeof s === 'object' && s ? s.reason : null;
+      if (text) el.appendChild(h('p', { class: 'csugg' }, 'Worth mentioning: ' + text + (why ? ' — ' + why : '')));
+    }
+    if (!choices.length && !(c.dont && c.dont.length)) el.appendChild(h('p', { class: 'cempty' }, 'No choices shown.'));
+    return el;
+  }
+
+  // ---- devices ---------------------------------------------------------------
+
+  function stopCode() { clearTimeout(codeTimer); codeTimer = null; }
+
+  async function renderDevices() {
+    stopCode();
+    const list = $('device-list');
+    list.textContent = '';
+    list.appendChild(h('p', { class: 'muted' }, 'Loading…'));
+    const items = await attempt(() => all('/v1/me/devices'));
+    if (!items) { list.textContent = ''; return; }
+    list.textContent = '';
+    if (!items.length) {
+      list.appendChild(h('div', { class: 'empty-note' }, h('b', null, 'No devices yet.'),
+        ' Without one, stores can still recognise you when you check in with the app or show a counter code.'));
+    }
+    for (const d of items) list.appendChild(deviceEl(d));
+  }
+
+  function deviceEl(d) {
+    const codeBox = h('div', { class: 'code-box', hidden: true });
+    const err = h('p', { class: 'error', role: 'alert' });
+    const show = h('button', { type: 'button', class: 'btn primary small show-code', 'aria-expanded': 'false' }, 'Counter code');
+    const remove = h('button', { type: 'button', class: 'btn ghost small' }, 'Remove');
+    const el = h('div', { class: 'panel device' },
+      h('div', { class: 'device-row' },
+        icon(d.method === 'shared' ? 'tag' : 'devices'),
+        h('div', { class: 'device-text' },
+          h('h3', null, d.name),
+          h('p', { class: 'muted small' },
+            (d.method === 'shared' ? 'Simulated tag' : 'Phone or watch') + ' · new identifier every ' +
+            duration(2 ** d.rotation_exponent) + ' · added ' + fmtDate(d.created_at))),
+        h('div', { class: 'device-actions' }, show, remove)),
+      codeBox, err);
+    show.addEventListener('click', () => {
+      const open = codeBox.hidden;
+      stopCode();
+      document.querySelectorAll('.code-box').forEach((x) => { x.hidden = true; });
+      document.querySelectorAll('.device [aria-expanded]').forEach((x) => x.setAttribute('aria-expanded', 'false'));
+      document.querySelectorAll('.device .show-code').forEach((x) => { x.textContent = 'Counter code'; });
+      if (open) {
+        codeBox.hidden = false;
+        show.setAttribute('aria-expanded', 'true');
+        show.textContent = 'Hide code';
+        loadCode(d, codeBox, err);
+      }
+    });
+    remove.addEventListener('click', async () => {
+      remove.disabled = true;
+      const r = await attempt(() => api('DELETE', '/v1/me/devices/' + encodeURIComponent(d.id)), err);
+      remove.disabled = false;
+      if (r === undefined) return;
+      stopCode();
+      toast(d.name + ' removed. It is no longer recognised anywhere.');
+      renderDevices();
+    });
+    return el;
+  }
+
+  async function loadCode(d, box, err) {
+    const r = await attempt(() => api('GET', '/v1/me/devices/' + encodeURIComponent(d.id) + '/code'), err);
+    if (!r || box.hidden || !box.isConnected) return;
+    box.textContent = '';
+    const visual = h('div', { class: 'qr' });
+    if (typeof r.svg === 'string' && /^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/i.test(r.svg)) {
+      // shown as an image, so the markup cannot run anything
+      const svg = /xmlns=/.test(r.svg) ? r.svg : r.svg.replace(/<svg/i, '<svg xmlns="http://www.w3.org/2000/svg"');
+      visual.appendChild(h('img', { src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg), alt: 'QR code of ' + r.code, class: 'qr-img' }));
+    } else {
+      visual.classList.add('qr-text');
+      visual.append(h('span', { class: 'muted small' }, 'QR content'), h('code', { class: 'qr-string' }, r.qr));
+    }
+    box.append(
+      h('p', { class: 'code-label' }, 'Show this at the counter'),
+      h('p', { class: 'code', 'aria-label': 'Counter code ' + r.code.split('').join(' ') }, r.code),
+      h('p', { class: 'muted small code-valid' }, 'Valid until ' + fmtTime(r.valid_until) + ' · a new one appears by itself'),
+      visual);
+    const ms = Math.max(5000, new Date(r.valid_until).getTime() - Date.now() + 1000);
+    stopCode();
+    codeTimer = setTimeout(() => { if (!box.hidden && box.isConnected) loadCode(d, box, err); }, ms);
+  }
+
+  $('device-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = $('device-name').value.trim() || 'Key fob';
+    const btn = $('device-add');
+    btn.disabled = true;
+    // The answer carries the tag's key once (to program a real tag); the
+    // page does not keep or show it.
+    const r = await attempt(() => api('POST', '/v1/me/devices', { name, method: 'shared', rotation_exponent: 8 }), $('device-error'));
+    btn.disabled = false;
+    if (!r) return;
+    toast(name + ' added.');
+    $('device-name').value = '';
+    renderDevices();
+  });
+
+  // ---- who looked --------------------------------------------------------------
+
+  const FIELDS = {
+    name: 'your name', choices: 'your choices', preferences: 'your choices',
+    dont: "your don't-list", visits: 'your visits', suggestions: 'a suggestion',
+  };
+  const ROLES = {
+    counter: 'counter staff', manager: 'a store manager', admin: 'a brand admin', agent: 'a care agent',
+    team_manager: 'a care team manager', comms: 'the comms team', operator: 'the operator',
+  };
+  function joinWords(xs) {
+    return xs.length <= 1 ? (xs[0] || '') : xs.slice(0, -1).join(', ') + ' and ' + xs[xs.length - 1];
+  }
+  function describe(e) {
+    const seen = [];
+    for (const f of (e.fields || '').split(/\s+/).filter(Boolean)) {
+      const w = FIELDS[f] || f.replace(/_/g, ' ');
+      if (!seen.includes(w)) seen.push(w);
+    }
+    let who;
+    if (e.actor_kind === 'display') who = 'counter display';
+    else if (e.actor_kind === 'staff') who = ROLES[e.actor_role] || (e.actor_role ? e.actor_role.replace(/_/g, ' ') + ' staff' : 'staff');
+    else if (e.actor_kind === 'export') who = 'export by ' + (ROLES[e.actor_role] || e.actor_role || 'the brand');
+    else who = (e.actor_kind || 'someone') + (e.actor_role ? ' (' + e.actor_role + ')' : '');
+    const parts = [e.brand_name || e.brand_slug || 'A brand'];
+    if (e.store_name) parts.push(e.store_name + ' store');
+    parts.push(who);
+    return { head: parts.join(', '), saw: seen.length ? 'saw ' + joinWords(seen) : 'looked', kind: e.actor_kind };
+  }
+
+  function fillBrandFilter() {
+    const sel = $('log-brand');
+    const keep = sel.value;
+    sel.textContent = '';
+    sel.appendChild(h('option', { value: '' }, 'All brands'));
+    for (const b of S.brands) sel.appendChild(h('option', { value: b.slug }, b.name));
+    sel.value = keep;
+  }
+  $('log-brand').addEventListener('change', () => renderLog(true));
+  $('log-refresh').addEventListener('click', () => renderLog(true));
+  $('log-more').addEventListener('click', () => renderLog(false));
+
+  // Consecutive identical looks (same brand, store, actor, fields, purposes)
+  // are one line with a count, so twenty profile views do not bury a visit.
+  let lastGroup = null;
+  function groupKey(e) {
+    return [e.brand_id, e.store_id, e.actor_kind, e.actor_role, e.fields, e.purpose].join('|');
+  }
+  function drawGroup(g) {
+    const d = describe(g.first);
+    const newest = g.first.at, oldest = g.last.at;
+    const when = g.count === 1 || fmtWhen(newest) === fmtWhen(oldest) ? fmtWhen(newest)
+      : fmtWhen(oldest) + ' – ' + fmtWhen(newest);
+    g.el.textContent = '';
+    g.el.dataset.kind = d.kind;
+    g.el.append(
+      icon(d.kind === 'display' ? 'display' : d.kind === 'export' ? 'export' : 'staff'),
+      h('div', { class: 'entry-text' },
+        h('p', { class: 'entry-line' }, h('b', null, d.head), ', ' + d.saw + ', ', h('time', { datetime: newest }, when),
+          g.count > 1 ? h('span', { class: 'times' }, g.count + ' times') : null),
+        g.first.purpose ? h('p', { class: 'muted small' }, 'Allowed by: ' + g.first.purpose.split(/\s+/).map(purposeTitle).join(', ')) : null));
+  }
+
+  async function renderLog(fresh) {
+    const list = $('log-list');
+    if (fresh) {
+      logNext = null; lastGroup = null;
+      list.textContent = '';
+      list.appendChild(h('p', { class: 'muted' }, 'Loading…'));
+      verifyLog();
+    }
+    const brand = $('log-brand').value;
+    const q = ['limit=20'];
+    if (brand) q.push('brand=' + encodeURIComponent(brand));
+    if (!fresh && logNext) q.push('after=' + encodeURIComponent(logNext));
+    const r = await attempt(() => api('GET', '/v1/me/access-log?' + q.join('&')));
+    if (fresh) list.textContent = '';
+    if (!r) return;
+    if (fresh && !r.items.length) {
+      list.appendChild(h('div', { class: 'empty-note' }, h('b', null, 'No one has looked.'),
+        brand ? ' This brand has not seen your data.' : ' When a brand sees your data, you will find it here.'));
+    }
+    for (const e of r.items) {
+      const key = groupKey(e);
+      if (lastGroup && lastGroup.key === key) {
+        lastGroup.count++;
+        lastGroup.last = e;
+      } else {
+        lastGroup = { key, first: e, last: e, count: 1, el: h('div', { class: 'entry' }) };
+        list.appendChild(lastGroup.el);
+      }
+      drawGroup(lastGroup);
+    }
+    logNext = r.next;
+    $('log-more').hidden = !r.next;
+  }
+
+  async function verifyLog() {
+    const b = $('log-badge');
+    try {
+      const v = await api('GET', '/v1/me/access-log/verify');
+      b.hidden = false;
+      b.className = 'badge ' + (v.intact ? 'ok' : 'bad');
+      b.textContent = v.intact ? '✓ Log intact' : '⚠ Log altered';
+      b.title = v.intact ? 'The hash chain of all ' + v.checked + ' entries checks out: none was changed or removed.'
+        : 'The chain breaks at entry ' + (v.first_broken || '?') + ': the log was changed outside Shopkeeper.';
+    } catch (e) { b.hidden = true; }
+  }
+
+  // ---- my data -------------------------------------------------------------------
+
+  let consentsAll = false;
+  async function renderData() {
+    const p = $('profile');
+    p.textContent = '';
+    p.append(h('dt', null, 'Name'), h('dd', null, S.me.name),
+      h('dt', null, 'Email'), h('dd', null, S.me.email),
+      h('dt', null, 'With Shopkeeper since'), h('dd', null, fmtDate(S.me.created_at)));
+    $('delete-confirm').hidden = true;
+    $('delete-start').hidden = false;
+    $('export-status').textContent = '';
+    consentsAll = false;
+    renderRetention();
+    renderConsents();
+  }
+
+  async function renderRetention() {
+    const ul = $('retention');
+    if (!S.privacy) S.privacy = await attempt(() => api('GET', '/v1/privacy'));
+    ul.textContent = '';
+    if (!S.privacy) return;
+    const r = S.privacy.retention || {};
+    const months = (d) => d >= 60 ? ' (about ' + Math.round(d / 30.4) + ' months)' : '';
+    if (r.visits_days != null) {
+      ul.appendChild(h('li', null, h('b', null, 'Visits'), h('span', null, r.visits_days + ' days'),
+        h('small', null, 'When and where you were recognised; deleted after that.')));
+    }
+    if (r.access_log_days != null) {
+      ul.appendChild(h('li', null, h('b', null, 'Who looked'), h('span', null, r.access_log_days + ' days' + months(r.access_log_days)),
+        h('small', null, 'The record of each look at your data; deleted after that.')));
+    }
+    if (r.consent_ledger) {
+      ul.appendChild(h('li', null, h('b', null, 'Consent record'), h('span', null, 'Kept'),
+        h('small', null, cap(r.consent_ledger) + '.')));
+    }
+    ul.appendChild(h('li', null, h('b', null, 'Profile, answers, devices'), h('span', null, 'Until you remove them'),
+      h('small', null, 'Leaving a brand deletes your answers for it; deleting your account deletes everything else.')));
+  }
+
+  async function renderConsents() {
+    const ol = $('consents');
+    ol.textContent = '';
+    const items = await attempt(() => all('/v1/me/consents'));
+    if (!items) return;
+    items.reverse();
+    if (!items.length) ol.appendChild(h('li', { class: 'muted' }, 'Nothing yet: you have not joined a brand.'));
+    const show = consentsAll ? items : items.slice(0, 8);
+    for (const c of show) {
+      const grant = c.action === 'grant';
+      ol.appendChild(h('li', { class: grant ? 'grant' : 'withdraw' },
+        h('span', { class: 'mark', 'aria-hidden': 'true' }, grant ? '✓' : '✕'),
+        h('div', null,
+          h('p', null, h('b', null, (grant ? 'Granted ' : 'Withdrew ') + (c.purpose.startsWith('partner:') ? purposeTitle(c.purpose).replace('Share', 'sharing') : cap(c.purpose))), ' — ' + (c.brand_name || c.brand_slug)),
+          h('p', { class: 'muted small' }, fmtWhen(c.at) + ' · via ' + c.via + (c.notice_version ? ' · notice v' + c.notice_version : ''),
+            ' · receipt ', h('code', { class: 'receipt', title: c.receipt }, c.receipt)))));
+    }
+    $('consents-all').hidden = consentsAll || items.length <= 8;
+    $('consents-all').textContent = 'Show all ' + items.length;
+  }
+  $('consents-all').addEventListener('click', () => { consentsAll = true; renderConsents(); });
+
+  $('export').addEventListener('click', async () => {
+    const btn = $('export');
+    const st = $('export-status');
+    btn.disabled = true;
+    st.className = 'small';
+    st.textContent = 'Preparing your file…';
+    try {
+      const data = await api('GET', '/v1/me/export');
+      const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+      const url = URL.createObjectURL(blob);
+      const a = h('a', { href: url, download: 'shopkeeper-export-' + new Date().toISOString().slice(0, 10) + '.json' });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      st.textContent = 'Downloaded: ' + a.download;
+    } catch (e) {
+      st.className = 'small error';
+      st.textContent = e.message;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  $('delete-start').addEventListener('click', () => {
+    $('delete-confirm').hidden = false;
+    $('delete-start').hidden = true;
+    $('delete-error').textContent = '';
+    $('delete-cancel').focus();
+  });
+  $('delete-cancel').addEventListener('click', () => {
+    $('delete-confirm').hidden = true;
+    $('delete-start').hidden = false;
+  });
+  $('delete-go').addEventListener('click', async () => {
+    const btn = $('delete-go');
+    btn.disabled = true;
+    const r = await attempt(() => api('DELETE', '/v1/me', { confirm: true }), $('delete-error'));
+    btn.disabled = false;
+    if (!r) return;
+    forget();
+    setMode(false);
+    $('auth-email').value = '';
+    showAuth('Your account is deleted and your data key destroyed: no store will recognise you again. Only the pseudonymous record of your consents remains. Thank you for trying Shopkeeper.');
+  });
+
+  // ---- start -------------------------------------------------------------------
+
+  setMode(false);
+  token = sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY);
+  if (token) enter(); else showAuth();
+})();

@@ -1,0 +1,117 @@
+// The public notice of one store (/stores/{id}), for the sign at the door:
+// which brand, who is recognised, what staff see, how long data is kept, how
+// to join or leave, and the brand's own notice and FAQ. No sign-in; every
+// fact comes from the public API (the store, its brand, the retention policy).
+(function () {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  async function get(path) {
+    const res = await fetch(path, { headers: { Accept: 'application/json' } });
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    if (!res.ok) { const err = new Error((body && body.detail) || 'HTTP ' + res.status); err.status = res.status; throw err; }
+    return body;
+  }
+  function cap(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
+  function fmtDate(iso) { return new Date(iso).toLocaleDateString([], { day: 'numeric', month: 'long', year: 'numeric' }); }
+
+  function missing(why) {
+    $('loading').hidden = true;
+    $('missing').hidden = false;
+    if (why) $('missing-why').textContent = why;
+    $('sheet').setAttribute('aria-busy', 'false');
+  }
+
+  async function main() {
+    const id = decodeURIComponent(location.pathname.replace(/^\/stores\//, '').replace(/\/$/, ''));
+    let store;
+    try {
+      store = await get('/v1/stores/' + encodeURIComponent(id));
+    } catch (e) {
+      missing(e.status === 404 ? null : 'The notice could not be loaded right now (' + e.message + '). Please try again.');
+      return;
+    }
+    let brand, privacy;
+    try {
+      [brand, privacy] = await Promise.all([get('/v1/brands/' + encodeURIComponent(store.brand_id)), get('/v1/privacy')]);
+    } catch (e) {
+      missing('The notice could not be loaded right now (' + e.message + '). Please try again.');
+      return;
+    }
+
+    document.title = brand.name + ', ' + store.name + ' — recognition notice';
+    $('brand-name').textContent = brand.name;
+    $('store-name').textContent = store.name;
+    $('store-where').textContent = [store.address, store.city].filter(Boolean).join(', ');
+    for (const b of document.querySelectorAll('.bn')) b.textContent = brand.name;
+    $('store-id').textContent = store.id;
+
+    // what staff may see: the brand's choices, grouped by the purpose each needs
+    const list = $('choice-list');
+    const byPurpose = new Map();
+    for (const c of brand.choices || []) {
+      const p = c.purpose || 'preferences';
+      if (!byPurpose.has(p)) byPurpose.set(p, []);
+      byPurpose.get(p).push(c.label);
+    }
+    for (const label of byPurpose.get('preferences') || []) list.appendChild(el('span', 'chip', label));
+    if (!(byPurpose.get('preferences') || []).length) list.appendChild(el('span', 'muted', 'this brand asks none at the moment'));
+    const others = [...byPurpose.entries()].filter(([p]) => p !== 'preferences');
+    if (others.length) {
+      $('choice-other').hidden = false;
+      $('choice-other').textContent = others.map(([p, labels]) =>
+        labels.join(', ') + ' — shown only if you also switch on ' + p).join('; ') + '.';
+    }
+
+    // retention, from the service's own policy
+    const keep = $('keep');
+    const r = (privacy && privacy.retention) || {};
+    const months = (d) => d >= 60 ? ' (about ' + Math.round(d / 30.4) + ' months)' : '';
+    const row = (what, how, why) => {
+      const li = el('li');
+      li.append(el('b', null, what), el('span', null, how), el('small', null, why));
+      keep.appendChild(li);
+    };
+    if (r.visits_days != null) row('Your visits', r.visits_days + ' days', 'When and where you were recognised; then deleted.');
+    if (r.access_log_days != null) row('Who looked', r.access_log_days + ' days' + months(r.access_log_days), 'The record of each look at your data, kept for you to read; then deleted.');
+    if (r.consent_ledger) row('What you agreed to', 'Kept', cap(r.consent_ledger) + '.');
+    row('Your answers and don\'t-list', 'Until you leave', 'Leaving ' + brand.name + ' deletes your answers for it at once. Deleting your Shopkeeper account deletes your name and everything else, apart from the consent record above.');
+
+    // join or leave: straight to this brand in the portal
+    $('join-link').href = '/me#brand/' + encodeURIComponent(brand.slug);
+    $('join-link').textContent = 'Join or manage ' + brand.name;
+    $('me-url').textContent = location.host + '/me';
+
+    // the brand's own words and FAQ
+    if (brand.notice && brand.notice.text) {
+      $('notice-text').textContent = brand.notice.text;
+      $('notice-meta').textContent = 'Notice version ' + brand.notice.version + ', updated ' + fmtDate(brand.notice.updated_at) + '.';
+    } else {
+      $('brand-words').hidden = true;
+    }
+    const faq = (brand.notice && brand.notice.faq) || [];
+    if (faq.length) {
+      for (const f of faq) {
+        const d = el('details', 'qa');
+        d.open = true;
+        d.append(el('summary', null, f.q), el('p', null, f.a));
+        $('faq').appendChild(d);
+      }
+    } else {
+      $('faq-block').hidden = true;
+    }
+
+    $('loading').hidden = true;
+    $('notice').hidden = false;
+    $('sheet').setAttribute('aria-busy', 'false');
+  }
+
+  main().catch((e) => missing('The notice could not be loaded right now (' + e.message + ').'));
+})();
