@@ -41,6 +41,7 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper node --test tests/browser/
 
 bench: build
+	@scripts/install-deps.sh --bench
 	@scripts/bench.sh $(BUILD)
 
 clean:

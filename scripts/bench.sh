@@ -48,3 +48,32 @@ PY
 
 echo
 "$BUILD/bench_http" "$PORT" "$OUT/seed-$DEVICES.keys" "$OUT/seed-$DEVICES.tokens" 10 4 100
+
+# ---- suggestion engine (bench/bench_suggest.c) ------------------------------
+# Basket completion on ../shared/data/groceries when present; MovieLens next
+# item when Debian's r-cran-dslabs and r-base-core are installed (the data is
+# extracted to a temporary directory and deleted afterwards: its licence
+# forbids redistribution, so it is never stored in the tree).
+GROCERIES=../shared/data/groceries/groceries_long.csv
+if [[ -x "$BUILD/bench_suggest" && -s "$GROCERIES" ]]; then
+    echo
+    (
+        ML_ARGS=()
+        DSLABS=/usr/lib/R/site-library/dslabs/data/Rdata
+        if command -v Rscript >/dev/null && [[ -e "$DSLABS.rdb" ]]; then
+            ML_TMP=$(mktemp -d)
+            trap 'rm -rf "$ML_TMP"' EXIT
+            if Rscript -e 'e <- new.env(); lazyLoad(commandArgs(TRUE)[1], envir = e);
+                           m <- get("movielens", e);
+                           write.csv(m[, c("userId", "movieId", "timestamp")], commandArgs(TRUE)[2], row.names = FALSE)' \
+                   "$DSLABS" "$ML_TMP/ratings.csv" >/dev/null 2>&1; then
+                ML_ARGS=("$ML_TMP/ratings.csv")
+            else
+                echo "MovieLens: extraction with Rscript failed; skipped"
+            fi
+        else
+            echo "MovieLens: skipped (apt-get install r-base-core r-cran-dslabs to run it)"
+        fi
+        "$BUILD/bench_suggest" "$GROCERIES" "${ML_ARGS[@]}"
+    )
+fi

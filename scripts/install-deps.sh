@@ -2,7 +2,10 @@
 # Installs the Debian packages Shopkeeper needs to build, run and test.
 # The only set-up step: safe to run again, installs only what is missing.
 #   scripts/install-deps.sh          build + run dependencies
-#   scripts/install-deps.sh --test   also the test tools (cmocka, pytest, requests)
+#   scripts/install-deps.sh --test   also the test tools (cmocka, pytest, requests,
+#                                    Chromium, Node.js and playwright-core)
+#   scripts/install-deps.sh --bench  also R and r-cran-dslabs (MovieLens for the
+#                                    suggestion benchmark)
 set -euo pipefail
 
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
@@ -10,7 +13,12 @@ RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium
          fonts-dejavu-core)
 
+BENCH=(r-base-core r-cran-dslabs)
+
 want=("${RUNTIME[@]}")
+if [[ "${1:-}" == "--bench" ]]; then
+    want+=("${BENCH[@]}")
+fi
 if [[ "${1:-}" == "--test" ]]; then
     want+=("${TESTING[@]}")
     # Node.js and npm run the browser tests (Playwright drives Debian's
