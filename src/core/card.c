@@ -56,3 +56,22 @@ json_t *card_build(const struct card_input *in, char *ret_fields, size_t len)
         json_object_set_new(card, "suggestions", json_array());
     return card;
 }
+
+json_t *card_from_data(json_t *data, const struct card_input *in, char *ret_fields, size_t len,
+                       int *ret_recognised)
+{
+    struct purpose_set granted;
+    purpose_set_init(&granted);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(data, "purposes"), i, p)
+        purpose_set_add(&granted, json_string_value(p));
+    struct card_input full = *in;
+    full.name = json_string_value(json_object_get(data, "name"));
+    full.choices = json_object_get(data, "choices");
+    full.answers = json_object_get(data, "answers");
+    full.dont = json_object_get(data, "dont");
+    full.granted = &granted;
+    *ret_recognised = purpose_set_has(&granted, "recognition");
+    return card_build(&full, ret_fields, len);
+}

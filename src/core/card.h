@@ -33,4 +33,11 @@ struct card_input {
  * shown, for the access log: "name", "choices", "dont". */
 json_t *card_build(const struct card_input *in, char *ret_fields, size_t len);
 
+/* A card from the store's card_data document {purposes, name?, answers?,
+ * dont?, choices}: in->granted, name, choices, answers and dont are taken
+ * from data (the other fields of in are used as given). *ret_recognised
+ * says whether recognition is granted — without it no card is shown. */
+json_t *card_from_data(json_t *data, const struct card_input *in, char *ret_fields, size_t len,
+                       int *ret_recognised);
+
 #endif

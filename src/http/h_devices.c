@@ -180,28 +180,18 @@ void h_card_preview(struct app *app, struct http_req *req, struct http_resp *res
         resp_store_error(resp, rc, "card");
         return;
     }
-    struct purpose_set granted;
-    purpose_set_init(&granted);
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(data, "purposes"), i, p)
-        purpose_set_add(&granted, json_string_value(p));
     char now[TIME_RFC3339_LEN], fields[64];
     struct card_input in = {
         .visit_id = "preview",
         .store_id = "",
         .channel = "device",
         .opened_at = time_fmt_rfc3339(time_now_us(), now, sizeof now),
-        .name = json_string_value(json_object_get(data, "name")),
-        .choices = json_object_get(data, "choices"),
-        .answers = json_object_get(data, "answers"),
-        .dont = json_object_get(data, "dont"),
-        .granted = &granted,
     };
-    json_t *card = card_build(&in, fields, sizeof fields);
+    int recognised;
+    json_t *card = card_from_data(data, &in, fields, sizeof fields, &recognised);
     /* without recognition no card is shown at all */
-    json_t *out = json_pack("{s:b, s:o, s:O}", "shown", purpose_set_has(&granted, "recognition"),
-                            "card", card, "purposes", json_object_get(data, "purposes"));
+    json_t *out = json_pack("{s:b, s:o, s:O}", "shown", recognised, "card", card, "purposes",
+                            json_object_get(data, "purposes"));
     json_decref(data);
     resp_json(resp, 200, out);
 }

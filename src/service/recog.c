@@ -468,29 +468,21 @@ static int card_make(struct recog *r, const struct visit_rec *v, json_t **ret, c
     int rc = r->st->ops->card_data(r->st, v->brand_id, v->customer_id, &data);
     if (rc == SK_ENOTFOUND) return SK_EFORBIDDEN;
     if (rc) return rc;
-    struct purpose_set granted;
-    purpose_set_init(&granted);
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(data, "purposes"), i, p)
-        purpose_set_add(&granted, json_string_value(p));
-    if (!purpose_set_has(&granted, "recognition")) {
-        json_decref(data);
-        return SK_EFORBIDDEN;
-    }
     struct card_input in = {
         .visit_id = v->id,
         .store_id = v->store_id,
         .channel = v->channel,
         .opened_at = v->opened_at,
         .served = v->served,
-        .name = json_string_value(json_object_get(data, "name")),
-        .choices = json_object_get(data, "choices"),
-        .answers = json_object_get(data, "answers"),
-        .dont = json_object_get(data, "dont"),
-        .granted = &granted,
     };
-    *ret = card_build(&in, fields, flen);
+    int recognised;
+    json_t *card = card_from_data(data, &in, fields, flen, &recognised);
+    if (!recognised) {
+        json_decref(card);
+        json_decref(data);
+        return SK_EFORBIDDEN;
+    }
+    *ret = card;
     purposes[0] = '\0';
     snprintf(purposes, plen, "recognition%s",
              strstr(fields, "choices") || strstr(fields, "dont") ? " preferences" : "");
