@@ -3,7 +3,7 @@
  *
  * Invariants:
  *  1. Connections come from a fixed pool; a connection is used by one thread
- *     at a time (pool_acquire/pool_release), so SQLite runs in its
+ *     at a time (sqi_pool_acquire/sqi_pool_release), so SQLite runs in its
  *     multi-thread mode with WAL, a busy timeout and foreign keys on.
  *  2. Every write is one BEGIN IMMEDIATE ... COMMIT; any error rolls back.
  *  3. Customer fields are sealed with the customer's data key; the key is
@@ -32,37 +32,11 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_SIZE 8
-#define BUSY_TIMEOUT_MS 5000
-#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
-
-struct sq_conn {
-    sqlite3 *db;
-    int busy;
-};
-
-struct sq_store {
-    struct store base;
-    struct sq_conn pool[POOL_SIZE];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
-    uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
-    uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
-    uint8_t k_service[CRYPTO_KEY_LEN]; /* the service's own keys */
-    uint8_t k_pseudo[CRYPTO_KEY_LEN];  /* pseudonyms of erased customers */
-    pthread_t ckpt;                    /* the WAL checkpointer */
-    int ckpt_running;
-    pthread_mutex_t ckpt_mu;
-    pthread_cond_t ckpt_cv;
-    sqlite3 *ckpt_db;
-};
-
-#define SQ(st) ((struct sq_store *)(st))
+#include "store/sqlite_int.h"
 
 /* ---- connections ------------------------------------------------------ */
 
-static sqlite3 *pool_acquire(struct sq_store *s)
+sqlite3 *sqi_pool_acquire(struct sq_store *s)
 {
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -77,7 +51,7 @@ static sqlite3 *pool_acquire(struct sq_store *s)
     }
 }
 
-static void pool_release(struct sq_store *s, sqlite3 *db)
+void sqi_pool_release(struct sq_store *s, sqlite3 *db)
 {
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < POOL_SIZE; i++)
@@ -90,7 +64,7 @@ static void pool_release(struct sq_store *s, sqlite3 *db)
 
 /* Binds arguments by a format: s text (NULL binds NULL), i int64,
  * b blob (pointer, size_t length). */
-static int q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
+int sqi_q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
 {
     for (int i = 0; fmt && fmt[i]; i++) {
         int rc;
@@ -118,13 +92,13 @@ static int q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
     return 0;
 }
 
-static int q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...)
+int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
     va_list ap;
     va_start(ap, fmt);
-    int rc = q_bind(stmt, fmt, ap);
+    int rc = sqi_q_bind(stmt, fmt, ap);
     va_end(ap);
     if (rc) {
         sqlite3_finalize(stmt);
@@ -134,7 +108,7 @@ static int q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const cha
     return 0;
 }
 
-static int q_step_err(int rc)
+int sqi_q_step_err(int rc)
 {
     if (rc == SQLITE_DONE || rc == SQLITE_ROW) return 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT) return SK_ECONFLICT;
@@ -142,18 +116,18 @@ static int q_step_err(int rc)
 }
 
 /* Runs a statement to completion. */
-static int q_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
+int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
     va_list ap;
     va_start(ap, fmt);
-    int rc = q_bind(stmt, fmt, ap);
+    int rc = sqi_q_bind(stmt, fmt, ap);
     va_end(ap);
     if (!rc) {
         int s;
         while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {}
-        rc = q_step_err(s);
+        rc = sqi_q_step_err(s);
     }
     sqlite3_finalize(stmt);
     return rc;
@@ -161,7 +135,7 @@ static int q_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
 
 /* The current row as a JSON object (text, integer, real, null; blobs
  * skipped). */
-static json_t *q_row_json(sqlite3_stmt *stmt)
+json_t *sqi_q_row_json(sqlite3_stmt *stmt)
 {
     json_t *o = json_object();
     int n = sqlite3_column_count(stmt);
@@ -190,19 +164,19 @@ static json_t *q_row_json(sqlite3_stmt *stmt)
 }
 
 /* All rows as an array of objects. */
-static int q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
+int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
     va_list ap;
     va_start(ap, fmt);
-    int rc = q_bind(stmt, fmt, ap);
+    int rc = sqi_q_bind(stmt, fmt, ap);
     va_end(ap);
     json_t *arr = json_array();
     int s = SQLITE_DONE;
     if (!rc) {
-        while ((s = sqlite3_step(stmt)) == SQLITE_ROW) json_array_append_new(arr, q_row_json(stmt));
-        rc = q_step_err(s);
+        while ((s = sqlite3_step(stmt)) == SQLITE_ROW) json_array_append_new(arr, sqi_q_row_json(stmt));
+        rc = sqi_q_step_err(s);
     }
     sqlite3_finalize(stmt);
     if (rc) {
@@ -214,17 +188,17 @@ static int q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, .
 }
 
 /* The first row as an object, or SK_ENOTFOUND. */
-static int q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
+int sqi_q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
     va_list ap;
     va_start(ap, fmt);
-    int rc = q_bind(stmt, fmt, ap);
+    int rc = sqi_q_bind(stmt, fmt, ap);
     va_end(ap);
     if (!rc) {
         int s = sqlite3_step(stmt);
-        if (s == SQLITE_ROW) *ret = q_row_json(stmt);
+        if (s == SQLITE_ROW) *ret = sqi_q_row_json(stmt);
         else rc = s == SQLITE_DONE ? SK_ENOTFOUND : SK_EDB;
     }
     sqlite3_finalize(stmt);
@@ -232,31 +206,31 @@ static int q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ..
 }
 
 /* Copies the text of column i into buf (truncating); "" for NULL. */
-static void q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len)
+void sqi_q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(stmt, i);
     snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
-static int tx_begin(sqlite3 *db) { return q_exec(db, "BEGIN IMMEDIATE", NULL); }
-static int tx_commit(sqlite3 *db) { return q_exec(db, "COMMIT", NULL); }
-static void tx_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
+int sqi_tx_begin(sqlite3 *db) { return sqi_q_exec(db, "BEGIN IMMEDIATE", NULL); }
+int sqi_tx_commit(sqlite3 *db) { return sqi_q_exec(db, "COMMIT", NULL); }
+void sqi_tx_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
 
 /* Ends a write: commit on rc == 0, else roll back. Returns the final rc. */
-static int tx_end(sqlite3 *db, int rc)
+int sqi_tx_end(sqlite3 *db, int rc)
 {
-    if (rc == 0) rc = tx_commit(db);
-    if (rc) tx_rollback(db);
+    if (rc == 0) rc = sqi_tx_commit(db);
+    if (rc) sqi_tx_rollback(db);
     return rc;
 }
 
-static char *now_text(char buf[TIME_RFC3339_LEN])
+char *sqi_now_text(char buf[TIME_RFC3339_LEN])
 {
     return time_fmt_rfc3339(time_now_us(), buf, TIME_RFC3339_LEN);
 }
 
 /* Wraps rows fetched with LIMIT n+1 into {items, next}. */
-static json_t *page_wrap(json_t *rows, int limit)
+json_t *sqi_page_wrap(json_t *rows, int limit)
 {
     json_t *next = json_null();
     if ((int)json_array_size(rows) > limit) {
@@ -268,11 +242,11 @@ static json_t *page_wrap(json_t *rows, int limit)
 
 /* ---- customer keys and sealed fields ----------------------------------- */
 
-static int cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
+int sqi_cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
                     uint8_t ret[CRYPTO_KEY_LEN])
 {
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt, "SELECT wrapped_key FROM keys.customer_keys WHERE customer_id = ?",
+    int rc = sqi_q_prepare(db, &stmt, "SELECT wrapped_key FROM keys.customer_keys WHERE customer_id = ?",
                        "s", cid);
     if (rc) return rc;
     rc = SK_ENOTFOUND;
@@ -294,7 +268,7 @@ static int cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
     return rc;
 }
 
-static int seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+int sqi_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                       const char *text, uint8_t **ret, size_t *ret_len)
 {
     char aad[ID_MAX + 80];
@@ -302,7 +276,7 @@ static int seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const 
     return crypto_seal(key, aad, strlen(aad), text, strlen(text), ret, ret_len);
 }
 
-static int open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                       const void *blob, size_t len, char **ret)
 {
     char aad[ID_MAX + 80];
@@ -316,11 +290,11 @@ static int open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const 
 }
 
 /* Opens a sealed JSON column into a JSON value. */
-static int open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+int sqi_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                      sqlite3_stmt *stmt, int col, json_t **ret)
 {
     char *text;
-    int rc = open_field(key, cid, field, sqlite3_column_blob(stmt, col),
+    int rc = sqi_open_field(key, cid, field, sqlite3_column_blob(stmt, col),
                         (size_t)sqlite3_column_bytes(stmt, col), &text);
     if (rc) return rc;
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
@@ -332,7 +306,7 @@ static int open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const c
 
 /* The login key of an email: a keyed hash of its lower-cased form (the
  * email itself is sealed exactly as the customer typed it). */
-static void email_hash(struct sq_store *s, const char *email, char ret[65])
+void sqi_email_hash(struct sq_store *s, const char *email, char ret[65])
 {
     uint8_t h[32];
     char lower[320];
@@ -349,7 +323,7 @@ static void email_hash(struct sq_store *s, const char *email, char ret[65])
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
 {
-    if (q_exec(db,
+    if (sqi_q_exec(db,
                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                "name TEXT NOT NULL, applied_at TEXT NOT NULL)",
                NULL)) {
@@ -358,7 +332,7 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     }
     json_t *row;
     int64_t have = 0;
-    if (q_row(db, &row, "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", NULL) ==
+    if (sqi_q_row(db, &row, "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", NULL) ==
         0) {
         have = json_integer_value(json_object_get(row, "v"));
         json_decref(row);
@@ -374,13 +348,13 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     for (size_t i = (size_t)have; i < store_migrations_count; i++) {
         const struct migration *m = &store_migrations[i];
         char now[TIME_RFC3339_LEN];
-        int rc = tx_begin(db);
+        int rc = sqi_tx_begin(db);
         if (!rc && sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) rc = SK_EDB;
         if (rc) snprintf(err, errlen, "migration %s failed: %s", m->name, sqlite3_errmsg(db));
         if (!rc)
-            rc = q_exec(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)", "iss",
-                        (int64_t)m->version, m->name, now_text(now));
-        rc = tx_end(db, rc);
+            rc = sqi_q_exec(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)", "iss",
+                        (int64_t)m->version, m->name, sqi_now_text(now));
+        rc = sqi_tx_end(db, rc);
         if (rc) {
             if (!*err) snprintf(err, errlen, "migration %s could not be recorded", m->name);
             return rc;
@@ -396,10 +370,10 @@ static int sq_operator_create(struct store *st, const char *name, char ret_id[ID
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("op", id)) return SK_ECRYPTO;
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db, "INSERT INTO operators (id, name, created_at) VALUES (?, ?, ?)", "sss", id,
-                    name, now_text(now));
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db, "INSERT INTO operators (id, name, created_at) VALUES (?, ?, ?)", "sss", id,
+                    name, sqi_now_text(now));
+    sqi_pool_release(s, db);
     if (!rc) memcpy(ret_id, id, ID_MAX);
     return rc;
 }
@@ -414,13 +388,13 @@ static int sq_token_create(struct store *st, enum principal_kind kind, const cha
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
     if (expires_us) time_fmt_rfc3339(expires_us, exp, sizeof exp);
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db,
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db,
                     "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at, "
                     "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     "sssssss", hash, kind_names[kind], subject_id, brand_id, store_id,
-                    now_text(now), expires_us ? exp : NULL);
-    pool_release(s, db);
+                    sqi_now_text(now), expires_us ? exp : NULL);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -430,9 +404,9 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(now_us, now, sizeof now);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt,
+    int rc = sqi_q_prepare(db, &stmt,
                        "SELECT t.kind, t.subject_id, t.brand_id, t.store_id, st.role "
                        "FROM tokens t LEFT JOIN staff st ON t.kind = 'staff' AND st.id = "
                        "t.subject_id "
@@ -445,13 +419,13 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             struct principal p = {0};
             char kind[16];
-            q_text(stmt, 0, kind, sizeof kind);
+            sqi_q_text(stmt, 0, kind, sizeof kind);
             for (int k = PRINCIPAL_OPERATOR; k <= PRINCIPAL_DISPLAY; k++)
                 if (strcmp(kind, kind_names[k]) == 0) p.kind = (enum principal_kind)k;
-            q_text(stmt, 1, p.id, sizeof p.id);
-            q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
-            q_text(stmt, 3, p.store_id, sizeof p.store_id);
-            q_text(stmt, 4, p.role, sizeof p.role);
+            sqi_q_text(stmt, 1, p.id, sizeof p.id);
+            sqi_q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
+            sqi_q_text(stmt, 3, p.store_id, sizeof p.store_id);
+            sqi_q_text(stmt, 4, p.role, sizeof p.role);
             snprintf(p.token_hash, sizeof p.token_hash, "%s", hash);
             rc = p.kind ? 0 : SK_ENOTFOUND;
             if (!rc) *ret = p;
@@ -460,22 +434,22 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
         }
         sqlite3_finalize(stmt);
     }
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
 static int sq_token_revoke(struct store *st, const char *hash)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db, "DELETE FROM tokens WHERE hash = ?", "s", hash);
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db, "DELETE FROM tokens WHERE hash = ?", "s", hash);
+    sqi_pool_release(s, db);
     return rc;
 }
 
 /* ---- brands ------------------------------------------------------------ */
 
-static json_t *json_parse_text(json_t *row, const char *field)
+json_t *sqi_json_parse_text(json_t *row, const char *field)
 {
     const char *t = json_string_value(json_object_get(row, field));
     return t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
@@ -487,11 +461,11 @@ static int brand_decorate(sqlite3 *db, json_t *b)
     const char *id = json_string_value(json_object_get(b, "id"));
     json_t *row;
     json_t *choices = json_array();
-    if (q_row(db, &row,
+    if (sqi_q_row(db, &row,
               "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
               "AND b.choices_version = c.version WHERE b.id = ?",
               "s", id) == 0) {
-        json_t *v = json_parse_text(row, "body");
+        json_t *v = sqi_json_parse_text(row, "body");
         if (v) {
             json_decref(choices);
             choices = v;
@@ -500,11 +474,11 @@ static int brand_decorate(sqlite3 *db, json_t *b)
     }
     json_object_set_new(b, "choices", choices);
     json_t *notice = json_null();
-    if (q_row(db, &row,
+    if (sqi_q_row(db, &row,
               "SELECT n.body, n.version, n.created_at FROM brand_notices n JOIN brands b ON "
               "b.id = n.brand_id AND b.notice_version = n.version WHERE b.id = ?",
               "s", id) == 0) {
-        json_t *v = json_parse_text(row, "body");
+        json_t *v = sqi_json_parse_text(row, "body");
         if (v) {
             json_decref(notice);
             notice = v;
@@ -524,13 +498,13 @@ static int sq_brand_create(struct store *st, const char *name, const char *slug,
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("brd", id)) return SK_ECRYPTO;
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db, "INSERT INTO brands (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
-                    "ssss", id, slug, name, now_text(now));
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db, "INSERT INTO brands (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
+                    "ssss", id, slug, name, sqi_now_text(now));
     json_t *b = NULL;
-    if (!rc) rc = q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ?", "s", id);
+    if (!rc) rc = sqi_q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ?", "s", id);
     if (!rc) brand_decorate(db, b);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (!rc) *ret = b;
     return rc;
 }
@@ -538,12 +512,12 @@ static int sq_brand_create(struct store *st, const char *name, const char *slug,
 static int sq_brand_get(struct store *st, const char *ref, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *b;
-    int rc = q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ? OR slug = ?", "ss",
+    int rc = sqi_q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ? OR slug = ?", "ss",
                    ref, ref);
     if (!rc) brand_decorate(db, b);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (!rc) *ret = b;
     return rc;
 }
@@ -551,9 +525,9 @@ static int sq_brand_get(struct store *st, const char *ref, json_t **ret)
 static int sq_brand_list(struct store *st, const struct page *pg, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *rows;
-    int rc = q_rows(db, &rows,
+    int rc = sqi_q_rows(db, &rows,
                     "SELECT " BRAND_COLS " FROM brands WHERE id > ? ORDER BY id LIMIT ?", "si",
                     pg->after ? pg->after : "", (int64_t)pg->limit + 1);
     if (!rc) {
@@ -561,8 +535,8 @@ static int sq_brand_list(struct store *st, const struct page *pg, json_t **ret)
         json_t *b;
         json_array_foreach(rows, i, b) brand_decorate(db, b);
     }
-    pool_release(s, db);
-    if (!rc) *ret = page_wrap(rows, pg->limit);
+    sqi_pool_release(s, db);
+    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
 
@@ -573,29 +547,29 @@ static int brand_version_put(struct sq_store *s, const char *brand_id, const cha
     char sql[256], now[TIME_RFC3339_LEN];
     char *text = json_dumps(body, JSON_COMPACT);
     if (!text) return SK_ENOMEM;
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *row = NULL;
-    int rc = tx_begin(db);
+    int rc = sqi_tx_begin(db);
     if (!rc) {
         snprintf(sql, sizeof sql, "UPDATE brands SET %s = %s + 1 WHERE id = ?", column, column);
-        rc = q_exec(db, sql, "s", brand_id);
+        rc = sqi_q_exec(db, sql, "s", brand_id);
     }
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO %s (brand_id, version, body, created_at) SELECT id, %s, ?, ? "
                  "FROM brands WHERE id = ?",
                  table, column);
-        rc = q_exec(db, sql, "sss", text, now_text(now), brand_id);
+        rc = sqi_q_exec(db, sql, "sss", text, sqi_now_text(now), brand_id);
     }
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "SELECT version, created_at FROM %s WHERE brand_id = ? ORDER BY version DESC "
                  "LIMIT 1",
                  table);
-        rc = q_row(db, &row, sql, "s", brand_id);
+        rc = sqi_q_row(db, &row, sql, "s", brand_id);
     }
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     free(text);
     if (rc) {
         json_decref(row);
@@ -620,26 +594,26 @@ static int sq_choices_put(struct store *st, const char *brand_id, json_t *normal
 static int sq_choices_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *row;
     int rc;
     if (version > 0)
-        rc = q_row(db, &row,
+        rc = sqi_q_row(db, &row,
                    "SELECT version, body, created_at FROM brand_choices WHERE brand_id = ? AND "
                    "version = ?",
                    "si", brand_id, version);
     else
-        rc = q_row(db, &row,
+        rc = sqi_q_row(db, &row,
                    "SELECT c.version, c.body, c.created_at FROM brand_choices c JOIN brands b "
                    "ON b.id = c.brand_id AND b.choices_version = c.version WHERE b.id = ?",
                    "s", brand_id);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (rc == SK_ENOTFOUND && version <= 0) {
         *ret = json_pack("{s:i, s:[], s:n}", "version", 0, "choices", "created_at");
         return 0;
     }
     if (rc) return rc;
-    json_t *body = json_parse_text(row, "body");
+    json_t *body = sqi_json_parse_text(row, "body");
     json_object_del(row, "body");
     json_object_set_new(row, "choices", body ? body : json_array());
     *ret = row;
@@ -667,17 +641,17 @@ static int sq_staff_create(struct store *st, const char *brand_id, const char *e
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("stf", id)) return SK_ECRYPTO;
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db,
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db,
                     "INSERT INTO staff (id, brand_id, email, name, role, password_hash, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    "sssssss", id, brand_id, email, name, role, pwhash, now_text(now));
+                    "sssssss", id, brand_id, email, name, role, pwhash, sqi_now_text(now));
     json_t *row = NULL;
     if (!rc)
-        rc = q_row(db, &row,
+        rc = sqi_q_row(db, &row,
                    "SELECT id, brand_id, email, name, role, created_at FROM staff WHERE id = ?",
                    "s", id);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (!rc) *ret = row;
     return rc;
 }
@@ -686,28 +660,28 @@ static int sq_staff_list(struct store *st, const char *brand_id, const struct pa
                          json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *rows;
-    int rc = q_rows(db, &rows,
+    int rc = sqi_q_rows(db, &rows,
                     "SELECT id, brand_id, email, name, role, created_at FROM staff "
                     "WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?",
                     "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
-    pool_release(s, db);
-    if (!rc) *ret = page_wrap(rows, pg->limit);
+    sqi_pool_release(s, db);
+    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
 
 static int login_fill(sqlite3 *db, const char *sql, const char *key, struct login_rec *ret)
 {
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt, sql, "s", key);
+    int rc = sqi_q_prepare(db, &stmt, sql, "s", key);
     if (rc) return rc;
     if (sqlite3_step(stmt) == SQLITE_ROW) {
         struct login_rec r;
-        q_text(stmt, 0, r.id, sizeof r.id);
-        q_text(stmt, 1, r.brand_id, sizeof r.brand_id);
-        q_text(stmt, 2, r.role, sizeof r.role);
-        q_text(stmt, 3, r.pwhash, sizeof r.pwhash);
+        sqi_q_text(stmt, 0, r.id, sizeof r.id);
+        sqi_q_text(stmt, 1, r.brand_id, sizeof r.brand_id);
+        sqi_q_text(stmt, 2, r.role, sizeof r.role);
+        sqi_q_text(stmt, 3, r.pwhash, sizeof r.pwhash);
         *ret = r;
     } else {
         rc = SK_ENOTFOUND;
@@ -719,10 +693,10 @@ static int login_fill(sqlite3 *db, const char *sql, const char *key, struct logi
 static int sq_staff_login(struct store *st, const char *email, struct login_rec *ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     int rc = login_fill(db, "SELECT id, brand_id, role, password_hash FROM staff WHERE email = ?",
                         email, ret);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -739,15 +713,15 @@ static int sq_store_create(struct store *st, const char *brand_id, json_t *f, js
     hex_encode(rnd, sizeof rnd, beacon);
     const char *city = json_string_value(json_object_get(f, "city"));
     const char *address = json_string_value(json_object_get(f, "address"));
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db,
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db,
                     "INSERT INTO stores (" STORE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     "ssssssss", id, brand_id, json_string_value(json_object_get(f, "name")),
                     json_string_value(json_object_get(f, "timezone")), city ? city : "",
-                    address ? address : "", beacon, now_text(now));
+                    address ? address : "", beacon, sqi_now_text(now));
     json_t *row = NULL;
-    if (!rc) rc = q_row(db, &row, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", id);
-    pool_release(s, db);
+    if (!rc) rc = sqi_q_row(db, &row, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", id);
+    sqi_pool_release(s, db);
     if (!rc) *ret = row;
     return rc;
 }
@@ -756,14 +730,14 @@ static int sq_store_get(struct store *st, const char *brand_id, const char *stor
                         json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     int rc;
     if (brand_id)
-        rc = q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ? AND brand_id = ?",
+        rc = sqi_q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ? AND brand_id = ?",
                    "ss", store_id, brand_id);
     else
-        rc = q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", store_id);
-    pool_release(s, db);
+        rc = sqi_q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", store_id);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -771,35 +745,35 @@ static int sq_store_list(struct store *st, const char *brand_id, const struct pa
                          json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *rows;
-    int rc = q_rows(db, &rows,
+    int rc = sqi_q_rows(db, &rows,
                     "SELECT " STORE_COLS " FROM stores WHERE brand_id = ? AND id > ? "
                     "ORDER BY id LIMIT ?",
                     "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
-    pool_release(s, db);
-    if (!rc) *ret = page_wrap(rows, pg->limit);
+    sqi_pool_release(s, db);
+    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
 
 /* ---- customers --------------------------------------------------------- */
 
-static int customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret)
+int sqi_customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = cust_key(s, db, cid, key);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (rc) return rc;
     sqlite3_stmt *stmt;
-    rc = q_prepare(db, &stmt,
+    rc = sqi_q_prepare(db, &stmt,
                    "SELECT id, name_enc, email_enc, created_at FROM customers WHERE id = ?", "s",
                    cid);
     if (rc) return rc;
     if (sqlite3_step(stmt) == SQLITE_ROW) {
         char *name = NULL, *email = NULL;
-        rc = open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
+        rc = sqi_open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
                         (size_t)sqlite3_column_bytes(stmt, 1), &name);
         if (!rc)
-            rc = open_field(key, cid, "email", sqlite3_column_blob(stmt, 2),
+            rc = sqi_open_field(key, cid, "email", sqlite3_column_blob(stmt, 2),
                             (size_t)sqlite3_column_bytes(stmt, 2), &email);
         if (!rc)
             *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", cid, "name", name, "email", email,
@@ -826,24 +800,24 @@ static int sq_customer_create(struct store *st, const char *name, const char *em
     if (id_new("cus", id) || crypto_random(key, sizeof key)) return SK_ECRYPTO;
     snprintf(aad, sizeof aad, "key|%s", id);
     if (crypto_seal(s->k_wrap, aad, strlen(aad), key, sizeof key, &wrapped, &wlen)) goto out;
-    if (seal_field(key, id, "name", name, &name_enc, &nlen)) goto out;
-    if (seal_field(key, id, "email", email, &email_enc, &elen)) goto out;
-    email_hash(s, email, eh);
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
-    rc = tx_begin(db);
+    if (sqi_seal_field(key, id, "name", name, &name_enc, &nlen)) goto out;
+    if (sqi_seal_field(key, id, "email", email, &email_enc, &elen)) goto out;
+    sqi_email_hash(s, email, eh);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
+    rc = sqi_tx_begin(db);
     if (!rc)
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO customers (id, email_hash, email_enc, name_enc, password_hash, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     "ssbbss", id, eh, email_enc, elen, name_enc, nlen, pwhash, now);
     if (!rc)
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO keys.customer_keys (customer_id, wrapped_key, created_at) VALUES "
                     "(?, ?, ?)",
                     "sbs", id, wrapped, wlen, now);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     if (!rc)
         *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "email", email,
                          "created_at", now);
@@ -859,21 +833,21 @@ static int sq_customer_login(struct store *st, const char *email, struct login_r
 {
     struct sq_store *s = SQ(st);
     char eh[65];
-    email_hash(s, email, eh);
-    sqlite3 *db = pool_acquire(s);
+    sqi_email_hash(s, email, eh);
+    sqlite3 *db = sqi_pool_acquire(s);
     int rc = login_fill(db,
                         "SELECT id, '', '', password_hash FROM customers WHERE email_hash = ?",
                         eh, ret);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
 static int sq_customer_get(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
-    int rc = customer_read(s, db, cid, ret);
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_customer_read(s, db, cid, ret);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -883,11 +857,11 @@ static int sq_customer_rename(struct store *st, const char *cid, const char *nam
     uint8_t key[CRYPTO_KEY_LEN];
     uint8_t *enc = NULL;
     size_t len;
-    sqlite3 *db = pool_acquire(s);
-    int rc = cust_key(s, db, cid, key);
-    if (!rc) rc = seal_field(key, cid, "name", name, &enc, &len);
-    if (!rc) rc = q_exec(db, "UPDATE customers SET name_enc = ? WHERE id = ?", "bs", enc, len, cid);
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_cust_key(s, db, cid, key);
+    if (!rc) rc = sqi_seal_field(key, cid, "name", name, &enc, &len);
+    if (!rc) rc = sqi_q_exec(db, "UPDATE customers SET name_enc = ? WHERE id = ?", "bs", enc, len, cid);
+    sqi_pool_release(s, db);
     memset(key, 0, sizeof key);
     free(enc);
     return rc;
@@ -895,10 +869,10 @@ static int sq_customer_rename(struct store *st, const char *cid, const char *nam
 
 /* ---- consent ----------------------------------------------------------- */
 
-static int load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purpose_set *ret)
+int sqi_load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purpose_set *ret)
 {
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt,
+    int rc = sqi_q_prepare(db, &stmt,
                        "SELECT purpose FROM membership_purposes WHERE brand_id = ? AND "
                        "customer_id = ?",
                        "ss", bid, cid);
@@ -908,10 +882,10 @@ static int load_purposes(sqlite3 *db, const char *cid, const char *bid, struct p
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
         purpose_set_add(ret, (const char *)sqlite3_column_text(stmt, 0));
     sqlite3_finalize(stmt);
-    return q_step_err(step);
+    return sqi_q_step_err(step);
 }
 
-static json_t *purposes_json(const struct purpose_set *ps)
+json_t *sqi_purposes_json(const struct purpose_set *ps)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < ps->n; i++) json_array_append_new(a, json_string(ps->item[i]));
@@ -931,33 +905,33 @@ static int ledger_append(struct sq_store *s, sqlite3 *db, const char *cid, const
              (long long)notice_version, via, at);
     crypto_hmac_sha256(s->k_receipt, sizeof s->k_receipt, msg, strlen(msg), mac);
     hex_encode(mac, 16, receipt);
-    int rc = q_exec(db,
+    int rc = sqi_q_exec(db,
                     "INSERT INTO consent_events (id, brand_id, customer_id, purpose, action, "
                     "notice_version, via, at, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     "sssssisss", id, bid, cid, purpose, action, notice_version, via, at, receipt);
     if (rc) return rc;
     if (grant)
-        return q_exec(db,
+        return sqi_q_exec(db,
                       "INSERT INTO membership_purposes (brand_id, customer_id, purpose, "
                       "granted_at) VALUES (?, ?, ?, ?)",
                       "ssss", bid, cid, purpose, at);
-    return q_exec(db,
+    return sqi_q_exec(db,
                   "DELETE FROM membership_purposes WHERE brand_id = ? AND customer_id = ? AND "
                   "purpose = ?",
                   "sss", bid, cid, purpose);
 }
 
-static int membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret)
+int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret)
 {
     json_t *m;
-    int rc = q_row(db, &m,
+    int rc = sqi_q_row(db, &m,
                    "SELECT b.id AS brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                    "m.joined_at, m.updated_at FROM memberships m JOIN brands b ON b.id = "
                    "m.brand_id WHERE m.customer_id = ? AND m.brand_id = ?",
                    "ss", cid, bid);
     if (rc) return rc;
     struct purpose_set ps;
-    rc = load_purposes(db, cid, bid, &ps);
+    rc = sqi_load_purposes(db, cid, bid, &ps);
     if (rc) {
         json_decref(m);
         return rc;
@@ -965,7 +939,7 @@ static int membership_read(sqlite3 *db, const char *cid, const char *bid, json_t
     json_t *out = json_pack("{s:{s:O, s:O, s:O}, s:o, s:O, s:O}", "brand", "id",
                             json_object_get(m, "brand_id"), "slug",
                             json_object_get(m, "brand_slug"), "name",
-                            json_object_get(m, "brand_name"), "purposes", purposes_json(&ps),
+                            json_object_get(m, "brand_name"), "purposes", sqi_purposes_json(&ps),
                             "joined_at", json_object_get(m, "joined_at"), "updated_at",
                             json_object_get(m, "updated_at"));
     json_decref(m);
@@ -978,19 +952,19 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
 {
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *brand = NULL, *out = NULL, *changes = json_array();
-    int rc = tx_begin(db);
-    if (!rc) rc = q_row(db, &brand, "SELECT notice_version FROM brands WHERE id = ?", "s", bid);
+    int rc = sqi_tx_begin(db);
+    if (!rc) rc = sqi_q_row(db, &brand, "SELECT notice_version FROM brands WHERE id = ?", "s", bid);
     if (!rc)
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO memberships (brand_id, customer_id, joined_at, updated_at) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (brand_id, customer_id) DO UPDATE SET "
                     "updated_at = excluded.updated_at",
                     "ssss", bid, cid, now, now);
     struct purpose_set cur, grant, withdraw;
-    if (!rc) rc = load_purposes(db, cid, bid, &cur);
+    if (!rc) rc = sqi_load_purposes(db, cid, bid, &cur);
     if (!rc) {
         int64_t nv = json_integer_value(json_object_get(brand, "notice_version"));
         consent_plan(&cur, wanted, &grant, &withdraw);
@@ -1005,9 +979,9 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
                                                      "action", "grant"));
         }
     }
-    if (!rc) rc = membership_read(db, cid, bid, &out);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    if (!rc) rc = sqi_membership_read(db, cid, bid, &out);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     json_decref(brand);
     if (rc) {
         json_decref(out);
@@ -1024,27 +998,27 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
 {
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *m = NULL;
     struct purpose_set cur;
-    int rc = tx_begin(db);
+    int rc = sqi_tx_begin(db);
     if (!rc)
-        rc = q_row(db, &m,
+        rc = sqi_q_row(db, &m,
                    "SELECT b.notice_version FROM memberships m JOIN brands b ON b.id = "
                    "m.brand_id WHERE m.customer_id = ? AND m.brand_id = ?",
                    "ss", cid, bid);
-    if (!rc) rc = load_purposes(db, cid, bid, &cur);
+    if (!rc) rc = sqi_load_purposes(db, cid, bid, &cur);
     for (size_t i = 0; !rc && i < cur.n; i++)
         rc = ledger_append(s, db, cid, bid, cur.item[i], 0,
                            json_integer_value(json_object_get(m, "notice_version")), via, now);
     /* Leaving removes what the brand held: the membership and, by cascade,
      * the preferences given to it. The ledger keeps the withdrawals. */
     if (!rc)
-        rc = q_exec(db, "DELETE FROM memberships WHERE customer_id = ? AND brand_id = ?", "ss",
+        rc = sqi_q_exec(db, "DELETE FROM memberships WHERE customer_id = ? AND brand_id = ?", "ss",
                     cid, bid);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     json_decref(m);
     return rc;
 }
@@ -1052,18 +1026,18 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
 static int sq_membership_get(struct store *st, const char *cid, const char *bid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
-    int rc = membership_read(db, cid, bid, ret);
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_membership_read(db, cid, bid, ret);
+    sqi_pool_release(s, db);
     return rc;
 }
 
 static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *rows, *out = json_array();
-    int rc = q_rows(db, &rows,
+    int rc = sqi_q_rows(db, &rows,
                     "SELECT m.brand_id FROM memberships m JOIN brands b ON b.id = m.brand_id "
                     "WHERE m.customer_id = ? ORDER BY b.name",
                     "s", cid);
@@ -1072,13 +1046,13 @@ static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
         json_t *r;
         json_array_foreach(rows, i, r) {
             json_t *m;
-            rc = membership_read(db, cid, json_string_value(json_object_get(r, "brand_id")), &m);
+            rc = sqi_membership_read(db, cid, json_string_value(json_object_get(r, "brand_id")), &m);
             if (rc) break;
             json_array_append_new(out, m);
         }
         json_decref(rows);
     }
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1091,16 +1065,16 @@ static int sq_consent_ledger(struct store *st, const char *cid, const struct pag
                              json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *rows;
-    int rc = q_rows(db, &rows,
+    int rc = sqi_q_rows(db, &rows,
                     "SELECT e.id, e.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                     "e.purpose, e.action, e.notice_version, e.via, e.at, e.receipt "
                     "FROM consent_events e JOIN brands b ON b.id = e.brand_id "
                     "WHERE e.customer_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
                     "ssi", cid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
-    pool_release(s, db);
-    if (!rc) *ret = page_wrap(rows, pg->limit);
+    sqi_pool_release(s, db);
+    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
 
@@ -1118,16 +1092,16 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
     char *a_text = json_dumps(answers, JSON_COMPACT), *d_text = json_dumps(dont, JSON_COMPACT);
     snprintf(field_a, sizeof field_a, "answers|%s", bid);
     snprintf(field_d, sizeof field_d, "dont|%s", bid);
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
-    int rc = (a_text && d_text) ? cust_key(s, db, cid, key) : SK_ENOMEM;
-    if (!rc) rc = seal_field(key, cid, field_a, a_text, &a_enc, &alen);
-    if (!rc) rc = seal_field(key, cid, field_d, d_text, &d_enc, &dlen);
-    if (!rc) rc = tx_begin(db);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = (a_text && d_text) ? sqi_cust_key(s, db, cid, key) : SK_ENOMEM;
+    if (!rc) rc = sqi_seal_field(key, cid, field_a, a_text, &a_enc, &alen);
+    if (!rc) rc = sqi_seal_field(key, cid, field_d, d_text, &d_enc, &dlen);
+    if (!rc) rc = sqi_tx_begin(db);
     if (!rc) {
         /* Consent in the query: the row is written only under a current
          * preferences grant. */
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO preferences (brand_id, customer_id, choices_version, "
                     "answers_enc, dont_enc, updated_at) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS "
                     "(SELECT 1 FROM membership_purposes WHERE brand_id = ? AND customer_id = ? "
@@ -1138,9 +1112,9 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
                     "ssibbsss", bid, cid, choices_version, a_enc, alen, d_enc, dlen, now, bid,
                     cid);
         if (!rc && sqlite3_changes(db) == 0) rc = SK_EFORBIDDEN;
-        rc = tx_end(db, rc);
+        rc = sqi_tx_end(db, rc);
     }
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     memset(key, 0, sizeof key);
     free(a_enc);
     free(d_enc);
@@ -1154,11 +1128,11 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
 
 /* Reads a customer's preferences row for a brand; cols: version, answers,
  * dont, updated_at. Missing row: empty answers. */
-static int prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
+int sqi_prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
                       const char *sql, json_t **ret)
 {
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt, sql, "ss", bid, cid);
+    int rc = sqi_q_prepare(db, &stmt, sql, "ss", bid, cid);
     if (rc) return rc;
     json_t *out = NULL;
     if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
@@ -1167,9 +1141,9 @@ static int prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const ch
         snprintf(field_a, sizeof field_a, "answers|%s", bid);
         snprintf(field_d, sizeof field_d, "dont|%s", bid);
         json_t *answers = NULL, *dont = NULL;
-        rc = cust_key(s, db, cid, key);
-        if (!rc) rc = open_json(key, cid, field_a, stmt, 1, &answers);
-        if (!rc) rc = open_json(key, cid, field_d, stmt, 2, &dont);
+        rc = sqi_cust_key(s, db, cid, key);
+        if (!rc) rc = sqi_open_json(key, cid, field_a, stmt, 1, &answers);
+        if (!rc) rc = sqi_open_json(key, cid, field_d, stmt, 2, &dont);
         memset(key, 0, sizeof key);
         if (!rc)
             out = json_pack("{s:I, s:o, s:o, s:s}", "choices_version",
@@ -1192,19 +1166,19 @@ static int prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const ch
 static int sq_preferences_get(struct store *st, const char *cid, const char *bid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
-    int rc = prefs_read(s, db, cid, bid,
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_prefs_read(s, db, cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         ret);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
 /* ---- the brand's view and the access log ------------------------------- */
 
 /* The chained hash of one access-log entry. */
-static void access_hash(const char *prev, const char *id, const char *cid, const char *bid,
+void sqi_access_hash(const char *prev, const char *id, const char *cid, const char *bid,
                         const char *store_id, const char *kind, const char *role,
                         const char *fields, const char *purpose, const char *at, char ret[65])
 {
@@ -1218,14 +1192,14 @@ static void access_hash(const char *prev, const char *id, const char *cid, const
 
 /* The hash the customer's next entry chains to: the newest entry's, else
  * the anchor left by retention, else zeros. */
-static void access_head(sqlite3 *db, const char *cid, char ret[65])
+void sqi_access_head(sqlite3 *db, const char *cid, char ret[65])
 {
     json_t *row;
     snprintf(ret, 65, "%s", ZERO_HASH);
-    if (q_row(db, &row,
+    if (sqi_q_row(db, &row,
               "SELECT hash FROM access_log WHERE customer_id = ? ORDER BY id DESC LIMIT 1", "s",
               cid) == 0 ||
-        q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
+        sqi_q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
             0) {
         snprintf(ret, 65, "%s", json_string_value(json_object_get(row, "hash")));
         json_decref(row);
@@ -1236,16 +1210,16 @@ static void access_head(sqlite3 *db, const char *cid, char ret[65])
  * time are both taken here, under the write lock, so a customer's entries
  * are in the same order by id, by time and by chain: a sweep's cutoff by
  * time then always removes a head of the chain. */
-static int access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
+int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
                          const char *fields, const char *purpose)
 {
     char id[ID_MAX], prev[65], hash[65], at[TIME_RFC3339_LEN];
     if (id_new("acc", id)) return SK_ECRYPTO;
-    now_text(at);
-    access_head(db, cid, prev);
-    access_hash(prev, id, cid, bid, who->store_id, who->kind, who->role, fields, purpose, at,
+    sqi_now_text(at);
+    sqi_access_head(db, cid, prev);
+    sqi_access_hash(prev, id, cid, bid, who->store_id, who->kind, who->role, fields, purpose, at,
                 hash);
-    return q_exec(db,
+    return sqi_q_exec(db,
                   "INSERT INTO access_log (id, customer_id, brand_id, store_id, actor_kind, "
                   "actor_role, fields, purpose, at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, "
                   "?, ?, ?, ?, ?)",
@@ -1262,10 +1236,10 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
                        size_t plen)
 {
     struct purpose_set ps;
-    int rc = load_purposes(db, cid, bid, &ps);
+    int rc = sqi_load_purposes(db, cid, bid, &ps);
     if (rc) return rc;
     sqlite3_stmt *stmt;
-    rc = q_prepare(db, &stmt,
+    rc = sqi_q_prepare(db, &stmt,
                    "SELECT m.joined_at, "
                    " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
                    "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
@@ -1282,12 +1256,12 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
     if (sqlite3_step(stmt) == SQLITE_ROW) {
         out = json_pack("{s:s, s:s, s:o}", "id", cid, "member_since",
                         (const char *)sqlite3_column_text(stmt, 0), "purposes",
-                        purposes_json(&ps));
+                        sqi_purposes_json(&ps));
         uint8_t key[CRYPTO_KEY_LEN];
-        rc = cust_key(s, db, cid, key);
+        rc = sqi_cust_key(s, db, cid, key);
         if (!rc && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
             char *name;
-            rc = open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
+            rc = sqi_open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
                             (size_t)sqlite3_column_bytes(stmt, 1), &name);
             if (!rc) {
                 json_object_set_new(out, "name", json_string(name));
@@ -1299,7 +1273,7 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
         memset(key, 0, sizeof key);
         if (!rc && sqlite3_column_int(stmt, 2)) {
             json_t *prefs;
-            rc = prefs_read(s, db, cid, bid,
+            rc = sqi_prefs_read(s, db, cid, bid,
                             "SELECT p.choices_version, p.answers_enc, p.dont_enc, "
                             "p.updated_at FROM preferences p JOIN membership_purposes mp "
                             "ON mp.brand_id = p.brand_id AND mp.customer_id = "
@@ -1311,12 +1285,12 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
              * purpose is granted now, judged by the current choices. */
             json_t *crow = NULL, *defs = NULL;
             if (!rc) {
-                int crc = q_row(db, &crow,
+                int crc = sqi_q_row(db, &crow,
                                 "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = "
                                 "c.brand_id AND b.choices_version = c.version WHERE b.id = ?",
                                 "s", bid);
                 if (crc == 0) {
-                    defs = json_parse_text(crow, "body");
+                    defs = sqi_json_parse_text(crow, "body");
                     json_decref(crow);
                     if (!defs) crc = SK_EDB;
                 }
@@ -1355,13 +1329,13 @@ static int sq_member_view(struct store *st, const char *bid, const char *cid,
 {
     struct sq_store *s = SQ(st);
     char fields[128], purposes[64];
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *out = NULL;
-    int rc = tx_begin(db);
+    int rc = sqi_tx_begin(db);
     if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
-    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purposes);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1374,7 +1348,7 @@ static int sq_card_data(struct store *st, const char *bid, const char *cid, json
 {
     struct sq_store *s = SQ(st);
     char fields[128], purposes[64];
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *m = NULL, *choices = NULL;
     int rc = member_read(s, db, bid, cid, &m, fields, sizeof fields, purposes, sizeof purposes);
     json_t *prefs = rc ? NULL : json_object_get(m, "preferences");
@@ -1382,17 +1356,17 @@ static int sq_card_data(struct store *st, const char *bid, const char *cid, json
         /* labels come from the version of the choices the answers were given under */
         int64_t v = json_integer_value(json_object_get(prefs, "choices_version"));
         json_t *row;
-        if (v > 0 ? q_row(db, &row, "SELECT body FROM brand_choices WHERE brand_id = ? AND version = ?",
+        if (v > 0 ? sqi_q_row(db, &row, "SELECT body FROM brand_choices WHERE brand_id = ? AND version = ?",
                           "si", bid, v) == 0
-                  : q_row(db, &row,
+                  : sqi_q_row(db, &row,
                           "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
                           "AND b.choices_version = c.version WHERE b.id = ?",
                           "s", bid) == 0) {
-            choices = json_parse_text(row, "body");
+            choices = sqi_json_parse_text(row, "body");
             json_decref(row);
         }
     }
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (rc) return rc;
     json_t *out = json_pack("{s:O, s:o}", "purposes", json_object_get(m, "purposes"), "choices",
                             choices ? choices : json_array());
@@ -1410,11 +1384,11 @@ static int sq_access_log_add(struct store *st, const char *cid, const char *bid,
                              const struct actor *who, const char *fields, const char *purpose)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
-    int rc = tx_begin(db);
-    if (!rc) rc = access_append(db, cid, bid, who, fields, purpose);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_tx_begin(db);
+    if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purpose);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -1431,17 +1405,17 @@ static int sq_device_create(struct store *st, const char *cid, const char *name,
     if (id_new("dev", id)) return SK_ECRYPTO;
     snprintf(field, sizeof field, "ik|%s", id);
     snprintf(aad, sizeof aad, "%s|%s", cid, field);
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
-    int rc = cust_key(s, db, cid, key);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (!rc) rc = crypto_seal(key, aad, strlen(aad), ik, 16, &enc, &len);
     if (!rc)
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO devices (id, customer_id, name, method, ik_enc, "
                     "rotation_exponent, clock_offset, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     "ssssbiis", id, cid, name, method, enc, len, (int64_t)k, (int64_t)clock_offset,
                     now);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     memset(key, 0, sizeof key);
     free(enc);
     if (!rc)
@@ -1453,22 +1427,22 @@ static int sq_device_create(struct store *st, const char *cid, const char *name,
 static int sq_device_list(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_rows(db, ret,
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_rows(db, ret,
                     "SELECT id, name, method, rotation_exponent, created_at FROM devices "
                     "WHERE customer_id = ? ORDER BY id",
                     "s", cid);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
 static int sq_device_delete(struct store *st, const char *cid, const char *did)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db, "DELETE FROM devices WHERE id = ? AND customer_id = ?", "ss", did, cid);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db, "DELETE FROM devices WHERE id = ? AND customer_id = ?", "ss", did, cid);
     if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -1478,9 +1452,9 @@ static int sq_device_each(struct store *st,
                           void *ctx)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt,
+    int rc = sqi_q_prepare(db, &stmt,
                        "SELECT id, customer_id, ik_enc, rotation_exponent, clock_offset FROM "
                        "devices ORDER BY customer_id",
                        NULL);
@@ -1492,7 +1466,7 @@ static int sq_device_each(struct store *st,
         const char *did = (const char *)sqlite3_column_text(stmt, 0);
         const char *cid = (const char *)sqlite3_column_text(stmt, 1);
         if (strcmp(cid, last) != 0) {
-            rc = cust_key(s, db, cid, key);
+            rc = sqi_cust_key(s, db, cid, key);
             /* no data key: the customer was erased and this is a copy of
              * the database from before (a restored backup); their devices
              * can never be opened again, so they are not loaded */
@@ -1521,7 +1495,7 @@ static int sq_device_each(struct store *st,
     if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = SK_EDB;
     memset(key, 0, sizeof key);
     sqlite3_finalize(stmt);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (!rc && skipped) {
         /* counts only, never whose (an operator restoring a backup, or
          * naming the wrong --keys, should notice) */
@@ -1538,9 +1512,9 @@ static int sq_device_each(struct store *st,
 static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, size_t len)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt, "SELECT value_enc FROM service_keys WHERE name = ?", "s", name);
+    int rc = sqi_q_prepare(db, &stmt, "SELECT value_enc FROM service_keys WHERE name = ?", "s", name);
     if (!rc) {
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             uint8_t *pt;
@@ -1558,7 +1532,7 @@ static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, 
         }
         sqlite3_finalize(stmt);
     }
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -1571,10 +1545,10 @@ static int sq_service_key_put(struct store *st, const char *name, const uint8_t 
     size_t n;
     int rc = crypto_seal(s->k_service, name, strlen(name), value, len, &enc, &n);
     if (rc) return rc;
-    sqlite3 *db = pool_acquire(s);
-    rc = q_exec(db, "INSERT INTO service_keys (name, value_enc, created_at) VALUES (?, ?, ?)",
-                "sbs", name, enc, n, now_text(now));
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    rc = sqi_q_exec(db, "INSERT INTO service_keys (name, value_enc, created_at) VALUES (?, ?, ?)",
+                "sbs", name, enc, n, sqi_now_text(now));
+    sqi_pool_release(s, db);
     free(enc);
     return rc;
 }
@@ -1586,21 +1560,21 @@ static int sq_store_key_create(struct store *st, const char *bid, const char *si
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new(kind == PRINCIPAL_SCANNER ? "scn" : "dsp", id)) return SK_ECRYPTO;
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
-    int rc = tx_begin(db);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_tx_begin(db);
     if (!rc)
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO store_keys (id, brand_id, store_id, kind, name, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     "ssssss", id, bid, sid, kind_names[kind], name, now);
     if (!rc)
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     "ssssss", hash, kind_names[kind], id, bid, sid, now);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     if (!rc)
         *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", kind_names[kind],
                          "name", name, "brand_id", bid, "store_id", sid, "created_at", now);
@@ -1614,10 +1588,10 @@ static int sq_visit_open(struct store *st, const char *bid, const char *sid, con
     char id[ID_MAX], at[TIME_RFC3339_LEN];
     if (id_new("vis", id)) return SK_ECRYPTO;
     time_fmt_rfc3339(at_us, at, sizeof at);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     /* Consent in the query: a visit row exists only under a current
      * recognition grant at the store's brand. */
-    int rc = q_exec(db,
+    int rc = sqi_q_exec(db,
                     "INSERT INTO visits (id, brand_id, store_id, customer_id, channel, opened_at, "
                     "last_seen_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM "
                     "membership_purposes mp JOIN stores so ON so.brand_id = mp.brand_id WHERE "
@@ -1625,7 +1599,7 @@ static int sq_visit_open(struct store *st, const char *bid, const char *sid, con
                     "'recognition')",
                     "ssssssssss", id, bid, sid, cid, channel, at, at, sid, bid, cid);
     if (!rc && sqlite3_changes(db) == 0) rc = SK_EFORBIDDEN;
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (!rc) memcpy(ret_id, id, ID_MAX);
     return rc;
 }
@@ -1637,12 +1611,12 @@ static int sq_visit_close(struct store *st, const char *vid, int64_t last_seen_u
     char seen[TIME_RFC3339_LEN], closed[TIME_RFC3339_LEN];
     time_fmt_rfc3339(last_seen_us, seen, sizeof seen);
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db,
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db,
                     "UPDATE visits SET last_seen_at = ?, closed_at = ?, close_reason = ? WHERE "
                     "id = ? AND closed_at IS NULL",
                     "ssss", seen, closed, reason, vid);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -1651,9 +1625,9 @@ static int sq_visit_served(struct store *st, const char *vid, int64_t at_us)
     struct sq_store *s = SQ(st);
     char at[TIME_RFC3339_LEN];
     time_fmt_rfc3339(at_us, at, sizeof at);
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db, "UPDATE visits SET served_at = ? WHERE id = ?", "ss", at, vid);
-    pool_release(s, db);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db, "UPDATE visits SET served_at = ? WHERE id = ?", "ss", at, vid);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -1661,9 +1635,9 @@ static int sq_access_log_list(struct store *st, const char *cid, const char *bid
                               const struct page *pg, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *rows;
-    int rc = q_rows(db, &rows,
+    int rc = sqi_q_rows(db, &rows,
                     "SELECT a.id, a.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                     "a.store_id, so.name AS store_name, a.actor_kind, a.actor_role, a.fields, "
                     "a.purpose, a.at FROM access_log a JOIN brands b ON b.id = a.brand_id "
@@ -1671,8 +1645,8 @@ static int sq_access_log_list(struct store *st, const char *cid, const char *bid
                     "WHERE a.customer_id = ? AND (? IS NULL OR a.brand_id = ?) "
                     "AND (? IS NULL OR a.id < ?) ORDER BY a.id DESC LIMIT ?",
                     "sssssi", cid, bid, bid, pg->after, pg->after, (int64_t)pg->limit + 1);
-    pool_release(s, db);
-    if (!rc) *ret = page_wrap(rows, pg->limit);
+    sqi_pool_release(s, db);
+    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
 
@@ -1682,11 +1656,11 @@ static int sq_visits_close_open(struct store *st, int64_t closed_us, const char 
     struct sq_store *s = SQ(st);
     char closed[TIME_RFC3339_LEN];
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
-    sqlite3 *db = pool_acquire(s);
-    int rc = q_exec(db, "UPDATE visits SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_exec(db, "UPDATE visits SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
                     "ss", closed, reason);
     if (!rc && ret_n) *ret_n = sqlite3_changes(db);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     return rc;
 }
 
@@ -1699,15 +1673,15 @@ static int sq_visits_close_open(struct store *st, int64_t closed_us, const char 
 static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *out = json_object(), *v = NULL;
     /* one read transaction: a consistent snapshot of everything */
-    int rc = q_exec(db, "BEGIN", NULL);
-    if (!rc) rc = customer_read(s, db, cid, &v);
+    int rc = sqi_q_exec(db, "BEGIN", NULL);
+    if (!rc) rc = sqi_customer_read(s, db, cid, &v);
     if (!rc) json_object_set_new(out, "profile", v);
     json_t *members = json_array(), *rows = NULL;
     if (!rc)
-        rc = q_rows(db, &rows,
+        rc = sqi_q_rows(db, &rows,
                     "SELECT m.brand_id FROM memberships m JOIN brands b ON b.id = m.brand_id "
                     "WHERE m.customer_id = ? ORDER BY b.name",
                     "s", cid);
@@ -1717,9 +1691,9 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
     json_array_foreach(rows, i, r) {
         const char *bid = json_string_value(json_object_get(r, "brand_id"));
         json_t *m, *p;
-        if (rc || (rc = membership_read(db, cid, bid, &m))) break;
+        if (rc || (rc = sqi_membership_read(db, cid, bid, &m))) break;
         json_array_append_new(members, m);
-        rc = prefs_read(s, db, cid, bid,
+        rc = sqi_prefs_read(s, db, cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         &p);
@@ -1734,7 +1708,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
     json_object_set_new(out, "memberships", members);
     json_object_set_new(out, "preferences", prefs);
     if (!rc)
-        rc = q_rows(db, &v,
+        rc = sqi_q_rows(db, &v,
                     "SELECT e.id, e.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                     "e.purpose, e.action, e.notice_version, e.via, e.at, e.receipt "
                     "FROM consent_events e JOIN brands b ON b.id = e.brand_id "
@@ -1742,13 +1716,13 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "s", cid);
     if (!rc) json_object_set_new(out, "consents", v);
     if (!rc)
-        rc = q_rows(db, &v,
+        rc = sqi_q_rows(db, &v,
                     "SELECT id, name, method, rotation_exponent, created_at FROM devices WHERE "
                     "customer_id = ? ORDER BY id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "devices", v);
     if (!rc)
-        rc = q_rows(db, &v,
+        rc = sqi_q_rows(db, &v,
                     "SELECT v.id, v.brand_id, b.name AS brand_name, v.store_id, so.name AS "
                     "store_name, v.channel, v.opened_at, v.last_seen_at, v.served_at, "
                     "v.closed_at, v.close_reason FROM visits v JOIN brands b ON b.id = "
@@ -1757,14 +1731,14 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "s", cid);
     if (!rc) json_object_set_new(out, "visits", v);
     if (!rc)
-        rc = q_rows(db, &v,
+        rc = sqi_q_rows(db, &v,
                     "SELECT " ACCESS_COLS ", a.prev_hash, a.hash FROM access_log a JOIN brands b "
                     "ON b.id = a.brand_id LEFT JOIN stores so ON so.id = a.store_id WHERE "
                     "a.customer_id = ? ORDER BY a.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "access_log", v);
-    q_exec(db, "COMMIT", NULL);
-    pool_release(s, db);
+    sqi_q_exec(db, "COMMIT", NULL);
+    sqi_pool_release(s, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1781,21 +1755,21 @@ static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudon
     crypto_hmac_sha256(s->k_pseudo, sizeof s->k_pseudo, cid, strlen(cid), mac);
     hex_encode(mac, 14, hex);
     snprintf(pseudo, sizeof pseudo, "anon_%s", hex);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *tables = NULL, *row;
-    int rc = tx_begin(db);
-    if (!rc) rc = q_row(db, &row, "SELECT id FROM customers WHERE id = ?", "s", cid);
+    int rc = sqi_tx_begin(db);
+    if (!rc) rc = sqi_q_row(db, &row, "SELECT id FROM customers WHERE id = ?", "s", cid);
     if (!rc) json_decref(row);
     /* the ledger is kept, pseudonymised: proof of what was consented to,
      * linked to no one (docs/privacy.md) */
     if (!rc)
-        rc = q_exec(db, "UPDATE consent_events SET customer_id = ? WHERE customer_id = ?", "ss",
+        rc = sqi_q_exec(db, "UPDATE consent_events SET customer_id = ? WHERE customer_id = ?", "ss",
                     pseudo, cid);
-    if (!rc) rc = q_exec(db, "PRAGMA defer_foreign_keys = ON", NULL);
+    if (!rc) rc = sqi_q_exec(db, "PRAGMA defer_foreign_keys = ON", NULL);
     /* every other table with a customer_id column, found from the schema so
      * a new table cannot be forgotten */
     if (!rc)
-        rc = q_rows(db, &tables,
+        rc = sqi_q_rows(db, &tables,
                     "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE "
                     "m.type = 'table' AND p.name = 'customer_id' AND m.name <> 'consent_events'",
                     NULL);
@@ -1806,15 +1780,15 @@ static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudon
         if (rc) break;
         snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE customer_id = ?",
                  json_string_value(json_object_get(t, "name")));
-        rc = q_exec(db, sql, "s", cid);
+        rc = sqi_q_exec(db, sql, "s", cid);
     }
     json_decref(tables);
-    if (!rc) rc = q_exec(db, "DELETE FROM tokens WHERE subject_id = ?", "s", cid);
-    if (!rc) rc = q_exec(db, "DELETE FROM customers WHERE id = ?", "s", cid);
+    if (!rc) rc = sqi_q_exec(db, "DELETE FROM tokens WHERE subject_id = ?", "s", cid);
+    if (!rc) rc = sqi_q_exec(db, "DELETE FROM customers WHERE id = ?", "s", cid);
     /* destroying the data key makes every copy of the sealed fields unreadable */
-    if (!rc) rc = q_exec(db, "DELETE FROM keys.customer_keys WHERE customer_id = ?", "s", cid);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    if (!rc) rc = sqi_q_exec(db, "DELETE FROM keys.customer_keys WHERE customer_id = ?", "s", cid);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     if (!rc && ret_pseudonym) memcpy(ret_pseudonym, pseudo, ID_MAX);
     return rc;
 }
@@ -1822,18 +1796,18 @@ static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudon
 static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = pool_acquire(s);
+    sqlite3 *db = sqi_pool_acquire(s);
     char expect[65] = ZERO_HASH, got[65];
     json_t *row;
     int anchored = 0;
-    if (q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
+    if (sqi_q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
         0) {
         snprintf(expect, sizeof expect, "%s", json_string_value(json_object_get(row, "hash")));
         json_decref(row);
         anchored = 1;
     }
     sqlite3_stmt *stmt;
-    int rc = q_prepare(db, &stmt,
+    int rc = sqi_q_prepare(db, &stmt,
                        "SELECT id, brand_id, store_id, actor_kind, actor_role, fields, purpose, "
                        "at, prev_hash, hash FROM access_log WHERE customer_id = ? ORDER BY id",
                        "s", cid);
@@ -1842,7 +1816,7 @@ static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
     while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
         const char *c[10];
         for (int k = 0; k < 10; k++) c[k] = (const char *)sqlite3_column_text(stmt, k);
-        access_hash(expect, c[0], cid, c[1] ? c[1] : "", c[2], c[3] ? c[3] : "",
+        sqi_access_hash(expect, c[0], cid, c[1] ? c[1] : "", c[2], c[3] ? c[3] : "",
                     c[4] ? c[4] : "", c[5] ? c[5] : "", c[6] ? c[6] : "", c[7] ? c[7] : "", got);
         n++;
         if (!c[8] || !c[9] || strcmp(c[8], expect) != 0 || strcmp(c[9], got) != 0) {
@@ -1852,7 +1826,7 @@ static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
         snprintf(expect, sizeof expect, "%s", got);
     }
     if (!rc) sqlite3_finalize(stmt);
-    pool_release(s, db);
+    sqi_pool_release(s, db);
     if (rc) return rc;
     json_t *out = json_pack("{s:b, s:I, s:b}", "intact", broken[0] == '\0', "checked",
                             (json_int_t)n, "anchored", anchored);
@@ -1868,28 +1842,28 @@ static int sq_retention_sweep(struct store *st, int64_t visits_before_us,
     char vb[TIME_RFC3339_LEN], ab[TIME_RFC3339_LEN], now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(visits_before_us, vb, sizeof vb);
     time_fmt_rfc3339(access_before_us, ab, sizeof ab);
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
     int64_t visits = 0, access = 0, tokens = 0;
-    int rc = tx_begin(db);
+    int rc = sqi_tx_begin(db);
     if (!rc)
-        rc = q_exec(db, "DELETE FROM visits WHERE closed_at IS NOT NULL AND closed_at < ?", "s",
+        rc = sqi_q_exec(db, "DELETE FROM visits WHERE closed_at IS NOT NULL AND closed_at < ?", "s",
                     vb);
     if (!rc) visits = sqlite3_changes(db);
     /* the newest expiring entry of each customer anchors what remains */
     if (!rc)
-        rc = q_exec(db,
+        rc = sqi_q_exec(db,
                     "INSERT INTO access_log_anchors (customer_id, hash) SELECT a.customer_id, "
                     "a.hash FROM access_log a WHERE a.at < ? AND a.id = (SELECT MAX(b.id) FROM "
                     "access_log b WHERE b.customer_id = a.customer_id AND b.at < ?) "
                     "ON CONFLICT (customer_id) DO UPDATE SET hash = excluded.hash",
                     "ss", ab, ab);
-    if (!rc) rc = q_exec(db, "DELETE FROM access_log WHERE at < ?", "s", ab);
+    if (!rc) rc = sqi_q_exec(db, "DELETE FROM access_log WHERE at < ?", "s", ab);
     if (!rc) access = sqlite3_changes(db);
-    if (!rc) rc = q_exec(db, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?", "s", now);
+    if (!rc) rc = sqi_q_exec(db, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?", "s", now);
     if (!rc) tokens = sqlite3_changes(db);
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     if (!rc)
         *ret = json_pack("{s:I, s:I, s:I}", "visits_removed", (json_int_t)visits,
                          "access_log_removed", (json_int_t)access, "expired_tokens_removed",
@@ -1902,14 +1876,14 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
 {
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN], fields[128], purposes[64];
-    now_text(now);
-    sqlite3 *db = pool_acquire(s);
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
     json_t *out = NULL, *v;
-    int rc = tx_begin(db);
+    int rc = sqi_tx_begin(db);
     if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
     /* visits are recognition data: exported only under that grant, in the query */
     if (!rc)
-        rc = q_rows(db, &v,
+        rc = sqi_q_rows(db, &v,
                     "SELECT v.id, v.store_id, so.name AS store_name, v.channel, v.opened_at, "
                     "v.last_seen_at, v.served_at, v.closed_at FROM visits v JOIN stores so ON "
                     "so.id = v.store_id WHERE v.brand_id = ? AND v.customer_id = ? AND EXISTS "
@@ -1925,14 +1899,14 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
     }
     /* the brand's own record of what this customer consented to */
     if (!rc)
-        rc = q_rows(db, &v,
+        rc = sqi_q_rows(db, &v,
                     "SELECT id, purpose, action, notice_version, via, at FROM consent_events "
                     "WHERE brand_id = ? AND customer_id = ? ORDER BY id",
                     "ss", bid, cid);
     if (!rc) json_object_set_new(out, "consents", v);
-    if (!rc) rc = access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership");
-    rc = tx_end(db, rc);
-    pool_release(s, db);
+    if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership");
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
     if (rc) {
         json_decref(out);
         return rc;

@@ -1,0 +1,100 @@
+/*
+ * sqlite_int.h — what the files of the SQLite backend share: its state and
+ * the query helpers (prefix sqi_). Nothing outside src/store includes it.
+ *
+ * Query helpers bind arguments by a format string: s text (NULL binds NULL),
+ * i int64_t, b blob (pointer, size_t length). They return 0 or an SK_E*
+ * code (a constraint violation is SK_ECONFLICT).
+ */
+#ifndef SK_SQLITE_INT_H
+#define SK_SQLITE_INT_H
+
+#include "store/store.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+
+#define POOL_SIZE 8
+#define BUSY_TIMEOUT_MS 5000
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct sq_conn {
+    sqlite3 *db;
+    int busy;
+};
+
+struct sq_store {
+    struct store base;
+    struct sq_conn pool[POOL_SIZE];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
+    uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
+    uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
+    uint8_t k_service[CRYPTO_KEY_LEN]; /* the service's own keys */
+    uint8_t k_pseudo[CRYPTO_KEY_LEN];  /* pseudonyms of erased customers */
+    pthread_t ckpt;                    /* the WAL checkpointer */
+    int ckpt_running;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    sqlite3 *ckpt_db;
+};
+
+#define SQ(st) ((struct sq_store *)(st))
+
+/* connections */
+sqlite3 *sqi_pool_acquire(struct sq_store *s);
+void sqi_pool_release(struct sq_store *s, sqlite3 *db);
+
+/* queries */
+int sqi_q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap);
+int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...);
+int sqi_q_step_err(int rc);
+int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...);
+json_t *sqi_q_row_json(sqlite3_stmt *stmt);
+/* all rows as an array of objects (text, integer, real, null; blobs skipped) */
+int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...);
+/* the first row as an object, or SK_ENOTFOUND */
+int sqi_q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...);
+void sqi_q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len);
+json_t *sqi_json_parse_text(json_t *row, const char *field);
+
+/* transactions: a write is BEGIN IMMEDIATE ... sqi_tx_end(db, rc) */
+int sqi_tx_begin(sqlite3 *db);
+int sqi_tx_commit(sqlite3 *db);
+void sqi_tx_rollback(sqlite3 *db);
+int sqi_tx_end(sqlite3 *db, int rc);
+
+char *sqi_now_text(char buf[TIME_RFC3339_LEN]);
+/* rows fetched with LIMIT n+1 -> {items, next} */
+json_t *sqi_page_wrap(json_t *rows, int limit);
+
+/* customer keys and sealed fields */
+int sqi_cust_key(struct sq_store *s, sqlite3 *db, const char *cid, uint8_t ret[CRYPTO_KEY_LEN]);
+int sqi_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                   const char *text, uint8_t **ret, size_t *ret_len);
+int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                   const void *blob, size_t len, char **ret);
+int sqi_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                  sqlite3_stmt *stmt, int col, json_t **ret);
+void sqi_email_hash(struct sq_store *s, const char *email, char ret[65]);
+int sqi_customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret);
+
+/* consent */
+int sqi_load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purpose_set *ret);
+json_t *sqi_purposes_json(const struct purpose_set *ps);
+int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret);
+int sqi_prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
+                   const char *sql, json_t **ret);
+
+/* the access log (within the caller's transaction) */
+void sqi_access_hash(const char *prev, const char *id, const char *cid, const char *bid,
+                     const char *store_id, const char *kind, const char *role,
+                     const char *fields, const char *purpose, const char *at, char ret[65]);
+void sqi_access_head(sqlite3 *db, const char *cid, char ret[65]);
+int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
+                      const char *fields, const char *purpose);
+
+#endif
