@@ -14,14 +14,15 @@ int cmd_routes(int argc, char **argv)
         return 0;
     }
     static const char *const who[] = {"public", "operator", "staff", "customer", "scanner",
-                                      "display"};
+                                      "display", "pos"};
     json_t *out = json_array();
     for (size_t i = 0; i < http_routes_count; i++) {
         const struct route *r = &http_routes[i];
         json_t *w = json_array(), *roles = json_array();
-        for (int b = 0; b < 6; b++) {
+        for (int b = 0; b < 7; b++) {
             if (r->who & (1u << b)) json_array_append_new(w, json_string(who[b]));
-            if (r->roles & (1u << b)) json_array_append_new(roles, json_string(role_names[b]));
+            if (b < 6 && (r->roles & (1u << b)))
+                json_array_append_new(roles, json_string(role_names[b]));
         }
         json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:s}", "method", r->method,
                                              "pattern", r->pattern, "who", w, "roles", roles,

@@ -17,7 +17,9 @@
 static void store_key_create(struct app *app, struct http_req *req, struct http_resp *resp,
                              enum principal_kind kind)
 {
-    const char *name = kind == PRINCIPAL_SCANNER ? "scanner" : "display";
+    const char *name = kind == PRINCIPAL_SCANNER ? "scanner"
+                       : kind == PRINCIPAL_POS   ? "point of sale"
+                                                 : "display";
     if (req->json) {
         json_t *body = req_object(req, resp);
         if (!body) return;
@@ -51,6 +53,11 @@ void h_scanner_create(struct app *app, struct http_req *req, struct http_resp *r
 void h_display_create(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     store_key_create(app, req, resp, PRINCIPAL_DISPLAY);
+}
+
+void h_pos_create(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    store_key_create(app, req, resp, PRINCIPAL_POS);
 }
 
 void h_sightings(struct app *app, struct http_req *req, struct http_resp *resp)

@@ -160,7 +160,8 @@ void h_session_create(struct app *app, struct http_req *req, struct http_resp *r
 void h_session_get(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     (void)app;
-    static const char *const kinds[] = {"", "operator", "staff", "customer", "scanner", "display"};
+    static const char *const kinds[] = {"",        "operator", "staff", "customer",
+                                        "scanner", "display",  "pos"};
     json_t *out = json_pack("{s:s, s:s}", "kind", kinds[req->who.kind], "id", req->who.id);
     if (req->who.brand_id[0]) json_object_set_new(out, "brand_id", json_string(req->who.brand_id));
     if (req->who.role[0]) json_object_set_new(out, "role", json_string(req->who.role));

@@ -10,6 +10,8 @@
  *   h_devices.c    the shopper's devices, counter codes, app check-in
  *   h_counter.c    store keys, sightings, cards and their live stream
  *   h_privacy.c    export, erasure, access-log integrity, retention
+ *   h_catalogue.c  catalogue items, CSV import, purchases, my purchase history
+ *   h_people.c     the people I shop for, households
  * The route table (routes.c) binds them to paths.
  */
 #ifndef SK_HANDLERS_H
@@ -77,6 +79,26 @@ H(h_my_access_log_verify);
 H(h_member_export);
 H(h_card_preview);
 H(h_my_access_log);
+
+H(h_item_put);
+H(h_item_get);
+H(h_item_list);
+H(h_item_import);
+H(h_pos_create);
+H(h_purchase_create);
+H(h_my_purchases);
+
+H(h_people_list);
+H(h_person_create);
+H(h_person_get);
+H(h_person_put);
+H(h_person_delete);
+H(h_household_get);
+H(h_household_invite);
+H(h_household_accept);
+H(h_household_decline);
+H(h_household_cancel);
+H(h_household_unlink);
 
 #undef H
 

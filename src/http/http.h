@@ -61,6 +61,8 @@ struct http_req {
     const char *param_value[HTTP_MAX_PARAMS];
     size_t nparams;
     json_t *json;     /* parsed body, or NULL when there was none */
+    const char *csv;  /* a text/csv body instead (not parsed as JSON), or NULL */
+    size_t csv_len;
     struct principal who;
     json_t *brand;    /* the {brand} of the path, resolved; or NULL */
     const char *brand_id;
@@ -90,6 +92,7 @@ enum {
     WHO_CUSTOMER = 1u << 3,
     WHO_SCANNER = 1u << 4,
     WHO_DISPLAY = 1u << 5,
+    WHO_POS = 1u << 6, /* a store's point-of-sale key */
 };
 
 /* Which staff roles (when WHO_STAFF is allowed): a bitmask; 0 = any role. */

@@ -329,6 +329,7 @@ static unsigned who_bit(enum principal_kind k)
     case PRINCIPAL_CUSTOMER: return WHO_CUSTOMER;
     case PRINCIPAL_SCANNER: return WHO_SCANNER;
     case PRINCIPAL_DISPLAY: return WHO_DISPLAY;
+    case PRINCIPAL_POS: return WHO_POS;
     default: return 0;
     }
 }
@@ -378,6 +379,7 @@ static int authorize(struct app *app, const struct route *r, struct http_req *re
                      : req->who.kind == PRINCIPAL_STAFF    ? "staff"
                      : req->who.kind == PRINCIPAL_CUSTOMER ? "customer"
                      : req->who.kind == PRINCIPAL_SCANNER  ? "scanner"
+                     : req->who.kind == PRINCIPAL_POS      ? "point-of-sale"
                                                            : "display",
                      r->method, r->pattern);
         return -1;
@@ -407,7 +409,8 @@ static int scope_brand(struct app *app, struct http_req *req, struct http_resp *
     }
     req->brand_id = json_string_value(json_object_get(req->brand, "id"));
     enum principal_kind k = req->who.kind;
-    if ((k == PRINCIPAL_STAFF || k == PRINCIPAL_SCANNER || k == PRINCIPAL_DISPLAY) &&
+    if ((k == PRINCIPAL_STAFF || k == PRINCIPAL_SCANNER || k == PRINCIPAL_DISPLAY ||
+         k == PRINCIPAL_POS) &&
         strcmp(req->who.brand_id, req->brand_id) != 0) {
         resp_problem(resp, 403, "this token belongs to another brand");
         return -1;
@@ -440,7 +443,7 @@ static int scope_store(struct app *app, struct http_req *req, struct http_resp *
         resp_problem(resp, 403, "this token belongs to another brand");
         return -1;
     }
-    if ((k == PRINCIPAL_SCANNER || k == PRINCIPAL_DISPLAY) &&
+    if ((k == PRINCIPAL_SCANNER || k == PRINCIPAL_DISPLAY || k == PRINCIPAL_POS) &&
         strcmp(req->who.store_id, req->store_id) != 0) {
         resp_problem(resp, 403, "this key belongs to another store");
         return -1;
@@ -548,6 +551,14 @@ static void dispatch(struct app *app, struct http_req *req, struct conn_state *c
         const char *ct = req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
         if (ct && strncasecmp(ct, "multipart/", 10) == 0) {
             resp_problem(resp, 415, "send the body as application/json");
+            return;
+        }
+        /* a CSV import: the handler reads the text itself */
+        if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
+            req->csv = cs->body;
+            req->csv_len = cs->len;
+            r->fn(app, req, resp);
+            if (resp->status == 0) resp_problem(resp, 500, "the handler gave no answer");
             return;
         }
         json_error_t jerr;

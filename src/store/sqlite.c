@@ -379,7 +379,7 @@ static int sq_operator_create(struct store *st, const char *name, char ret_id[ID
 }
 
 static const char *const kind_names[] = {"", "operator", "staff", "customer", "scanner",
-                                         "display"};
+                                         "display", "pos"};
 
 static int sq_token_create(struct store *st, enum principal_kind kind, const char *subject_id,
                            const char *brand_id, const char *store_id, const char *hash,
@@ -420,7 +420,7 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
             struct principal p = {0};
             char kind[16];
             sqi_q_text(stmt, 0, kind, sizeof kind);
-            for (int k = PRINCIPAL_OPERATOR; k <= PRINCIPAL_DISPLAY; k++)
+            for (int k = PRINCIPAL_OPERATOR; k <= PRINCIPAL_POS; k++)
                 if (strcmp(kind, kind_names[k]) == 0) p.kind = (enum principal_kind)k;
             sqi_q_text(stmt, 1, p.id, sizeof p.id);
             sqi_q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
@@ -970,6 +970,9 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
         consent_plan(&cur, wanted, &grant, &withdraw);
         for (size_t i = 0; !rc && i < withdraw.n; i++) {
             rc = ledger_append(s, db, cid, bid, withdraw.item[i], 0, nv, via, now);
+            /* withdrawing history unlinks the purchases, in this transaction */
+            if (!rc && strcmp(withdraw.item[i], "history") == 0)
+                rc = sqi_purchases_unlink(db, cid, bid);
             json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", withdraw.item[i],
                                                      "action", "withdraw"));
         }
@@ -1012,6 +1015,7 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
     for (size_t i = 0; !rc && i < cur.n; i++)
         rc = ledger_append(s, db, cid, bid, cur.item[i], 0,
                            json_integer_value(json_object_get(m, "notice_version")), via, now);
+    if (!rc) rc = sqi_purchases_unlink(db, cid, bid);
     /* Leaving removes what the brand held: the membership and, by cascade,
      * the preferences given to it. The ledger keeps the withdrawals. */
     if (!rc)
@@ -1559,7 +1563,8 @@ static int sq_store_key_create(struct store *st, const char *bid, const char *si
 {
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
-    if (id_new(kind == PRINCIPAL_SCANNER ? "scn" : "dsp", id)) return SK_ECRYPTO;
+    if (id_new(kind == PRINCIPAL_SCANNER ? "scn" : kind == PRINCIPAL_POS ? "pos" : "dsp", id))
+        return SK_ECRYPTO;
     sqi_now_text(now);
     sqlite3 *db = sqi_pool_acquire(s);
     int rc = sqi_tx_begin(db);
@@ -1730,6 +1735,8 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "ORDER BY v.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "visits", v);
+    if (!rc) rc = sqi_purchases_export(db, cid, &v);
+    if (!rc) json_object_set_new(out, "purchases", v);
     if (!rc)
         rc = sqi_q_rows(db, &v,
                     "SELECT " ACCESS_COLS ", a.prev_hash, a.hash FROM access_log a JOIN brands b "
@@ -1737,6 +1744,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "a.customer_id = ? ORDER BY a.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "access_log", v);
+    if (!rc) rc = sqi_people_export(s, db, cid, out);
     sqi_q_exec(db, "COMMIT", NULL);
     sqi_pool_release(s, db);
     if (rc) {
@@ -2007,6 +2015,21 @@ static const struct store_ops sq_ops = {
     .retention_sweep = sq_retention_sweep,
     .brand_member_export = sq_brand_member_export,
     .access_log_list = sq_access_log_list,
+    .item_put = sqi_item_put,
+    .item_get = sqi_item_get,
+    .item_list = sqi_item_list,
+    .purchase_create = sqi_purchase_create,
+    .purchase_list_mine = sqi_purchase_list_mine,
+    .person_create = sqi_person_create,
+    .person_list = sqi_person_list,
+    .person_get = sqi_person_get,
+    .person_put = sqi_person_put,
+    .person_delete = sqi_person_delete,
+    .household_invite = sqi_household_invite,
+    .household_get = sqi_household_get,
+    .household_answer = sqi_household_answer,
+    .household_cancel = sqi_household_cancel,
+    .household_unlink = sqi_household_unlink,
 };
 
 static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *err, size_t errlen)

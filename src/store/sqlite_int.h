@@ -97,4 +97,36 @@ void sqi_access_head(sqlite3 *db, const char *cid, char ret[65]);
 int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
                       const char *fields, const char *purpose);
 
+/* catalogue and purchases (sqlite_catalogue.c) */
+int sqi_item_put(struct store *st, const char *bid, const char *sku, json_t *item, json_t **ret,
+                 int *ret_created);
+int sqi_item_get(struct store *st, const char *bid, const char *sku, json_t **ret);
+int sqi_item_list(struct store *st, const char *bid, const struct page *pg, json_t **ret);
+int sqi_purchase_create(struct store *st, const char *bid, const char *key, const char *body_hash,
+                        json_t *p, json_t **ret, int *ret_replayed, int *ret_bad_line);
+int sqi_purchase_list_mine(struct store *st, const char *cid, const char *bid,
+                           const struct page *pg, json_t **ret);
+/* within the caller's transaction: the customer's purchases at the brand
+ * become anonymous baskets (history withdrawn, brand left) */
+int sqi_purchases_unlink(sqlite3 *db, const char *cid, const char *bid);
+/* the export's "purchases" section (in the caller's read) */
+int sqi_purchases_export(sqlite3 *db, const char *cid, json_t **ret);
+
+/* people and households (sqlite_people.c) */
+int sqi_person_create(struct store *st, const char *cid, json_t *person, int max, json_t **ret);
+int sqi_person_list(struct store *st, const char *cid, json_t **ret);
+int sqi_person_get(struct store *st, const char *cid, const char *pid, json_t **ret);
+int sqi_person_put(struct store *st, const char *cid, const char *pid, json_t *person,
+                   json_t **ret);
+int sqi_person_delete(struct store *st, const char *cid, const char *pid);
+int sqi_household_invite(struct store *st, const char *cid, const char *email, int max_pending,
+                         json_t **ret);
+int sqi_household_get(struct store *st, const char *cid, json_t **ret);
+int sqi_household_answer(struct store *st, const char *cid, const char *iid, int accept,
+                         int max_members);
+int sqi_household_cancel(struct store *st, const char *cid, const char *iid);
+int sqi_household_unlink(struct store *st, const char *cid, const char *member);
+/* the export's "people" and "household" sections (in the caller's read) */
+int sqi_people_export(struct sq_store *s, sqlite3 *db, const char *cid, json_t *out);
+
 #endif

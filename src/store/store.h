@@ -32,6 +32,7 @@ enum principal_kind {
     PRINCIPAL_CUSTOMER,
     PRINCIPAL_SCANNER,
     PRINCIPAL_DISPLAY,
+    PRINCIPAL_POS, /* a store's point-of-sale key */
 };
 
 #define ROLE_MAX 16
@@ -194,6 +195,50 @@ struct store_ops {
     /* the customer's access log, newest first */
     int (*access_log_list)(struct store *st, const char *customer_id, const char *brand_id,
                            const struct page *pg, json_t **ret);
+
+    /* catalogue: item is normalized (core/catalogue.h); sku is unique per brand */
+    int (*item_put)(struct store *st, const char *brand_id, const char *sku, json_t *item,
+                    json_t **ret, int *ret_created);
+    int (*item_get)(struct store *st, const char *brand_id, const char *sku, json_t **ret);
+    int (*item_list)(struct store *st, const char *brand_id, const struct page *pg,
+                     json_t **ret);
+    /* purchases: p is normalized {store, at, customer? | customer_email?,
+     * source?, txn?, lines: [{sku, qty, price_cents, for?}]}. Linked to the
+     * customer only under a current "history" grant (in the query). With
+     * key: a replay of the same body_hash returns the stored purchase
+     * (*ret_replayed = 1), another body SK_ECONFLICT. SK_ENOTFOUND: no such
+     * store in the brand; SK_EINVAL with *ret_bad_line: an unknown sku. */
+    int (*purchase_create)(struct store *st, const char *brand_id, const char *key,
+                           const char *body_hash, json_t *p, json_t **ret, int *ret_replayed,
+                           int *ret_bad_line);
+    /* the customer's linked purchases at a brand (NULL: all), newest first */
+    int (*purchase_list_mine)(struct store *st, const char *customer_id, const char *brand_id,
+                              const struct page *pg, json_t **ret);
+
+    /* the people a customer shops for; person is normalized {label, likes,
+     * dislikes, occasions}, sealed with the customer's key. person_create:
+     * SK_ETOOBIG when the customer has max people already */
+    int (*person_create)(struct store *st, const char *customer_id, json_t *person, int max,
+                         json_t **ret);
+    int (*person_list)(struct store *st, const char *customer_id, json_t **ret);
+    int (*person_get)(struct store *st, const char *customer_id, const char *person_id,
+                      json_t **ret);
+    int (*person_put)(struct store *st, const char *customer_id, const char *person_id,
+                      json_t *person, json_t **ret);
+    int (*person_delete)(struct store *st, const char *customer_id, const char *person_id);
+
+    /* households: linked accounts, each side accepted. invite answers the
+     * same whether the email has an account (SK_EINVAL: one's own email,
+     * SK_ETOOBIG: max_pending waiting); answer is the invitee's (SK_ETOOBIG:
+     * a side has max_members); cancel the inviter's; unlink either side's */
+    int (*household_invite)(struct store *st, const char *customer_id, const char *email,
+                            int max_pending, json_t **ret);
+    int (*household_get)(struct store *st, const char *customer_id, json_t **ret);
+    int (*household_answer)(struct store *st, const char *customer_id,
+                            const char *invitation_id, int accept, int max_members);
+    int (*household_cancel)(struct store *st, const char *customer_id,
+                            const char *invitation_id);
+    int (*household_unlink)(struct store *st, const char *customer_id, const char *member_id);
 };
 
 struct store {

@@ -63,7 +63,26 @@ EXPORT_MAP = {
         "WHERE customer_id = ?",
         lambda x: [f"{e['id']} {e['actor_kind']} {e['prev_hash']} {e['hash']}"
                    for e in x["access_log"]]),
+    "people": (
+        "people",
+        "SELECT id || ' ' || created_at || ' ' || updated_at FROM people WHERE customer_id = ?",
+        lambda x: [f"{p['id']} {p['created_at']} {p['updated_at']}" for p in x["people"]]),
+    "household_members": (
+        "household",
+        "SELECT member_id || ' ' || since FROM household_members WHERE customer_id = ?",
+        lambda x: [f"{m['customer']} {m['since']}" for m in x["household"]["members"]]),
+    "household_invitations": (
+        "household",
+        "SELECT id || ' ' || status || ' ' || created_at FROM household_invitations "
+        "WHERE customer_id = ?",
+        lambda x: [f"{i['id']} {i['status']} {i['created_at']}"
+                   for i in x["household"]["invitations"]["sent"]]),
 }
+
+EXPORT_MAP["purchases"] = (
+    "purchases",
+    "SELECT id || ' ' || store_id || ' ' || at FROM purchases WHERE customer_id = ?",
+    lambda x: [f"{p['id']} {p['store_id']} {p['at']}" for p in x["purchases"]])
 
 # Documented as not exported (docs/export.md), with the reason.
 NOT_EXPORTED = {
@@ -79,6 +98,7 @@ AUTHORS = "Лев Толстой; 村上春樹; Gabriel García Márquez 📚"
 DONT = ["receipt", "no pastry offers 🥐", "“smart quotes” & 'plain' \"double\"", "Crème brûlée"]
 PHONE = "Zoë's 📱 \"phone\""
 FOB = "Key fob ☕ — Ñ"
+PERSON = "Anna 🌷 — \"my wife\""
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +143,24 @@ def zoe(server):
     assert_ok(server.get(f"/v1/brands/{a.brand['id']}/members/{z['id']}/export",
                          a.admin["token"]))
     wait_until(lambda: len(access_log(server, z)) == 4, what="four looks")
+    # the people she shops for, a household member, an invitation waiting
+    assert_ok(server.post("/v1/me/people", z["token"], json={"label": PERSON}), 201)
+    partner = server.new_customer(name="Zed Household")
+    inv = assert_ok(server.post("/v1/me/household/invitations", z["token"],
+                                json={"email": partner["email"]}), 202)
+    assert_ok(server.post(f"/v1/me/household/invitations/{inv['id']}/accept", partner["token"]))
+    assert_ok(server.post("/v1/me/household/invitations", z["token"],
+                          json={"email": f"{secrets.token_hex(4)}.x@example.com"}), 202)
+    # a purchase linked to her (history granted at A) and an anonymous one
+    server.join(z, a.brand, ["recognition", "preferences", "suggestions", "history"],
+                via="portal")
+    assert_ok(server.put(f"/v1/brands/{a.brand['id']}/items/zoe-1", a.admin["token"],
+                         json={"title": "Oat Latte beans ☕", "category": "coffee/beans"}))
+    for who in (z["id"], None):
+        assert_ok(server.post(f"/v1/brands/{a.brand['id']}/purchases", a.counter["token"],
+                              json={"store": a.shop.id, "customer": who,
+                                    "lines": [{"sku": "zoe-1", "qty": 1, "price": 4.5}]},
+                              headers={"Idempotency-Key": secrets.token_hex(8)}), 201)
     # someone else, whose data must not appear in Zoë's export
     other = member(server, a.brand, ["recognition", "preferences"], name="Otto Other-Person",
                    answers={"cup_name": "OTTO-SECRET-CUP"})
