@@ -6,10 +6,12 @@
  * and preferences. Refuses to touch a database that already has brands.
  */
 #include "cli/cli.h"
+#include "core/catalogue.h"
 #include "core/choices.h"
 #include "core/purpose.h"
 #include "util/crypto.h"
 #include "util/err.h"
+#include "util/timeutil.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -100,7 +102,7 @@ static const struct demo_customer customers[] = {
        "{\"usual\":\"Tall Drip Pike\",\"room_for_cream\":true,\"milk\":\"Whole\","
        "\"receipt\":false}",
        "[\"pastry offers\"]"},
-      {"marlowe-books", "recognition preferences suggestions",
+      {"marlowe-books", "recognition preferences history suggestions",
        "{\"format\":\"Hardback\",\"genres\":\"thrillers, mysteries, gardening\","
        "\"authors\":\"Tana French\",\"bag\":false}",
        "[\"children's books\"]"}}},
@@ -156,6 +158,143 @@ static const struct {
     {"manager", "manager", "Store Manager"},
     {"counter", "counter", "Counter Staff"},
 };
+
+/* The bookshop's catalogue: sku, title, category path, author, consumable. */
+static const struct {
+    const char *sku, *title, *category, *maker;
+} books[] = {
+    {"bk-001", "The Cold Harbour", "fiction/thrillers", "Tana Ferris"},
+    {"bk-002", "Night Ferry", "fiction/thrillers", "Tana Ferris"},
+    {"bk-003", "A Quiet Wire", "fiction/thrillers", "Mark Oduya"},
+    {"bk-004", "The Glass Alibi", "fiction/thrillers", "Mark Oduya"},
+    {"bk-005", "Dead Reckoning Street", "fiction/thrillers", "Ines Calder"},
+    {"bk-006", "The Vicarage Ledger", "fiction/mysteries", "Ruth Penhallow"},
+    {"bk-007", "Murder at Low Tide", "fiction/mysteries", "Ruth Penhallow"},
+    {"bk-008", "The Lantern Keeper", "fiction/mysteries", "Oskar Lind"},
+    {"bk-009", "Seven Keys to Kelso", "fiction/mysteries", "Oskar Lind"},
+    {"bk-010", "A Life in Letters: Nora Vale", "nonfiction/biographies", "Helen Marsh"},
+    {"bk-011", "The Engineer's Daughter", "nonfiction/biographies", "Helen Marsh"},
+    {"bk-012", "Small Giants: Mary Anning", "nonfiction/biographies", "Peter Wyn"},
+    {"bk-013", "The Long Walk Home", "nonfiction/biographies", "Peter Wyn"},
+    {"bk-014", "The Year-Round Vegetable Bed", "home/gardening", "Alys Green"},
+    {"bk-015", "Roses Without Fuss", "home/gardening", "Alys Green"},
+    {"bk-016", "The Shade Garden", "home/gardening", "Tom Birch"},
+    {"bk-017", "Pruning, Plainly", "home/gardening", "Tom Birch"},
+    {"bk-018", "Slow Trains of Europe", "travel/europe", "Marta Sol"},
+    {"bk-019", "Walking the Alps", "travel/europe", "Marta Sol"},
+    {"bk-020", "Islands of the North", "travel/scandinavia", "Jonas Berg"},
+    {"bk-021", "One Pot, Every Night", "food/cooking", "Sami Haddad"},
+    {"bk-022", "The Weekend Baker", "food/cooking", "Lena Brot"},
+    {"bk-023", "Vegetables First", "food/cooking", "Sami Haddad"},
+    {"bk-024", "The Dragon Who Sneezed", "children/picture-books", "Pip Moss"},
+    {"bk-025", "Space Pirates Go Home", "children/chapter-books", "Pip Moss"},
+    {"bk-026", "The Tide Below", "fiction/thrillers", "Tana Ferris"},
+    {"bk-027", "Letters from the Garden", "nonfiction/biographies", "Alys Green"},
+    {"bk-028", "The Mapmaker's Wife", "nonfiction/biographies", "Helen Marsh"},
+};
+#define NBOOKS (sizeof books / sizeof books[0])
+
+/* Reader "tastes" for the anonymous baskets: groups of books bought
+ * together, so the co-purchase model has something to learn. */
+static const int tastes[][6] = {
+    {1, 2, 3, 5, 26, 0},    /* thrillers */
+    {6, 7, 8, 9, 3, 0},     /* mysteries, a thriller */
+    {10, 11, 12, 13, 28, 27}, /* biographies */
+    {14, 15, 16, 17, 27, 0}, /* gardening */
+    {18, 19, 20, 21, 0, 0},  /* travel, a cookbook */
+    {21, 22, 23, 14, 0, 0},  /* cooking, a vegetable bed */
+    {24, 25, 22, 0, 0, 0},   /* children */
+};
+
+static int demo_purchase(struct store *st, const char *bid, const char *sid, const char *cid,
+                         const int *picks, int npicks, int64_t at_us)
+{
+    json_t *lines = json_array();
+    for (int i = 0; i < npicks; i++)
+        json_array_append_new(lines, json_pack("{s:s, s:i, s:s}", "sku",
+                                               books[picks[i] - 1].sku, "qty", 1, "price",
+                                               "14.99"));
+    char at[TIME_RFC3339_LEN];
+    json_t *in = json_pack("{s:s, s:s, s:o}", "store", sid, "at",
+                           time_fmt_rfc3339(at_us, at, sizeof at), "lines", lines);
+    if (cid) json_object_set_new(in, "customer", json_string(cid));
+    json_t *norm, *out;
+    char err[256];
+    int replayed, bad, rc = purchase_normalize(in, time_now_us(), &norm, err, sizeof err);
+    json_decref(in);
+    if (rc) return rc;
+    rc = st->ops->purchase_create(st, bid, NULL, NULL, norm, &out, &replayed, &bad);
+    json_decref(norm);
+    if (!rc) json_decref(out);
+    return rc;
+}
+
+/* Marlowe Books: a catalogue, a few hundred anonymous baskets, Jeff's own
+ * history and the person he also shops for (Anna, who likes biographies). */
+static int demo_bookshop(struct store *st)
+{
+    json_t *b, *stores, *out;
+    int rc = st->ops->brand_get(st, "marlowe-books", &b);
+    if (rc) return rc;
+    const char *bid = json_string_value(json_object_get(b, "id"));
+    struct page pg = {NULL, 10};
+    rc = st->ops->store_list(st, bid, &pg, &stores);
+    const char *sid = rc ? NULL
+                         : json_string_value(json_object_get(
+                               json_array_get(json_object_get(stores, "items"), 0), "id"));
+    for (size_t i = 0; !rc && i < NBOOKS; i++) {
+        char err[256];
+        json_t *item, *in = json_pack("{s:s, s:s, s:s, s:[s], s:b}", "title", books[i].title,
+                                      "category", books[i].category, "maker", books[i].maker,
+                                      "tags", "book", "consumable", 0);
+        int created;
+        rc = item_normalize(in, "", &item, err, sizeof err);
+        json_decref(in);
+        if (!rc) rc = st->ops->item_put(st, bid, books[i].sku, item, &out, &created);
+        if (!rc) json_decref(out);
+        json_decref(item);
+    }
+    /* anonymous baskets over the last 90 days: 2-4 books of one taste */
+    uint32_t seed = 12345;
+    int64_t now = time_now_us(), day = 86400LL * 1000000;
+    for (int n = 0; !rc && n < 300; n++) {
+        seed = seed * 1103515245u + 12345u;
+        const int *t = tastes[(seed >> 16) % (sizeof tastes / sizeof tastes[0])];
+        int len = 0;
+        while (len < 6 && t[len]) len++;
+        int picks[4], np = 2 + (int)((seed >> 8) % 3);
+        for (int k = 0; k < np; k++) {
+            seed = seed * 1103515245u + 12345u;
+            picks[k] = t[(seed >> 16) % (uint32_t)len];
+            for (int j = 0; j < k; j++)
+                if (picks[j] == picks[k]) picks[k--] = 0, np--;
+        }
+        if (np > 0) rc = demo_purchase(st, bid, sid, NULL, picks, np, now - (int64_t)(n % 90) * day);
+    }
+    /* Jeff: thrillers, mysteries and gardening, linked under his history grant */
+    json_t *jeff = NULL;
+    struct login_rec lr;
+    if (!rc) rc = st->ops->customer_login(st, "jeff@example.com", &lr);
+    static const int jeff_buys[][2] = {{1, 6}, {2, 14}, {7, 0}, {3, 15}};
+    for (size_t i = 0; !rc && i < sizeof jeff_buys / sizeof jeff_buys[0]; i++)
+        rc = demo_purchase(st, bid, sid, lr.id, jeff_buys[i], jeff_buys[i][1] ? 2 : 1,
+                           now - (int64_t)(40 - 10 * (int)i) * day);
+    /* and the person he also shops for */
+    if (!rc) {
+        json_t *person = json_pack(
+            "{s:s, s:{s:[s], s:[], s:[s]}, s:{s:[s], s:[], s:[]}, s:[{s:s, s:s}]}", "label",
+            "Anna", "likes", "categories", "nonfiction/biographies", "makers", "tags", "book",
+            "dislikes", "categories", "children", "makers", "tags", "occasions", "name",
+            "birthday", "date", "03-14");
+        rc = st->ops->person_create(st, lr.id, person, 20, &out);
+        if (!rc) json_decref(out);
+        json_decref(person);
+    }
+    json_decref(jeff);
+    json_decref(stores);
+    json_decref(b);
+    return rc;
+}
 
 static const char demo_help[] =
     "usage: shopkeeper demo [--db PATH] [--master-key FILE] [--token-file FILE]\n\n"
@@ -298,6 +437,7 @@ int cmd_demo(int argc, char **argv)
         rc = demo_brand(st, &brands[i], pwhash);
     for (size_t i = 0; !rc && i < sizeof customers / sizeof customers[0]; i++)
         rc = demo_customer(st, &customers[i], pwhash);
+    if (!rc && demo_bookshop(st)) rc = demo_fail("the bookshop's catalogue and baskets", SK_EINVAL);
     if (!rc) rc = operator_new(st, "demo operator", token) ? 1 : 0;
     store_close(st);
     if (rc) return 1;
