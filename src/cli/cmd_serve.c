@@ -7,6 +7,7 @@
 #include "http/sse.h"
 #include "service/housekeeping.h"
 #include "service/recog.h"
+#include "service/suggest_svc.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -21,6 +22,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The counter card's suggestions, from the suggestion service. */
+static int suggest_card_hook(void *ctx, const char *brand_id, const char *customer_id,
+                             const char *visit_id, json_t **ret_list, json_t **ret_usual)
+{
+    return suggest_svc_card(ctx, brand_id, customer_id, visit_id, ret_list, ret_usual);
+}
 
 static const char serve_help[] =
     "usage: shopkeeper serve [OPTIONS]\n\n"
@@ -238,6 +246,13 @@ int cmd_serve(int argc, char **argv)
     int rc = sse_hub_new(&app->hub);
     ev.ctx = app->hub;
     if (!rc) rc = recog_new(st, &rcfg, &ev, &app->recog, err, sizeof err);
+    if (!rc && (rc = suggest_svc_new(st, &app->sugg)))
+        snprintf(err, sizeof err, "suggestions: %s", sk_strerror(rc));
+    if (!rc) {
+        struct recog_suggester sg = {.ctx = app->sugg, .card = suggest_card_hook};
+        recog_set_suggester(app->recog, &sg);
+        suggest_svc_start(app->sugg, SUGGEST_SVC_INTERVAL_S);
+    }
     if (rc) {
         fprintf(stderr, "shopkeeper serve: %s\n", err);
     } else {
@@ -253,6 +268,7 @@ int cmd_serve(int argc, char **argv)
         recog_close_all(app->recog, "shutdown");
     }
     recog_free(app->recog);
+    suggest_svc_free(app->sugg);
     sse_hub_free(app->hub);
     app_release(app);
     free(app);

@@ -12,6 +12,7 @@
  *   h_privacy.c    export, erasure, access-log integrity, retention
  *   h_catalogue.c  catalogue items, CSV import, purchases, my purchase history
  *   h_people.c     the people I shop for, households
+ *   h_suggest.c    suggestions: mine, dismiss, outcomes at the counter, training
  * The route table (routes.c) binds them to paths.
  */
 #ifndef SK_HANDLERS_H
@@ -99,6 +100,11 @@ H(h_household_accept);
 H(h_household_decline);
 H(h_household_cancel);
 H(h_household_unlink);
+
+H(h_my_suggestions);
+H(h_my_suggestion_dismiss);
+H(h_suggestion_outcome);
+H(h_brand_train);
 
 #undef H
 

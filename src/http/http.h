@@ -38,12 +38,14 @@ struct app_config {
 };
 
 struct recog;
+struct suggest_svc;
 struct sse_hub;
 
 /* Process-wide state shared by every handler. */
 struct app {
     struct store *st;
     struct recog *recog;   /* the recognition service, or NULL */
+    struct suggest_svc *sugg; /* the suggestion service, or NULL */
     struct sse_hub *hub;   /* counter display streams */
     struct app_config cfg;
     pthread_mutex_t rl_mu;

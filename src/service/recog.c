@@ -91,7 +91,13 @@ struct recog {
     pthread_t thread;
     int running;
     pthread_cond_t stop_cv;
+    struct recog_suggester sg;
 };
+
+void recog_set_suggester(struct recog *r, const struct recog_suggester *sg)
+{
+    r->sg = *sg;
+}
 
 static uint32_t city_hash(const char *s)
 {
@@ -482,10 +488,43 @@ static int card_make(struct recog *r, const struct visit_rec *v, json_t **ret, c
         json_decref(data);
         return SK_EFORBIDDEN;
     }
+    int usual_shown = 0;
+    if (r->sg.card) {
+        json_t *list = NULL, *usual = NULL;
+        if (!r->sg.card(r->sg.ctx, v->brand_id, v->customer_id, v->id, &list, &usual)) {
+            if (json_object_get(card, "suggestions") && json_array_size(list)) {
+                json_object_set(card, "suggestions", list);
+                size_t n = strlen(fields);
+                snprintf(fields + n, flen - n, "%ssuggestions", n ? " " : "");
+            }
+            /* the usual, unless the customer answered the brand's own "usual" */
+            json_t *choices = json_object_get(card, "choices");
+            int answered = 0;
+            size_t i;
+            json_t *c;
+            json_array_foreach(choices, i, c)
+                if (strcmp(json_string_value(json_object_get(c, "key")), "usual") == 0) answered = 1;
+            if (usual && !answered) {
+                if (!choices) {
+                    choices = json_array();
+                    json_object_set_new(card, "choices", choices);
+                }
+                json_array_append_new(choices, json_pack("{s:s, s:s, s:O}", "key", "usual", "label",
+                                                         "The usual", "value",
+                                                         json_object_get(usual, "title")));
+                size_t n = strlen(fields);
+                snprintf(fields + n, flen - n, "%susual", n ? " " : "");
+                usual_shown = 1;
+            }
+        }
+        json_decref(list);
+        json_decref(usual);
+    }
     *ret = card;
     purposes[0] = '\0';
-    snprintf(purposes, plen, "recognition%s",
-             strstr(fields, "choices") || strstr(fields, "dont") ? " preferences" : "");
+    snprintf(purposes, plen, "recognition%s%s%s",
+             strstr(fields, "choices") || strstr(fields, "dont") ? " preferences" : "",
+             usual_shown ? " history" : "", strstr(fields, "suggestions") ? " suggestions" : "");
     json_decref(data);
     return 0;
 }
@@ -884,6 +923,32 @@ int recog_served(struct recog *r, const char *store_id, const char *visit_id)
     publish(r, store_id, "update", card);
     json_decref(card);
     return rc;
+}
+
+int recog_suggestion_done(struct recog *r, const char *store_id, const char *visit_id,
+                          const char *sku)
+{
+    pthread_mutex_lock(&r->mu);
+    struct visit_rec *v = strmap_get(&r->by_id, visit_id);
+    if (!v || strcmp(v->store_id, store_id)) {
+        pthread_mutex_unlock(&r->mu);
+        return SK_ENOTFOUND;
+    }
+    json_t *card = json_deep_copy(v->card);
+    json_t *list = json_object_get(card, "suggestions");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *s = json_string_value(json_object_get(json_array_get(list, i), "sku"));
+        if (s && strcmp(s, sku) == 0) {
+            json_array_remove(list, i);
+            break;
+        }
+    }
+    json_decref(v->card);
+    v->card = json_incref(card);
+    pthread_mutex_unlock(&r->mu);
+    publish(r, store_id, "update", card);
+    json_decref(card);
+    return 0;
 }
 
 void recog_stats(struct recog *r, struct recog_stats *ret)

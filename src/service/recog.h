@@ -92,6 +92,20 @@ void recog_customer_erased(struct recog *r, const char *customer_id);
 int recog_cards(struct recog *r, const char *store_id, json_t **ret);
 int recog_served(struct recog *r, const char *store_id, const char *visit_id);
 
+/* Where a card's suggestions come from (the suggestion service): for a
+ * visit, *ret_list [{sku, title, reason, for?}] (already recorded as shown)
+ * and *ret_usual {sku, title} or NULL. Called only when the card has the
+ * suggestions part or may show the usual; never with a lock held. */
+struct recog_suggester {
+    void *ctx;
+    int (*card)(void *ctx, const char *brand_id, const char *customer_id, const char *visit_id,
+                json_t **ret_list, json_t **ret_usual);
+};
+void recog_set_suggester(struct recog *r, const struct recog_suggester *sg);
+/* Staff answered a suggestion: it leaves the open card ("update"). */
+int recog_suggestion_done(struct recog *r, const char *store_id, const char *visit_id,
+                          const char *sku);
+
 void recog_stats(struct recog *r, struct recog_stats *ret);
 size_t recog_device_count(struct recog *r);
 

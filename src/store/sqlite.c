@@ -1737,6 +1737,8 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
     if (!rc) json_object_set_new(out, "visits", v);
     if (!rc) rc = sqi_purchases_export(db, cid, &v);
     if (!rc) json_object_set_new(out, "purchases", v);
+    if (!rc) rc = sqi_suggestions_export(db, cid, &v);
+    if (!rc) json_object_set_new(out, "suggestions", v);
     if (!rc)
         rc = sqi_q_rows(db, &v,
                     "SELECT " ACCESS_COLS ", a.prev_hash, a.hash FROM access_log a JOIN brands b "
@@ -2030,6 +2032,12 @@ static const struct store_ops sq_ops = {
     .household_answer = sqi_household_answer,
     .household_cancel = sqi_household_cancel,
     .household_unlink = sqi_household_unlink,
+    .suggest_stamp = sqi_suggest_stamp,
+    .suggest_baskets = sqi_suggest_baskets,
+    .suggest_context = sqi_suggest_context,
+    .suggest_shown = sqi_suggest_shown,
+    .suggest_outcome = sqi_suggest_outcome,
+    .suggest_dismiss = sqi_suggest_dismiss,
 };
 
 static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *err, size_t errlen)

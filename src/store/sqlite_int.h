@@ -129,4 +129,17 @@ int sqi_household_unlink(struct store *st, const char *cid, const char *member);
 /* the export's "people" and "household" sections (in the caller's read) */
 int sqi_people_export(struct sq_store *s, sqlite3 *db, const char *cid, json_t *out);
 
+/* suggestions (sqlite_suggest.c) */
+int sqi_suggest_stamp(struct store *st, const char *bid, int64_t *ret);
+int sqi_suggest_baskets(struct store *st, const char *bid, json_t **ret);
+int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json_t **ret);
+int sqi_suggest_shown(struct store *st, const char *bid, const char *cid, const char *visit_id,
+                      json_t *list);
+int sqi_suggest_outcome(struct store *st, const char *store_id, const char *visit_id,
+                        const char *sku, const char *outcome, const struct actor *who,
+                        char ret_cid[ID_MAX], char ret_bid[ID_MAX]);
+int sqi_suggest_dismiss(struct store *st, const char *bid, const char *cid, const char *sku);
+/* the export's "suggestions" section (in the caller's read) */
+int sqi_suggestions_export(sqlite3 *db, const char *cid, json_t **ret);
+
 #endif

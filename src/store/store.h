@@ -239,6 +239,28 @@ struct store_ops {
     int (*household_cancel)(struct store *st, const char *customer_id,
                             const char *invitation_id);
     int (*household_unlink)(struct store *st, const char *customer_id, const char *member_id);
+
+    /* suggestions. stamp: changes when the brand's purchases or items do.
+     * baskets: {items: [{sku, title, category, maker, tags, released,
+     * consumable}], lines: [{p, sku}] by purchase} (anonymous included).
+     * context: one member under current grants {purposes, dont?, answers?,
+     * history?: [{sku, at, qty}], events?: [{sku, visit_id, shown_at,
+     * outcome, outcome_at}], people?}; SK_ENOTFOUND for a non-member.
+     * shown: records [{sku, reason, person?}] shown on a visit's card.
+     * outcome: staff's answer to a suggestion on an open card at store_id,
+     * logged in the customer's access log (SK_ENOTFOUND: not shown there or
+     * answered already). dismiss: the customer's "never again". */
+    int (*suggest_stamp)(struct store *st, const char *brand_id, int64_t *ret);
+    int (*suggest_baskets)(struct store *st, const char *brand_id, json_t **ret);
+    int (*suggest_context)(struct store *st, const char *brand_id, const char *customer_id,
+                           json_t **ret);
+    int (*suggest_shown)(struct store *st, const char *brand_id, const char *customer_id,
+                         const char *visit_id, json_t *list);
+    int (*suggest_outcome)(struct store *st, const char *store_id, const char *visit_id,
+                           const char *sku, const char *outcome, const struct actor *who,
+                           char ret_customer[ID_MAX], char ret_brand[ID_MAX]);
+    int (*suggest_dismiss)(struct store *st, const char *brand_id, const char *customer_id,
+                           const char *sku);
 };
 
 struct store {

@@ -84,6 +84,12 @@ EXPORT_MAP["purchases"] = (
     "SELECT id || ' ' || store_id || ' ' || at FROM purchases WHERE customer_id = ?",
     lambda x: [f"{p['id']} {p['store_id']} {p['at']}" for p in x["purchases"]])
 
+EXPORT_MAP["suggestion_events"] = (
+    "suggestions",
+    "SELECT sku || ' ' || shown_at || ' ' || ifnull(outcome, '-') FROM suggestion_events "
+    "WHERE customer_id = ?",
+    lambda x: [f"{e['sku']} {e['shown_at']} {e['outcome'] or '-'}" for e in x["suggestions"]])
+
 # Documented as not exported (docs/export.md), with the reason.
 NOT_EXPORTED = {
     "tokens": "bearer-token hashes (subject_id), never shown",
@@ -161,6 +167,9 @@ def zoe(server):
                               json={"store": a.shop.id, "customer": who,
                                     "lines": [{"sku": "zoe-1", "qty": 1, "price": 4.5}]},
                               headers={"Idempotency-Key": secrets.token_hex(8)}), 201)
+    # a suggestion she dismissed for good
+    assert_ok(server.post(f"/v1/me/brands/{a.brand['id']}/suggestions/zoe-1/dismiss",
+                          z["token"], json={}))
     # someone else, whose data must not appear in Zoë's export
     other = member(server, a.brand, ["recognition", "preferences"], name="Otto Other-Person",
                    answers={"cup_name": "OTTO-SECRET-CUP"})

@@ -1,0 +1,113 @@
+/* suggest_rules.c — the "never nag" filters (see suggest_rules.h). */
+#include "core/suggest_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define DAY 86400
+
+static int seg_eq(const char *s, size_t n, const char *text)
+{
+    return strlen(text) == n && strncasecmp(s, text, n) == 0;
+}
+
+/* Calls each '/'-separated segment of the category; returns the first that
+ * equals text (its start, length in *n), or NULL. */
+static const char *category_segment(const char *cat, const char *text, size_t *n)
+{
+    if (!cat) return NULL;
+    const char *p = cat;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len && seg_eq(p, len, text)) {
+            *n = len;
+            return p;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return NULL;
+}
+
+int sr_matches_dont(const struct sr_item *it, const char *text)
+{
+    size_t n;
+    if (!text || !*text) return 0;
+    if (it->title && strcasecmp(it->title, text) == 0) return 1;
+    return category_segment(it->category, text, &n) != NULL;
+}
+
+int sr_taste_match(const struct sr_item *it, const char *text, char *buf, size_t len)
+{
+    size_t n;
+    if (len) buf[0] = '\0';
+    if (!text || !*text) return 0;
+    const char *seg = category_segment(it->category, text, &n);
+    if (seg) {
+        snprintf(buf, len, "%.*s", (int)n, seg);
+        return 1;
+    }
+    if (it->maker && strcasecmp(it->maker, text) == 0) {
+        snprintf(buf, len, "%s", it->maker);
+        return 2;
+    }
+    for (size_t i = 0; i < it->ntags; i++)
+        if (it->tags[i] && strcasecmp(it->tags[i], text) == 0) {
+            snprintf(buf, len, "%s", it->tags[i]);
+            return 3;
+        }
+    return 0;
+}
+
+int sr_matches_taste(const struct sr_item *it, const char *text)
+{
+    char buf[2];
+    return sr_taste_match(it, text, buf, sizeof buf) != 0;
+}
+
+int sr_excluded(const struct sr_item *it, const struct sr_history *h, const char *const *dont,
+                size_t ndont, int64_t now)
+{
+    for (size_t i = 0; i < ndont; i++)
+        if (sr_matches_dont(it, dont[i])) return 1;
+    if (!h) return 0;
+    if (h->dismissed) return 1;
+    if (h->last_bought) {
+        if (!it->consumable) return 1;
+        if (now - h->last_bought < (int64_t)SR_CONSUMABLE_DAYS * DAY) return 1;
+    }
+    if (h->last_shown) {
+        int64_t age = now - h->last_shown, days;
+        switch (h->last_outcome) {
+        case SR_DECLINED: days = SR_DECLINED_DAYS; break;
+        case SR_NOT_NOW: days = SR_NOT_NOW_DAYS; break;
+        case SR_DISMISSED: return 1;
+        default: days = SR_SHOWN_DAYS; break;
+        }
+        if (age < days * DAY) return 1;
+    }
+    return 0;
+}
+
+size_t sr_allowance(size_t shown_this_visit, size_t shown_today)
+{
+    if (shown_this_visit >= SR_PER_VISIT || shown_today >= SR_PER_DAY) return 0;
+    size_t a = SR_PER_VISIT - shown_this_visit, b = SR_PER_DAY - shown_today;
+    return a < b ? a : b;
+}
+
+static const char *const names[] = {"", "accepted", "declined", "not_now", "dismissed"};
+
+enum sr_outcome sr_outcome_parse(const char *s)
+{
+    for (int i = 1; i < 5; i++)
+        if (s && strcmp(s, names[i]) == 0) return (enum sr_outcome)i;
+    return SR_NONE;
+}
+
+const char *sr_outcome_name(enum sr_outcome o)
+{
+    return (unsigned)o < 5 ? names[o] : "";
+}

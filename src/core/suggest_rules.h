@@ -1,0 +1,68 @@
+/*
+ * suggest_rules.h — the "never nag" filters of suggestions, pure: what may
+ * not be suggested to a customer at a brand, and the caps.
+ *
+ * An item is excluded when
+ *   - its title or a segment of its category path equals (case-insensitive)
+ *     a text on the customer's don't-list, or a person's dislikes name its
+ *     category segment, maker or a tag (only for that person's list);
+ *   - it was bought before and is not consumable, or is consumable and was
+ *     bought within SR_CONSUMABLE_DAYS;
+ *   - it was dismissed for good;
+ *   - it was shown and declined within SR_DECLINED_DAYS, answered "not now"
+ *     within SR_NOT_NOW_DAYS, or shown without response within
+ *     SR_SHOWN_DAYS (accepted: treated as a purchase-like signal and kept off
+ *     for SR_SHOWN_DAYS too).
+ */
+#ifndef SK_SUGGEST_RULES_H
+#define SK_SUGGEST_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SR_CONSUMABLE_DAYS 7
+#define SR_DECLINED_DAYS 30
+#define SR_NOT_NOW_DAYS 7
+#define SR_SHOWN_DAYS 3
+#define SR_PER_VISIT 2
+#define SR_PER_DAY 6
+
+enum sr_outcome { SR_NONE = 0, SR_ACCEPTED, SR_DECLINED, SR_NOT_NOW, SR_DISMISSED };
+
+struct sr_item {
+    const char *title;
+    const char *category; /* "books/fiction/thrillers" */
+    const char *maker;    /* or NULL */
+    const char *const *tags;
+    size_t ntags;
+    int consumable;
+};
+
+/* What is known of the item for this customer (times in seconds, 0: never). */
+struct sr_history {
+    int64_t last_bought;
+    int64_t last_shown;
+    enum sr_outcome last_outcome; /* of the latest showing */
+    int dismissed;
+};
+
+/* Non-zero when text (case-insensitive) equals the title or a segment of the
+ * category path of it. */
+int sr_matches_dont(const struct sr_item *it, const char *text);
+/* Non-zero when text equals a category segment, the maker or a tag. */
+int sr_matches_taste(const struct sr_item *it, const char *text);
+/* The first matching category segment / maker / tag for text, copied into
+ * buf ("" when none); returns the kind: 1 category, 2 maker, 3 tag, 0 none. */
+int sr_taste_match(const struct sr_item *it, const char *text, char *buf, size_t len);
+
+/* Non-zero when the item must not be suggested now (dont: n texts). */
+int sr_excluded(const struct sr_item *it, const struct sr_history *h, const char *const *dont,
+                size_t ndont, int64_t now);
+
+/* How many more may be shown: per visit and per day caps. */
+size_t sr_allowance(size_t shown_this_visit, size_t shown_today);
+
+enum sr_outcome sr_outcome_parse(const char *s);
+const char *sr_outcome_name(enum sr_outcome o);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * suggest_svc.h — the suggestion service: one trained model per brand (the
+ * last complete one, swapped in under a lock; readers hold a reference, so a
+ * retrain never blocks a card), retrained in a background thread when the
+ * brand's purchases changed, and on demand; ranking for one customer under
+ * current grants with the "never nag" rules (core/suggest_rules.h), merged
+ * per person (core/suggest.h) so each person is represented.
+ *
+ * Grants: nothing at all without "suggestions"; the customer's own purchases
+ * only under "history"; the people they shop for only as their stated
+ * likes/dislikes. The don't-list only ever leaves things out.
+ */
+#ifndef SK_SUGGEST_SVC_H
+#define SK_SUGGEST_SVC_H
+
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define SUGGEST_SVC_LAMBDA 200.0  /* EASE ridge, chosen in bench/bench_suggest.c */
+#define SUGGEST_SVC_INTERVAL_S 600 /* background retrain check */
+
+struct suggest_svc;
+
+int suggest_svc_new(struct store *st, struct suggest_svc **ret);
+void suggest_svc_free(struct suggest_svc *s);
+/* Starts/stops the background retraining (every interval_s, brands whose
+ * purchases or items changed since their model). */
+int suggest_svc_start(struct suggest_svc *s, int64_t interval_s);
+void suggest_svc_stop(struct suggest_svc *s);
+
+/* Trains the brand's model now and swaps it in: {brand, items, baskets,
+ * modelled, method, ms}. */
+int suggest_svc_train(struct suggest_svc *s, const char *brand_id, json_t **ret);
+
+/* The customer's own view: up to k suggestions [{sku, title, reason, for?,
+ * why: {source, because?, person?}}], nothing recorded, no caps.
+ * SK_ENOTFOUND for a non-member. */
+int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *customer_id,
+                     size_t k, json_t **ret);
+
+/* For a visit's card: the suggestions still open on this visit plus new ones
+ * within the caps (2 per visit, 6 per day), new ones recorded as shown.
+ * *ret_list [{sku, title, reason, for?}]; *ret_usual the customer's most
+ * frequent item {sku, title} under history, or NULL. */
+int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *customer_id,
+                     const char *visit_id, json_t **ret_list, json_t **ret_usual);
+
+#endif

@@ -1,0 +1,185 @@
+"""Suggestions (issue 5): only under the suggestions purpose; never what is on
+the don't-list (items and whole categories), never a non-consumable bought
+before, never a person's dislikes; at most two on a counter card, each with a
+reason; staff's one-tap outcome recorded, in the access log and the export;
+declined does not return on the next visit; dismiss is for good; the usual
+under history."""
+import uuid
+
+import pytest
+
+from conftest import assert_ok, assert_problem
+
+ITEMS = [
+    ("t-1", "The Spy", "books/fiction/thrillers", "Ann Author"),
+    ("t-2", "The Mole", "books/fiction/thrillers", "Ann Author"),
+    ("t-3", "The Handler", "books/fiction/thrillers", "Bo Writer"),
+    ("g-1", "Roses", "books/home/gardening", "Cy Green"),
+    ("g-2", "Tulips", "books/home/gardening", "Cy Green"),
+    ("k-1", "Bunny Tales", "books/children", "Di Small"),
+    ("k-2", "Dino Days", "books/children", "Di Small"),
+]
+
+
+@pytest.fixture(scope="module")
+def shop(server):
+    b = server.new_brand(name="Suggest Books")
+    admin = server.new_staff(b, "admin")
+    s1, s2, s3 = server.new_store(b), server.new_store(b), server.new_store(b)
+    for sku, title, cat, maker in ITEMS:
+        assert_ok(server.put(f"/v1/brands/{b['id']}/items/{sku}", admin["token"],
+                             json={"title": title, "category": cat, "maker": maker}))
+    # anonymous baskets: thrillers go together, gardening together
+    for basket in [["t-1", "t-2", "t-3"], ["t-1", "t-2"], ["t-2", "t-3"], ["g-1", "g-2"],
+                   ["g-1", "g-2", "t-1"], ["k-1", "k-2"], ["t-1", "t-3"]] * 3:
+        assert_ok(server.post(f"/v1/brands/{b['id']}/purchases", admin["token"],
+                              json={"store": s1["id"], "lines": [{"sku": s, "qty": 1, "price": 5}
+                                                                   for s in basket]},
+                              headers={"Idempotency-Key": str(uuid.uuid4())}), 201)
+    disp = {s["id"]: assert_ok(server.post(f"/v1/stores/{s['id']}/displays", admin["token"],
+                                           json={}), 201)["key"] for s in (s1, s2, s3)}
+    return {"brand": b, "admin": admin, "stores": [s1, s2, s3], "disp": disp}
+
+
+def customer(server, shop, purposes, dont=None):
+    c = server.new_customer()
+    server.join(c, shop["brand"], purposes)
+    if dont is not None:
+        assert_ok(server.put(f"/v1/me/brands/{shop['brand']['id']}/preferences", c["token"],
+                             json={"answers": {}, "dont": dont}))
+    return c
+
+
+def buy(server, shop, c, skus):
+    assert_ok(server.post(f"/v1/brands/{shop['brand']['id']}/purchases", shop["admin"]["token"],
+                          json={"store": shop["stores"][0]["id"], "customer": c["id"],
+                                "lines": [{"sku": s, "qty": 1, "price": 5} for s in skus]},
+                          headers={"Idempotency-Key": str(uuid.uuid4())}), 201)
+
+
+def train(server, shop):
+    return assert_ok(server.post(f"/v1/brands/{shop['brand']['id']}/train",
+                                 shop["admin"]["token"], json={}))
+
+
+def mine(server, shop, c):
+    return assert_ok(server.get(f"/v1/me/brands/{shop['brand']['id']}/suggestions",
+                                c["token"]))["items"]
+
+
+def my_card(server, shop, c, store):
+    assert_ok(server.post("/v1/me/presence", c["token"], json={"store": store["id"]}))
+    cards = assert_ok(server.get(f"/v1/stores/{store['id']}/cards", shop["disp"][store["id"]]))
+    cards = cards["items"] if isinstance(cards, dict) else cards
+    con = server.db_connect()
+    try:
+        vid = con.execute("SELECT id FROM visits WHERE customer_id = ? AND store_id = ? "
+                          "ORDER BY opened_at DESC LIMIT 1", (c["id"], store["id"])).fetchone()[0]
+    finally:
+        con.close()
+    return next(k for k in cards if k["visit"] == vid)
+
+
+def test_train_reports_counts(server, shop):
+    r = train(server, shop)
+    assert r["items"] == len(ITEMS) and r["baskets"] >= 21 and "ms" in r
+
+
+def test_nothing_without_suggestions_purpose(server, shop):
+    c = customer(server, shop, ["recognition", "history"])
+    buy(server, shop, c, ["t-1"])
+    train(server, shop)
+    assert mine(server, shop, c) == []
+    k = my_card(server, shop, c, shop["stores"][0])
+    assert "suggestions" not in k
+
+
+def test_history_rules_and_reasons(server, shop):
+    c = customer(server, shop, ["recognition", "history", "suggestions", "preferences"],
+                 dont=["The Handler"])
+    buy(server, shop, c, ["t-1"])
+    train(server, shop)
+    items = mine(server, shop, c)
+    skus = [i["sku"] for i in items]
+    assert "t-1" not in skus            # bought before, not consumable
+    assert "t-3" not in skus            # on the don't-list by title
+    assert "t-2" in skus
+    t2 = next(i for i in items if i["sku"] == "t-2")
+    assert t2["reason"] == "because you bought The Spy"
+    assert t2["why"]["source"] == "history"
+
+
+def test_dont_list_whole_category_and_people(server, shop):
+    c = customer(server, shop, ["recognition", "suggestions", "preferences"], dont=["children"])
+    assert_ok(server.post("/v1/me/people", c["token"],
+                          json={"label": "Anna", "likes": {"categories": ["gardening"]},
+                                "dislikes": {"tags": []}}), 201)
+    assert_ok(server.post("/v1/me/people", c["token"],
+                          json={"label": "Ben", "likes": {"categories": ["thrillers"]},
+                                "dislikes": {"makers": ["Ann Author"]}}), 201)
+    items = mine(server, shop, c)
+    skus = {i["sku"] for i in items}
+    assert not skus & {"k-1", "k-2"}      # whole category on the don't-list
+    assert not skus & {"t-1", "t-2"}      # Ben dislikes Ann Author
+    fors = {i.get("for") for i in items}
+    assert {"Anna", "Ben"} <= fors        # each person represented
+    anna = next(i for i in items if i.get("for") == "Anna")
+    assert anna["reason"] == "for Anna — likes gardening"
+
+
+def test_card_outcome_log_export_and_cooldown(server, shop):
+    c = customer(server, shop, ["recognition", "suggestions"])
+    assert_ok(server.post("/v1/me/people", c["token"],
+                          json={"label": "Cal", "likes": {"categories": ["thrillers"]}}), 201)
+    s1, s2 = shop["stores"][1], shop["stores"][2]
+    k = my_card(server, shop, c, s1)
+    sug = k["suggestions"]
+    assert 1 <= len(sug) <= 2
+    assert all(s["reason"] and s["title"] for s in sug)
+    first = sug[0]["sku"]
+    r = assert_ok(server.post(f"/v1/stores/{s1['id']}/cards/{k['visit']}/suggestions/{first}",
+                              shop["disp"][s1["id"]], json={"outcome": "declined"}))
+    assert r["outcome"] == "declined"
+    # gone from the card, and a second answer is refused
+    k2 = my_card(server, shop, c, s1)
+    assert first not in [s["sku"] for s in k2.get("suggestions", [])]
+    assert_problem(server.post(f"/v1/stores/{s1['id']}/cards/{k['visit']}/suggestions/{first}",
+                               shop["disp"][s1["id"]], json={"outcome": "accepted"}), 404)
+    assert_problem(server.post(f"/v1/stores/{s1['id']}/cards/{k['visit']}/suggestions/{first}",
+                               shop["disp"][s1["id"]], json={"outcome": "maybe"}), 422)
+    # the next visit does not bring it back
+    k3 = my_card(server, shop, c, s2)
+    assert first not in [s["sku"] for s in k3.get("suggestions", [])]
+    assert first not in [s["sku"] for s in mine(server, shop, c)]
+    # access log and export
+    log = assert_ok(server.get("/v1/me/access-log", c["token"]))
+    entries = log["items"] if isinstance(log, dict) else log
+    assert any("suggestion_outcome:declined" in e["fields"] for e in entries)
+    assert any("suggestions" in e["fields"].split() for e in entries)
+    exp = assert_ok(server.get("/v1/me/export", c["token"]))
+    rows = exp["suggestions"]
+    assert any(r["sku"] == first and r["outcome"] == "declined" for r in rows)
+    # a person's tastes are never stored in clear
+    assert all("Cal" not in (r["reason"] or "") for r in rows)
+
+
+def test_dismiss_for_good(server, shop):
+    c = customer(server, shop, ["recognition", "suggestions"])
+    assert_ok(server.post("/v1/me/people", c["token"],
+                          json={"label": "Dee", "likes": {"categories": ["gardening"]}}), 201)
+    before = [i["sku"] for i in mine(server, shop, c)]
+    assert before
+    assert_ok(server.post(f"/v1/me/brands/{shop['brand']['id']}/suggestions/{before[0]}/dismiss",
+                          c["token"], json={}))
+    assert before[0] not in [i["sku"] for i in mine(server, shop, c)]
+    assert_problem(server.post(f"/v1/me/brands/{shop['brand']['id']}/suggestions/nope/dismiss",
+                               c["token"], json={}), 404)
+
+
+def test_the_usual(server, shop):
+    c = customer(server, shop, ["recognition", "history"])
+    buy(server, shop, c, ["g-1"])
+    buy(server, shop, c, ["g-1", "t-2"])
+    k = my_card(server, shop, c, shop["stores"][0])
+    usual = [x for x in k.get("choices", []) if x["key"] == "usual"]
+    assert usual == [{"key": "usual", "label": "The usual", "value": "Roses"}]

@@ -1,0 +1,112 @@
+/* test_suggest_rules.c — the "never nag" filters (src/core/suggest_rules.c):
+ * the don't-list (items by title, whole categories by path segment,
+ * case-insensitive), recently bought (non-consumables ever, consumables
+ * within 7 days), dismissed, the cooldowns after declined / not now / shown
+ * without response, the caps, each alone and together. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/suggest_rules.h"
+
+#define DAY 86400
+#define NOW ((int64_t)1700000000)
+
+static const char *const tags[] = {"cosy", "series"};
+static const struct sr_item book = {.title = "The Long Walk", .category = "books/fiction/thrillers",
+                                    .maker = "Ann Author", .tags = tags, .ntags = 2, .consumable = 0};
+static const struct sr_item coffee = {.title = "Caramel Macchiato", .category = "drinks/coffee",
+                                      .maker = NULL, .tags = NULL, .ntags = 0, .consumable = 1};
+
+static void test_dont_list(void **state)
+{
+    (void)state;
+    const char *cat[] = {"Thrillers"}, *top[] = {"BOOKS"}, *title[] = {"the long walk"},
+               *other[] = {"children"}, *partial[] = {"thrill"};
+    assert_true(sr_excluded(&book, NULL, cat, 1, NOW));
+    assert_true(sr_excluded(&book, NULL, top, 1, NOW));
+    assert_true(sr_excluded(&book, NULL, title, 1, NOW));
+    assert_false(sr_excluded(&book, NULL, other, 1, NOW));
+    assert_false(sr_excluded(&book, NULL, partial, 1, NOW));
+    assert_false(sr_excluded(&book, NULL, NULL, 0, NOW));
+}
+
+static void test_bought(void **state)
+{
+    (void)state;
+    struct sr_history h = {.last_bought = NOW - 400 * DAY};
+    assert_true(sr_excluded(&book, &h, NULL, 0, NOW)); /* non-consumable: ever */
+    assert_false(sr_excluded(&coffee, &h, NULL, 0, NOW));
+    h.last_bought = NOW - 6 * DAY;
+    assert_true(sr_excluded(&coffee, &h, NULL, 0, NOW)); /* consumable: 7 days */
+    h.last_bought = NOW - 8 * DAY;
+    assert_false(sr_excluded(&coffee, &h, NULL, 0, NOW));
+}
+
+static void test_cooldowns(void **state)
+{
+    (void)state;
+    struct sr_history h = {.last_shown = NOW - 2 * DAY};
+    assert_true(sr_excluded(&coffee, &h, NULL, 0, NOW)); /* shown, no answer: 3 days */
+    h.last_shown = NOW - 4 * DAY;
+    assert_false(sr_excluded(&coffee, &h, NULL, 0, NOW));
+    h.last_outcome = SR_NOT_NOW;
+    assert_true(sr_excluded(&coffee, &h, NULL, 0, NOW)); /* not now: 7 days */
+    h.last_shown = NOW - 8 * DAY;
+    assert_false(sr_excluded(&coffee, &h, NULL, 0, NOW));
+    h.last_outcome = SR_DECLINED;
+    assert_true(sr_excluded(&coffee, &h, NULL, 0, NOW)); /* declined: 30 days */
+    h.last_shown = NOW - 31 * DAY;
+    assert_false(sr_excluded(&coffee, &h, NULL, 0, NOW));
+    struct sr_history d = {.dismissed = 1};
+    assert_true(sr_excluded(&coffee, &d, NULL, 0, NOW)); /* dismissed: for good */
+}
+
+static void test_caps(void **state)
+{
+    (void)state;
+    assert_int_equal(sr_allowance(0, 0), 2);
+    assert_int_equal(sr_allowance(1, 0), 1);
+    assert_int_equal(sr_allowance(2, 0), 0);
+    assert_int_equal(sr_allowance(0, 5), 1);
+    assert_int_equal(sr_allowance(0, 6), 0);
+    assert_int_equal(sr_allowance(1, 6), 0);
+}
+
+static void test_together(void **state)
+{
+    (void)state;
+    const char *dont[] = {"coffee"};
+    struct sr_history h = {.last_bought = NOW - 30 * DAY, .last_shown = NOW - 40 * DAY,
+                           .last_outcome = SR_DECLINED};
+    assert_false(sr_excluded(&coffee, &h, NULL, 0, NOW)); /* every rule passes */
+    assert_true(sr_excluded(&coffee, &h, dont, 1, NOW));  /* the don't-list alone */
+    h.last_bought = NOW - DAY;
+    assert_true(sr_excluded(&coffee, &h, NULL, 0, NOW));
+}
+
+static void test_taste_and_outcomes(void **state)
+{
+    (void)state;
+    char buf[64];
+    assert_int_equal(sr_taste_match(&book, "thrillers", buf, sizeof buf), 1);
+    assert_string_equal(buf, "thrillers");
+    assert_int_equal(sr_taste_match(&book, "ann author", buf, sizeof buf), 2);
+    assert_int_equal(sr_taste_match(&book, "COSY", buf, sizeof buf), 3);
+    assert_int_equal(sr_taste_match(&book, "gardening", buf, sizeof buf), 0);
+    assert_int_equal(sr_outcome_parse("not_now"), SR_NOT_NOW);
+    assert_int_equal(sr_outcome_parse("maybe"), SR_NONE);
+    assert_string_equal(sr_outcome_name(SR_DECLINED), "declined");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dont_list), cmocka_unit_test(test_bought),
+        cmocka_unit_test(test_cooldowns), cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_together),  cmocka_unit_test(test_taste_and_outcomes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
