@@ -282,8 +282,8 @@ static int demo_bookshop(struct store *st)
     /* and the person he also shops for */
     if (!rc) {
         json_t *person = json_pack(
-            "{s:s, s:{s:[s], s:[], s:[s]}, s:{s:[s], s:[], s:[]}, s:[{s:s, s:s}]}", "label",
-            "Anna", "likes", "categories", "nonfiction/biographies", "makers", "tags", "book",
+            "{s:s, s:{s:[s], s:[], s:[]}, s:{s:[s], s:[], s:[]}, s:[{s:s, s:s}]}", "label",
+            "Anna", "likes", "categories", "biographies", "makers", "tags",
             "dislikes", "categories", "children", "makers", "tags", "occasions", "name",
             "birthday", "date", "03-14");
         rc = st->ops->person_create(st, lr.id, person, 20, &out);

@@ -2,6 +2,7 @@
 #include "core/suggest_rules.h"
 
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,6 +18,15 @@ static int seg_eq(const char *s, size_t n, const char *text)
 static const char *category_segment(const char *cat, const char *text, size_t *n)
 {
     if (!cat) return NULL;
+    /* a leading part of the path ("nonfiction/biographies") names its last
+     * segment */
+    size_t tl = strlen(text);
+    if (strchr(text, '/') && strncasecmp(cat, text, tl) == 0 && (cat[tl] == '\0' || cat[tl] == '/')) {
+        const char *last = text + tl;
+        while (last > text && last[-1] != '/') last--;
+        *n = tl - (size_t)(last - text);
+        return cat + (last - text);
+    }
     const char *p = cat;
     while (*p) {
         const char *e = strchr(p, '/');
@@ -36,7 +46,18 @@ int sr_matches_dont(const struct sr_item *it, const char *text)
     size_t n;
     if (!text || !*text) return 0;
     if (it->title && strcasecmp(it->title, text) == 0) return 1;
-    return category_segment(it->category, text, &n) != NULL;
+    if (category_segment(it->category, text, &n)) return 1;
+    /* "children's books" names the category "children": the text's first
+     * word, when it is a category segment of three letters or more */
+    size_t w = 0;
+    while (text[w] && (isalnum((unsigned char)text[w]) || text[w] == '-')) w++;
+    if (w >= 3 && w < 64) {
+        char word[64];
+        memcpy(word, text, w);
+        word[w] = '\0';
+        return category_segment(it->category, word, &n) != NULL;
+    }
+    return 0;
 }
 
 int sr_taste_match(const struct sr_item *it, const char *text, char *buf, size_t len)

@@ -73,6 +73,28 @@
       d.append(s, document.createTextNode(c.dont.join(' · ')));
       el.appendChild(d);
     }
+    if (c.suggestions && c.suggestions.length) {
+      const box = document.createElement('div'); box.className = 'sugg';
+      const h = document.createElement('p'); h.className = 'sugg-head'; h.textContent = 'Worth mentioning';
+      box.appendChild(h);
+      for (const s of c.suggestions) {
+        const row = document.createElement('div'); row.className = 'sugg-row';
+        const text = document.createElement('div');
+        const t = document.createElement('strong'); t.textContent = s.title;
+        const r = document.createElement('span'); r.className = 'reason'; r.textContent = s.reason || '';
+        text.append(t, r);
+        const acts = document.createElement('div'); acts.className = 'sugg-acts';
+        for (const [outcome, label] of [['accepted', 'Taken'], ['declined', 'No thanks'], ['not_now', 'Not now']]) {
+          const b = document.createElement('button');
+          b.className = 'sugg-btn ' + outcome; b.textContent = label;
+          b.addEventListener('click', () => suggestionOutcome(c.visit, s.sku, outcome));
+          acts.appendChild(b);
+        }
+        row.append(text, acts);
+        box.appendChild(row);
+      }
+      el.appendChild(box);
+    }
     const meta = document.createElement('div'); meta.className = 'meta';
     const since = document.createElement('span');
     const how = { device: 'phone or tag', app: 'app check-in', code: 'counter code' }[c.channel] || c.channel;
@@ -90,6 +112,18 @@
     try {
       const r = await api('POST', `/v1/stores/${auth.store}/cards/${visit}/served`);
       if (r.ok) { const c = cards.get(visit); if (c) { c.served = true; render(); } }
+    } catch (e) { /* offline: the status shows it */ }
+  }
+
+  // One tap records how the shopper took a suggestion; it leaves the card
+  // (the service also sends an update) and its cooldown starts.
+  async function suggestionOutcome(visit, sku, outcome) {
+    try {
+      const r = await api('POST', `/v1/stores/${auth.store}/cards/${visit}/suggestions/${encodeURIComponent(sku)}`, { outcome });
+      if (r.ok || r.status === 404) {
+        const c = cards.get(visit);
+        if (c && c.suggestions) { c.suggestions = c.suggestions.filter((s) => s.sku !== sku); render(); }
+      }
     } catch (e) { /* offline: the status shows it */ }
   }
 
