@@ -19,6 +19,7 @@ int cmd_admin(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_version(int argc, char **argv);

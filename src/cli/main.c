@@ -15,6 +15,7 @@ static const struct cmd commands[] = {
     {"admin", cmd_admin, "create operators, brands, staff and stores from the command line"},
     {"demo", cmd_demo, "fill an empty database with three demo brands and a dozen shoppers"},
     {"simulate", cmd_simulate, "act as the demo's devices and scanners against a running server"},
+    {"train", cmd_train, "retrain a brand's suggestion model in the running service"},
     {"sweep", cmd_sweep, "remove visits and access-log entries past their retention"},
     {"import", cmd_import, "import a brand's catalogue or historic purchases from CSV"},
     {"routes", cmd_routes, "print the HTTP route table as JSON"},

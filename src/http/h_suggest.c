@@ -80,6 +80,11 @@ void h_brand_train(struct app *app, struct http_req *req, struct http_resp *resp
 {
     json_t *out;
     int rc = app->sugg ? suggest_svc_train(app->sugg, req->brand_id, &out) : SK_ENOTFOUND;
+    if (rc == SK_EINVAL) {
+        resp_problem(resp, 409, "nothing to learn from yet: the brand has no catalogue items "
+                                "or no purchases");
+        return;
+    }
     if (rc) {
         resp_store_error(resp, rc, "model");
         return;
