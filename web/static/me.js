@@ -52,6 +52,7 @@
     display: '<rect x="3" y="4" width="18" height="12" rx="2"/><path d="M8 20h8M12 16v4"/>',
     staff: '<circle cx="12" cy="8" r="4"/><path d="M4 21c1-4.5 4.5-6.5 8-6.5s7 2 8 6.5"/>',
     export: '<path d="M12 3v12M7 10l5 5 5-5M4 20h16"/>',
+    people: '<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20c.8-3.8 3.4-5.5 6.5-5.5s5.7 1.7 6.5 5.5"/><circle cx="17" cy="9" r="2.8"/><path d="M16.5 14.6c2.6 0 4.4 1.6 5 4.4"/>',
     tag: '<path d="M3 12V4h8l10 10-8 8z"/><circle cx="7.5" cy="8" r="1.5"/>',
   };
   function icon(name) {
@@ -275,7 +276,7 @@
     stopCode();
     const hash = location.hash.replace(/^#/, '') || 'brands';
     const [view, arg] = hash.split('/');
-    const id = { brands: 'view-brands', brand: 'view-brand', devices: 'view-devices', log: 'view-log', data: 'view-data' }[view] || 'view-brands';
+    const id = { brands: 'view-brands', brand: 'view-brand', devices: 'view-devices', log: 'view-log', people: 'view-people', data: 'view-data' }[view] || 'view-brands';
     for (const v of document.querySelectorAll('main > section')) v.hidden = v.id !== id;
     const tab = view === 'brand' ? 'brands' : (id.slice(5));
     for (const a of document.querySelectorAll('#tabs a')) {
@@ -287,6 +288,7 @@
     else if (id === 'view-brand') renderBrand(decodeURIComponent(arg || ''));
     else if (id === 'view-devices') renderDevices();
     else if (id === 'view-log') renderLog(true);
+    else if (id === 'view-people') renderPeople();
     else if (id === 'view-data') renderData();
   }
   window.addEventListener('hashchange', route);
@@ -466,13 +468,141 @@
         h('p', { class: 'muted small' }, 'Withdraws everything at once and deletes your answers for this brand. The record of your consent stays, for you.')),
       leave, leaveErr);
 
+    const bought = h('div', { class: 'panel', id: 'purchases-panel' });
+    const suggest = h('div', { class: 'panel', id: 'suggestions-panel' });
     renderChoices(b, choicesBox, granted, refreshPreview);
     refreshPreview();
+    renderPurchases(b, bought, granted);
+    renderSuggestions(b, suggest, granted);
     return h('div', { class: 'member-grid' },
       h('div', { class: 'g-perms' }, perms),
       h('div', { class: 'g-preview' }, preview),
       h('div', { class: 'g-choices' }, choicesBox),
+      h('div', { class: 'g-shop' }, suggest, bought),
       h('div', { class: 'g-rest' }, about, leaveBox));
+  }
+
+  // "What you bought here": the customer's linked purchases, newest first,
+  // a page at a time.
+  async function renderPurchases(b, box, granted) {
+    box.textContent = '';
+    box.appendChild(h('h2', null, 'What you bought here'));
+    if (!granted.has('history')) {
+      box.appendChild(h('div', { class: 'empty-note' }, 'Switch on ', h('b', null, 'History'),
+        ' to keep your purchases at ' + b.name + ' with your account. Until then each sale is kept without your name.'));
+      return;
+    }
+    const list = h('ol', { class: 'buys' });
+    const more = h('button', { type: 'button', class: 'btn ghost wide', hidden: true }, 'Show older purchases');
+    const err = h('p', { class: 'error', role: 'alert' });
+    box.append(list, err, more);
+    let next = null;
+    async function page() {
+      more.disabled = true;
+      const q = '?limit=10' + (next ? '&after=' + encodeURIComponent(next) : '');
+      const r = await attempt(() => api('GET', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/purchases' + q), err);
+      more.disabled = false;
+      if (!r) return;
+      if (!next && !r.items.length) {
+        list.replaceWith(h('p', { class: 'muted' }, 'Nothing yet. Purchases appear here when a ' + b.name + ' till links them to you.'));
+      }
+      for (const p of r.items) list.appendChild(purchaseEl(p));
+      next = r.next;
+      more.hidden = !next;
+    }
+    more.addEventListener('click', page);
+    await page();
+  }
+
+  function money(n) {
+    return Number(n).toLocaleString([], { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
+  function purchaseEl(p) {
+    const lines = p.lines || [];
+    return h('li', { class: 'buy' },
+      h('div', { class: 'buy-head' },
+        h('time', { datetime: p.at }, fmtDate(p.at)),
+        h('span', { class: 'muted' }, p.store_name ? ' · ' + p.store_name : ''),
+        h('span', { class: 'buy-total' }, money(p.total))),
+      h('ul', { class: 'buy-lines' }, lines.map((l) => h('li', null,
+        h('span', { class: 'buy-title' }, l.title || l.sku),
+        l.qty > 1 ? h('span', { class: 'muted' }, ' × ' + l.qty) : null))));
+  }
+
+  // "Suggestions for you": what the brand's model would mention, each with its
+  // reason, why it is shown, and a way to never see it again.
+  async function renderSuggestions(b, box, granted) {
+    box.textContent = '';
+    box.appendChild(h('h2', null, 'Suggestions for you'));
+    if (!granted.has('suggestions')) {
+      box.appendChild(h('div', { class: 'empty-note' }, 'Switch on ', h('b', null, 'Suggestions'),
+        ' to see what ' + b.name + ' might suggest to you and the people you shop for.'));
+      return;
+    }
+    const err = h('p', { class: 'error', role: 'alert' });
+    const r = await attempt(() => api('GET', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/suggestions'), err);
+    box.append(h('p', { class: 'muted small' }, 'Only from what you bought here and what you told us about the people you shop for. Nothing is recorded when you look.'), err);
+    if (!r) return;
+    const list = h('ul', { class: 'suggs' });
+    const empty = h('p', { class: 'muted', hidden: !!r.items.length }, 'No suggestions right now.');
+    box.append(list, empty);
+    for (const s of r.items) {
+      const why = h('details', { class: 'why' }, h('summary', null, 'Why am I seeing this?'), h('p', null, whyText(b, s)));
+      const no = h('button', { type: 'button', class: 'btn ghost small' }, "Don't suggest this again");
+      const e2 = h('p', { class: 'error', role: 'alert' });
+      const li = h('li', { class: 'sugg', 'data-sku': s.sku },
+        h('p', { class: 'sugg-title' }, s.title || s.sku),
+        h('p', { class: 'sugg-reason' }, s.for ? h('span', { class: 'pill for' }, 'For ' + s.for) : null, ' ', cap(s.reason || '')),
+        why, h('div', { class: 'sugg-foot' }, no), e2);
+      no.addEventListener('click', async () => {
+        no.disabled = true;
+        const d = await attempt(() => api('POST', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/suggestions/' +
+          encodeURIComponent(s.sku) + '/dismiss'), e2);
+        no.disabled = false;
+        if (!d) return;
+        li.remove();
+        refill();
+        empty.hidden = !!list.children.length;
+        toast('“' + (s.title || s.sku) + '” will not be suggested again.');
+      });
+      list.appendChild(li);
+    }
+    // a few at first, so the page stays short on a phone
+    const FEW = 3;
+    const all = h('button', { type: 'button', class: 'btn ghost wide more', hidden: true });
+    all.addEventListener('click', () => { list.querySelectorAll('.sugg[hidden]').forEach((li) => { li.hidden = false; }); all.hidden = true; });
+    box.appendChild(all);
+    [...list.children].slice(FEW).forEach((li) => { li.hidden = true; });
+    function refill() {
+      const hidden = list.querySelectorAll('.sugg[hidden]');
+      if (hidden.length && list.querySelectorAll('.sugg:not([hidden])').length < FEW) hidden[0].hidden = false;
+      const left = list.querySelectorAll('.sugg[hidden]').length;
+      all.hidden = !left;
+      all.textContent = 'Show all ' + list.children.length + ' suggestions';
+    }
+    refill();
+    // the titles of the items a "because you bought" points at (public catalogue)
+    for (const el of list.querySelectorAll('[data-because]')) {
+      api('GET', '/v1/brands/' + encodeURIComponent(b.slug) + '/items/' + encodeURIComponent(el.dataset.because))
+        .then((it) => { if (it && it.title) el.textContent = it.title; }).catch(() => {});
+    }
+  }
+
+  function whyText(b, s) {
+    const w = s.why || {};
+    if (w.source === 'history') {
+      return ['You bought ', h('b', { 'data-because': w.because || null }, w.because || 'something similar'),
+        ' at ' + b.name + '. People who bought it here often bought this too. This uses your History, which you switched on.'];
+    }
+    if (w.source === 'person') {
+      return ['You told us what ', h('b', null, w.person || s.for || 'someone'),
+        ' likes in ', h('a', { href: '#people' }, 'People I shop for'), ', and this matches it. Change what they like, or remove them, there.'];
+    }
+    if (w.source === 'new') {
+      return ['It is new, from a maker you or someone you shop for likes (see ', h('a', { href: '#people' }, 'People I shop for'), ').'];
+    }
+    return cap(s.reason || 'Suggested by ' + b.name + '.');
   }
 
   // The brand's choices as a form, and the don't-list.
@@ -831,6 +961,210 @@
         : 'The chain breaks at entry ' + (v.first_broken || '?') + ': the log was changed outside Shopkeeper.';
     } catch (e) { b.hidden = true; }
   }
+
+  // ---- people I shop for -----------------------------------------------------
+
+  const KINDS = [['categories', 'Categories', 'e.g. biographies, gardening'],
+    ['makers', 'Authors or makers', 'e.g. Ann Cleeves'], ['tags', 'Tags', 'e.g. spies, classic']];
+  const splitList = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
+
+  async function renderPeople() {
+    $('person-new').textContent = '';
+    $('person-add').hidden = false;
+    const list = $('people-list');
+    list.textContent = '';
+    list.appendChild(h('p', { class: 'muted' }, 'Loading…'));
+    renderHousehold();
+    const r = await attempt(() => api('GET', '/v1/me/people'));
+    list.textContent = '';
+    if (!r) return;
+    if (!r.items.length) {
+      list.appendChild(h('div', { class: 'empty-note' }, h('b', null, 'No one yet.'),
+        ' Add a partner, a friend or the kids, with what they like, and brands can suggest things for them.'));
+    }
+    for (const p of r.items) list.appendChild(personEl(p));
+  }
+
+  function likesLine(title, x, cls) {
+    const all = KINDS.flatMap(([k]) => (x && x[k]) || []);
+    if (!all.length) return null;
+    return h('div', { class: 'likes ' + cls }, h('span', { class: 'likes-h' }, title),
+      h('span', { class: 'chips' }, all.map((t) => h('span', { class: 'chip' }, t))));
+  }
+
+  function fmtDay(md) {
+    const [m, d] = md.split('-').map(Number);
+    return new Date(2000, m - 1, d).toLocaleDateString([], { day: 'numeric', month: 'long' });
+  }
+
+  function personEl(p) {
+    const err = h('p', { class: 'error', role: 'alert' });
+    const edit = h('button', { type: 'button', class: 'btn ghost small' }, 'Edit');
+    const del = h('button', { type: 'button', class: 'btn danger-outline small' }, 'Remove');
+    const el = h('div', { class: 'panel person', 'data-person': p.id },
+      h('div', { class: 'person-head' },
+        h('span', { class: 'monogram', 'aria-hidden': 'true' }, p.label.charAt(0).toUpperCase()),
+        h('h3', null, p.label),
+        h('div', { class: 'device-actions' }, edit, del)),
+      likesLine('Likes', p.likes, 'yes'),
+      likesLine("Doesn't like", p.dislikes, 'no'),
+      (p.occasions || []).length ? h('p', { class: 'small occasions' }, (p.occasions || []).map((o, i) =>
+        [i ? ' · ' : '', h('b', null, cap(o.name)), ' ' + fmtDay(o.date)])) : null,
+      !likesLine('', p.likes, '') && !likesLine('', p.dislikes, '') && !(p.occasions || []).length
+        ? h('p', { class: 'muted small' }, 'Nothing said yet about what they like.') : null,
+      err);
+    edit.addEventListener('click', () => {
+      const form = personForm(p, () => renderPeople(), () => form.replaceWith(el));
+      el.replaceWith(form);
+      form.querySelector('input').focus();
+    });
+    del.addEventListener('click', async () => {
+      if (!del.dataset.sure) { del.dataset.sure = '1'; del.textContent = 'Remove ' + p.label + '?'; return; }
+      del.disabled = true;
+      const r = await attempt(() => api('DELETE', '/v1/me/people/' + encodeURIComponent(p.id)), err);
+      del.disabled = false;
+      if (!r) return;
+      toast(p.label + ' removed.');
+      renderPeople();
+    });
+    return el;
+  }
+
+  // The add/edit form of a person; `done` after a save, `cancel` to close.
+  function personForm(p, done, cancel) {
+    const uid = p ? p.id : 'new';
+    const err = h('p', { class: 'error', role: 'alert' });
+    const label = h('input', { id: 'pf-' + uid + '-label', maxlength: '60', autocomplete: 'off', value: p ? p.label : '', placeholder: 'e.g. Anna, my wife, the kids' });
+    const inputs = {};
+    const group = (side, title) => h('fieldset', { class: 'pf-group ' + side }, h('legend', null, title),
+      KINDS.map(([k, name, ph]) => {
+        const id = 'pf-' + uid + '-' + side + '-' + k;
+        const input = h('input', { id, autocomplete: 'off', placeholder: ph,
+          value: p && p[side] && p[side][k] ? p[side][k].join(', ') : '' });
+        inputs[side + '.' + k] = input;
+        return h('label', { class: 'field', for: id }, h('span', null, name), input);
+      }),
+      h('small', { class: 'hint' }, 'Separate several with commas.'));
+    const occ = h('div', { class: 'occ-list' });
+    const addOcc = (o) => {
+      const n = h('input', { 'aria-label': 'Occasion', placeholder: 'birthday', maxlength: '60', value: o ? o.name : '', autocomplete: 'off', class: 'occ-name' });
+      const d = h('input', { 'aria-label': 'Date (MM-DD)', placeholder: 'MM-DD', maxlength: '5', value: o ? o.date : '', autocomplete: 'off', inputmode: 'numeric', class: 'occ-date' });
+      const row = h('div', { class: 'occ' }, n, d,
+        h('button', { type: 'button', class: 'x', 'aria-label': 'Remove this occasion', onclick: () => row.remove() }, '×'));
+      occ.appendChild(row);
+      return n;
+    };
+    for (const o of (p && p.occasions) || []) addOcc(o);
+    const save = h('button', { type: 'submit', class: 'btn primary' }, p ? 'Save ' + p.label : 'Add person');
+    const close = h('button', { type: 'button', class: 'btn ghost', onclick: () => cancel() }, 'Cancel');
+    const form = h('form', { class: 'panel person-form', novalidate: true, 'data-editing': uid },
+      h('h2', null, p ? 'Edit ' + p.label : 'Add a person'),
+      h('label', { class: 'field', for: label.id }, h('span', null, 'Name or label'), label),
+      h('div', { class: 'pf-sides' }, group('likes', 'Likes'), group('dislikes', "Doesn't like")),
+      h('fieldset', { class: 'pf-group' }, h('legend', null, 'Occasions'), occ,
+        h('button', { type: 'button', class: 'btn ghost small', onclick: () => addOcc().focus() }, 'Add an occasion'),
+        h('small', { class: 'hint' }, 'A name and a day as month-day, e.g. birthday 03-14.')),
+      h('div', { class: 'form-foot' }, save, close), err);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const body = { label: label.value.trim(), likes: {}, dislikes: {}, occasions: [] };
+      for (const side of ['likes', 'dislikes']) {
+        for (const [k] of KINDS) body[side][k] = splitList(inputs[side + '.' + k].value);
+      }
+      for (const row of occ.querySelectorAll('.occ')) {
+        const name = row.querySelector('.occ-name').value.trim(), date = row.querySelector('.occ-date').value.trim();
+        if (name || date) body.occasions.push({ name, date });
+      }
+      if (!body.label) { err.textContent = 'label: please give a name or label.'; label.focus(); return; }
+      save.disabled = true;
+      const r = await attempt(() => p ? api('PUT', '/v1/me/people/' + encodeURIComponent(p.id), body)
+        : api('POST', '/v1/me/people', body), err);
+      save.disabled = false;
+      if (!r) return;
+      toast(p ? r.label + ' saved.' : r.label + ' added.');
+      done(r);
+    });
+    return form;
+  }
+
+  $('person-add').addEventListener('click', () => {
+    const box = $('person-new');
+    $('person-add').hidden = true;
+    box.textContent = '';
+    const close = () => { box.textContent = ''; $('person-add').hidden = false; };
+    const form = personForm(null, () => renderPeople(), close);
+    box.appendChild(form);
+    form.querySelector('input').focus();
+  });
+
+  // ---- the household ---------------------------------------------------------------
+
+  async function renderHousehold(given) {
+    const box = $('household');
+    const r = given || await attempt(() => api('GET', '/v1/me/household'), $('invite-error'));
+    box.textContent = '';
+    if (!r) return;
+    const act = async (btn, fn, msg) => {
+      btn.disabled = true;
+      const x = await attempt(fn, $('invite-error'));
+      btn.disabled = false;
+      if (x === undefined) return;
+      toast(msg);
+      renderHousehold(x && x.members ? x : null);
+    };
+    const received = r.invitations.received || [];
+    if (received.length) {
+      box.appendChild(h('h3', { class: 'hh-h' }, 'Invitations for you'));
+      for (const inv of received) {
+        const yes = h('button', { type: 'button', class: 'btn primary small' }, 'Accept');
+        const no = h('button', { type: 'button', class: 'btn ghost small' }, 'Decline');
+        const base = '/v1/me/household/invitations/' + encodeURIComponent(inv.id);
+        const who = (inv.from && inv.from.name) || 'Someone';
+        yes.addEventListener('click', () => act(yes, () => api('POST', base + '/accept'), 'You and ' + who + ' are now a household.'));
+        no.addEventListener('click', () => act(no, () => api('POST', base + '/decline'), 'Invitation declined.'));
+        box.appendChild(h('div', { class: 'hh-row invite-in' },
+          h('div', { class: 'hh-text' }, h('b', null, who), h('span', { class: 'muted small' }, ' invited you · ' + fmtDate(inv.created_at))),
+          h('div', { class: 'device-actions' }, yes, no)));
+      }
+    }
+    box.appendChild(h('h3', { class: 'hh-h' }, 'Members'));
+    if (!r.members.length) box.appendChild(h('p', { class: 'muted small' }, 'No one linked yet.'));
+    for (const m of r.members) {
+      const undo = h('button', { type: 'button', class: 'btn danger-outline small' }, 'Undo link');
+      undo.addEventListener('click', () => act(undo, () => api('DELETE', '/v1/me/household/members/' + encodeURIComponent(m.customer)),
+        'You and ' + (m.name || 'they') + ' are no longer linked.'));
+      box.appendChild(h('div', { class: 'hh-row' },
+        h('div', { class: 'hh-text' }, h('b', null, m.name || 'A member'), h('span', { class: 'muted small' }, ' · since ' + fmtDate(m.since))),
+        h('div', { class: 'device-actions' }, undo)));
+    }
+    const sent = r.invitations.sent || [];
+    if (sent.length) {
+      box.appendChild(h('h3', { class: 'hh-h' }, 'Invitations you sent'));
+      for (const inv of sent) {
+        const withdraw = h('button', { type: 'button', class: 'btn ghost small' }, 'Withdraw');
+        withdraw.addEventListener('click', () => act(withdraw,
+          () => api('DELETE', '/v1/me/household/invitations/' + encodeURIComponent(inv.id)), 'Invitation withdrawn.'));
+        box.appendChild(h('div', { class: 'hh-row' },
+          h('div', { class: 'hh-text' }, h('b', { class: 'hh-email' }, inv.email),
+            h('span', { class: 'pill' + (inv.status === 'declined' ? ' no' : '') }, cap(inv.status))),
+          h('div', { class: 'device-actions' }, withdraw)));
+      }
+    }
+  }
+
+  $('invite-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const email = $('invite-email').value.trim();
+    if (!email) { $('invite-error').textContent = 'Please enter their email.'; return; }
+    const btn = $('invite-send');
+    btn.disabled = true;
+    const r = await attempt(() => api('POST', '/v1/me/household/invitations', { email }), $('invite-error'));
+    btn.disabled = false;
+    if (!r) return;
+    $('invite-email').value = '';
+    toast('Invitation sent to ' + email + '. They will see it when they sign in.');
+    renderHousehold();
+  });
 
   // ---- my data -------------------------------------------------------------------
 

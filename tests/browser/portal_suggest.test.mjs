@@ -1,0 +1,136 @@
+// The portal's shopping side, in a real browser: Jeff signs in, opens Marlowe
+// Books, reads what he bought there and what the shop would suggest, asks why
+// one is suggested and says "don't suggest this again" (it is gone, for the
+// API too); then he adds someone he shops for, with what they like, and sees
+// them listed. Photographed at phone and desktop widths.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, api, login, launch, SHOTS } from './harness.mjs';
+
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 900 };
+
+let srv, browser;
+before(async () => { srv = await startServer(); browser = await launch(); mkdirSync(SHOTS, { recursive: true }); });
+after(async () => { await browser?.close(); await srv?.stop(); });
+
+// The whole page at phone and desktop widths (nothing wider than 360px).
+async function shoot(page, name) {
+  const vp = page.viewportSize();
+  await page.evaluate(() => { const t = document.getElementById('toast'); if (t) t.hidden = true; });
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.waitForTimeout(80);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 360, `${name}: the page is ${wide}px wide at 360px`);
+  for (const [size, base] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(base);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(120);
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: base.width, height: Math.max(base.height, height) });
+    await page.waitForTimeout(120);
+    await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`) });
+  }
+  await page.setViewportSize(vp);
+}
+
+test('Jeff reads his purchases and suggestions, dismisses one, and adds a person he shops for', async () => {
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  await page.goto(srv.url + '/me');
+  await page.getByLabel('Email').fill('jeff@example.com');
+  await page.getByLabel('Password').fill('shopkeeper-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Your brands' }).waitFor();
+  await page.getByRole('link', { name: /Marlowe Books/ }).first().click();
+  await page.getByRole('heading', { name: 'Marlowe Books', level: 1 }).waitFor();
+
+  // what he bought: dates, store and titles, newest first
+  await page.getByRole('heading', { name: 'What you bought here' }).waitFor();
+  const buys = page.locator('#purchases-panel .buy');
+  await buys.first().waitFor();
+  const first = await buys.first().innerText();
+  assert.match(first, /Riverside/, first);
+  assert.match(first, /A Quiet Wire/, 'titles, not only SKUs: ' + first);
+  assert.ok(!/bk-\d/.test(first), 'no bare SKUs when titles are known: ' + first);
+
+  // suggestions, each with its reason
+  await page.getByRole('heading', { name: 'Suggestions for you' }).waitFor();
+  const suggs = page.locator('#suggestions-panel .sugg');
+  await suggs.first().waitFor();
+  const n = await suggs.count();
+  assert.ok(n >= 1);
+  const card = suggs.first();
+  const sku = await card.getAttribute('data-sku');
+  const title = (await card.locator('.sugg-title').innerText()).trim();
+  assert.match(await card.locator('.sugg-reason').innerText(), /because you bought|likes|new from/i);
+
+  // why am I seeing this?
+  await card.getByText('Why am I seeing this?').click();
+  const why = card.locator('.why p');
+  await why.waitFor();
+  assert.match(await why.innerText(), /You bought|You told us|new/);
+  await page.waitForTimeout(300);   // the "because" title arrives from the catalogue
+  await shoot(page, 'me-brand-shopping');
+
+  // don't suggest this again: it leaves the list, and the API agrees
+  await card.getByRole('button', { name: "Don't suggest this again" }).click();
+  await page.locator(`#suggestions-panel .sugg[data-sku="${sku}"]`).waitFor({ state: 'detached' });
+  assert.equal(await suggs.count(), n - 1);
+  const jeff = await login(srv.url, 'jeff@example.com');
+  const after = await api(srv.url, 'GET', '/v1/me/brands/marlowe-books/suggestions', jeff);
+  assert.equal(after.status, 200);
+  assert.ok(!after.body.items.some((s) => s.sku === sku), `${title} is still suggested`);
+
+  // people I shop for: Anna is there; add Sam
+  await page.getByRole('link', { name: 'People' }).click();
+  await page.getByRole('heading', { name: 'People I shop for' }).waitFor();
+  await page.locator('.person', { hasText: 'Anna' }).waitFor();
+  await page.getByRole('button', { name: 'Add a person' }).click();
+  const form = page.locator('.person-form');
+  await form.getByLabel('Name or label').fill('Sam');
+  await form.locator('#pf-new-likes-categories').fill('gardening, cookery');
+  await form.locator('#pf-new-likes-makers').fill('Monty Don');
+  await form.locator('#pf-new-dislikes-tags').fill('horror');
+  await form.getByRole('button', { name: 'Add an occasion' }).click();
+  await form.getByRole('textbox', { name: 'Occasion' }).fill('birthday');
+  await form.getByLabel('Date (MM-DD)').fill('13-40');
+  await form.getByRole('button', { name: 'Add person' }).click();
+  // the service's 422 is shown next to the form
+  await form.locator('.error', { hasText: 'occasions[0].date' }).waitFor();
+  await form.getByLabel('Date (MM-DD)').fill('07-21');
+  await form.getByRole('button', { name: 'Add person' }).click();
+  const sam = page.locator('.person', { hasText: 'Sam' });
+  await sam.waitFor();
+  const samText = await sam.innerText();
+  for (const t of ['gardening', 'cookery', 'Monty Don', 'horror', 'Birthday']) assert.ok(samText.includes(t), `${t} in ${samText}`);
+  const people = await api(srv.url, 'GET', '/v1/me/people', jeff);
+  const stored = people.body.items.find((p) => p.label === 'Sam');
+  assert.deepEqual(stored.likes, { categories: ['gardening', 'cookery'], makers: ['Monty Don'], tags: [] });
+  assert.deepEqual(stored.occasions, [{ name: 'birthday', date: '07-21' }]);
+
+  // the household: invite someone by email
+  await page.getByLabel('Invite another adult').fill('kim@example.org');
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await page.locator('#household .hh-row', { hasText: 'kim@example.org' }).waitFor();
+  await shoot(page, 'me-people');
+
+  // edit Sam, then remove him
+  await sam.getByRole('button', { name: 'Edit' }).click();
+  const edit = page.locator('.person-form');
+  await edit.getByLabel('Name or label').fill('Sam (nephew)');
+  await edit.getByRole('button', { name: /^Save/ }).click();
+  const sam2 = page.locator('.person', { hasText: 'Sam (nephew)' });
+  await sam2.waitFor();
+  await sam2.getByRole('button', { name: 'Remove' }).click();
+  await sam2.getByRole('button', { name: /Remove Sam/ }).click();
+  await sam2.waitFor({ state: 'detached' });
+
+  assert.deepEqual(errors, []);
+  await context.close();
+});
