@@ -43,6 +43,7 @@ cat <<MSG
 
   Shopkeeper is running at $url/
     home page        $url/
+    customer portal  $url/me   (sign in as jeff@example.com)
     counter display  $counter_url
                      ($counter_store; demo shoppers arrive every few seconds)
     API              $url/v1/brands   (docs/api.md)
