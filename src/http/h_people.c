@@ -27,7 +27,6 @@
 #define OCCASION_NAME_MAX 60
 #define PENDING_MAX 10        /* invitations waiting per customer */
 #define MEMBERS_MAX 10        /* household members per customer */
-#define INVITES_PER_HOUR 20   /* invitations sent per customer */
 
 static const char *const taste_keys[3] = {"categories", "makers", "tags"};
 
@@ -221,17 +220,6 @@ void h_person_delete(struct app *app, struct http_req *req, struct http_resp *re
 
 /* ---- households ---------------------------------------------------------- */
 
-static pthread_mutex_t invite_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t invite_once = PTHREAD_ONCE_INIT;
-static struct ratelimit invite_rl;
-static struct ratelimit_slot invite_slots[1024];
-
-static void invite_rl_init(void)
-{
-    ratelimit_init(&invite_rl, invite_slots, sizeof invite_slots / sizeof invite_slots[0],
-                   INVITES_PER_HOUR, 3600LL * 1000000);
-}
-
 void h_household_get(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     json_t *out;
@@ -255,11 +243,10 @@ void h_household_invite(struct app *app, struct http_req *req, struct http_resp 
         return;
     }
     int64_t now = time_now_us(), wait_us = 0;
-    pthread_once(&invite_once, invite_rl_init);
-    pthread_mutex_lock(&invite_mu);
-    int limited = ratelimit_check(&invite_rl, req->who.id, now, &wait_us);
-    if (!limited) ratelimit_hit(&invite_rl, req->who.id, now);
-    pthread_mutex_unlock(&invite_mu);
+    pthread_mutex_lock(&app->rl_mu);
+    int limited = ratelimit_check(&app->rl_invite, req->who.id, now, &wait_us);
+    if (!limited) ratelimit_hit(&app->rl_invite, req->who.id, now);
+    pthread_mutex_unlock(&app->rl_mu);
     if (limited) {
         long long secs = (long long)(wait_us / 1000000) + 1;
         snprintf(resp->retry_after, sizeof resp->retry_after, "%lld", secs);

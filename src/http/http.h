@@ -51,8 +51,10 @@ struct app {
     pthread_mutex_t rl_mu;
     struct ratelimit rl_addr;    /* login attempts per client address */
     struct ratelimit rl_account; /* failed logins per account */
+    struct ratelimit rl_invite;  /* household invitations per customer */
     struct ratelimit_slot rl_addr_slots[4096];
     struct ratelimit_slot rl_account_slots[4096];
+    struct ratelimit_slot rl_invite_slots[1024];
 };
 
 struct http_req {
@@ -83,6 +85,8 @@ struct http_resp {
     char retry_after[16];
     void *stream;            /* an SSE subscriber: the body is streamed */
 };
+
+#define INVITES_PER_HOUR 20 /* household invitations sent per customer */
 
 typedef void (*http_handler)(struct app *app, struct http_req *req, struct http_resp *resp);
 

@@ -731,6 +731,8 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
     pthread_mutex_init(&app->rl_mu, NULL);
     ratelimit_init(&app->rl_addr, app->rl_addr_slots, 4096, 30, 60 * 1000000LL);
     ratelimit_init(&app->rl_account, app->rl_account_slots, 4096, 5, 15 * 60 * 1000000LL);
+    ratelimit_init(&app->rl_invite, app->rl_invite_slots, 1024, INVITES_PER_HOUR,
+                   3600 * 1000000LL);
     return 0;
 }
 
