@@ -75,3 +75,32 @@ json_t *card_from_data(json_t *data, const struct card_input *in, char *ret_fiel
     *ret_recognised = purpose_set_has(&granted, "recognition");
     return card_build(&full, ret_fields, len);
 }
+
+static void fields_add(char *fields, size_t len, const char *what)
+{
+    size_t n = strlen(fields);
+    if (n < len) snprintf(fields + n, len - n, "%s%s", n ? " " : "", what);
+}
+
+int card_add_suggestions(json_t *card, json_t *list, json_t *usual, char *ret_fields, size_t len)
+{
+    if (json_object_get(card, "suggestions") && json_array_size(list)) {
+        json_object_set(card, "suggestions", list);
+        fields_add(ret_fields, len, "suggestions");
+    }
+    if (!usual) return 0;
+    json_t *choices = json_object_get(card, "choices"), *c;
+    size_t i;
+    json_array_foreach(choices, i, c) {
+        const char *key = json_string_value(json_object_get(c, "key"));
+        if (key && strcmp(key, "usual") == 0) return 0;
+    }
+    if (!choices) {
+        choices = json_array();
+        json_object_set_new(card, "choices", choices);
+    }
+    json_array_append_new(choices, json_pack("{s:s, s:s, s:O}", "key", "usual", "label", "The usual",
+                                             "value", json_object_get(usual, "title")));
+    fields_add(ret_fields, len, "usual");
+    return 1;
+}

@@ -40,4 +40,12 @@ json_t *card_build(const struct card_input *in, char *ret_fields, size_t len);
 json_t *card_from_data(json_t *data, const struct card_input *in, char *ret_fields, size_t len,
                        int *ret_recognised);
 
+/* Adds what the suggestion service found to a card: the suggestions list
+ * (only where the card has its suggestions part, i.e. under the suggestions
+ * purpose) and "the usual" as a choice {key: "usual"} unless the customer
+ * answered the brand's own "usual" choice. Either may be NULL. Appends
+ * "suggestions" / "usual" to ret_fields (len bytes) for what it added;
+ * returns non-zero when the usual was added. */
+int card_add_suggestions(json_t *card, json_t *list, json_t *usual, char *ret_fields, size_t len);
+
 #endif

@@ -7,6 +7,7 @@
 #include "core/choices.h"
 #include "core/qr.h"
 #include "service/recog.h"
+#include "service/suggest_svc.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -189,6 +190,14 @@ void h_card_preview(struct app *app, struct http_req *req, struct http_resp *res
     };
     int recognised;
     json_t *card = card_from_data(data, &in, fields, sizeof fields, &recognised);
+    /* what a new visit would add: suggestions and the usual, nothing
+     * recorded as shown */
+    json_t *list = NULL, *usual = NULL;
+    if (recognised && app->sugg &&
+        !suggest_svc_card(app->sugg, req->brand_id, req->who.id, NULL, &list, &usual))
+        card_add_suggestions(card, list, usual, fields, sizeof fields);
+    json_decref(list);
+    json_decref(usual);
     /* without recognition no card is shown at all */
     json_t *out = json_pack("{s:b, s:o, s:O}", "shown", recognised, "card", card, "purposes",
                             json_object_get(data, "purposes"));

@@ -491,32 +491,8 @@ static int card_make(struct recog *r, const struct visit_rec *v, json_t **ret, c
     int usual_shown = 0;
     if (r->sg.card) {
         json_t *list = NULL, *usual = NULL;
-        if (!r->sg.card(r->sg.ctx, v->brand_id, v->customer_id, v->id, &list, &usual)) {
-            if (json_object_get(card, "suggestions") && json_array_size(list)) {
-                json_object_set(card, "suggestions", list);
-                size_t n = strlen(fields);
-                snprintf(fields + n, flen - n, "%ssuggestions", n ? " " : "");
-            }
-            /* the usual, unless the customer answered the brand's own "usual" */
-            json_t *choices = json_object_get(card, "choices");
-            int answered = 0;
-            size_t i;
-            json_t *c;
-            json_array_foreach(choices, i, c)
-                if (strcmp(json_string_value(json_object_get(c, "key")), "usual") == 0) answered = 1;
-            if (usual && !answered) {
-                if (!choices) {
-                    choices = json_array();
-                    json_object_set_new(card, "choices", choices);
-                }
-                json_array_append_new(choices, json_pack("{s:s, s:s, s:O}", "key", "usual", "label",
-                                                         "The usual", "value",
-                                                         json_object_get(usual, "title")));
-                size_t n = strlen(fields);
-                snprintf(fields + n, flen - n, "%susual", n ? " " : "");
-                usual_shown = 1;
-            }
-        }
+        if (!r->sg.card(r->sg.ctx, v->brand_id, v->customer_id, v->id, &list, &usual))
+            usual_shown = card_add_suggestions(card, list, usual, fields, flen);
         json_decref(list);
         json_decref(usual);
     }

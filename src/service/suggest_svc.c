@@ -704,7 +704,7 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
         if (!v) continue;
         const char *at = json_string_value(json_object_get(e, "shown_at"));
         if (at && strncmp(at, today, 10) == 0) on_day++;
-        if (strcmp(v, visit_id)) continue;
+        if (!visit_id || strcmp(v, visit_id)) continue;
         in_visit++;
         if (json_is_null(json_object_get(e, "outcome")) || !json_object_get(e, "outcome"))
             json_array_append(open, e);
@@ -726,7 +726,7 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
     size_t allow = sr_allowance(in_visit, on_day);
     json_t *fresh = NULL;
     if (allow) rc = ranked(s, brand_id, ctx, allow, now, &b, &fresh);
-    if (!rc && fresh && json_array_size(fresh)) {
+    if (!rc && fresh && json_array_size(fresh) && visit_id) {
         /* recorded before it is shown: cooldowns apply from now */
         json_t *rec = json_array();
         json_array_foreach(fresh, i, e) {
@@ -737,6 +737,8 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
         }
         rc = s->st->ops->suggest_shown(s->st, brand_id, customer_id, visit_id, rec);
         json_decref(rec);
+    }
+    if (!rc && fresh) {
         json_array_foreach(fresh, i, e) {
             json_t *o = json_pack("{s:O, s:O, s:O}", "sku", json_object_get(e, "sku"), "title",
                                   json_object_get(e, "title"), "reason", json_object_get(e, "reason"));

@@ -43,7 +43,9 @@ int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *cu
 /* For a visit's card: the suggestions still open on this visit plus new ones
  * within the caps (2 per visit, 6 per day), new ones recorded as shown.
  * *ret_list [{sku, title, reason, for?}]; *ret_usual the customer's most
- * frequent item {sku, title} under history, or NULL. */
+ * frequent item {sku, title} under history, or NULL. With visit_id NULL:
+ * what a new visit would show now ("what staff will see"), nothing
+ * recorded. */
 int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *customer_id,
                      const char *visit_id, json_t **ret_list, json_t **ret_usual);
 

@@ -183,3 +183,28 @@ def test_the_usual(server, shop):
     k = my_card(server, shop, c, shop["stores"][0])
     usual = [x for x in k.get("choices", []) if x["key"] == "usual"]
     assert usual == [{"key": "usual", "label": "The usual", "value": "Roses"}]
+
+
+def test_preview_shows_suggestions_and_usual_without_recording(server, shop):
+    """The portal's "what staff will see" has the usual and the suggestions a
+    new visit would bring, and looking at it records nothing: the same items
+    are still offered on the next real visit, and the export has no showing."""
+    c = customer(server, shop, ["recognition", "history", "suggestions"])
+    buy(server, shop, c, ["g-1"])
+    buy(server, shop, c, ["g-1"])
+    train(server, shop)
+    b = shop["brand"]["id"]
+    for _ in range(2):
+        p = assert_ok(server.get(f"/v1/me/brands/{b}/card", c["token"]))
+        assert p["shown"] is True
+        sug = p["card"]["suggestions"]
+        assert 1 <= len(sug) <= 2 and all(s["reason"] for s in sug)
+        assert {"key": "usual", "label": "The usual", "value": "Roses"} in p["card"]["choices"]
+    assert assert_ok(server.get("/v1/me/export", c["token"]))["suggestions"] == []
+    k = my_card(server, shop, c, shop["stores"][0])
+    assert [s["sku"] for s in k["suggestions"]] == [s["sku"] for s in sug]
+    # without the suggestions purpose the preview has no suggestions part
+    c2 = customer(server, shop, ["recognition"])
+    p2 = assert_ok(server.get(f"/v1/me/brands/{b}/card", c2["token"]))
+    assert "suggestions" not in p2["card"]
+    assert all(x["key"] != "usual" for x in p2["card"].get("choices", []))
