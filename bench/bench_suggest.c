@@ -414,12 +414,15 @@ static int load_ml(const char *path, struct ml *d)
  * to average out who lands with whom). Per person, is their held-out item in
  * the account's 10 suggestions when ranked
  *   alone     from their own history (as in the next-item table),
- *   pooled    from the pooled history as one user (household exclusions),
- *   merged    each person from their own history, then suggest_merge; with
- *             exclusions per person (purchase lines say whom they were for)
- *             or for the whole household.
+ *   pooled    from the pooled history as one user (everything the household
+ *             has seen excluded: one user cannot tell whose it was),
+ *   merged    each person from their own history (a purchase line says whom
+ *             it was for, so each person's own items are excluded), lists of
+ *             DEPTH, then suggest_merge in each mode, weight 1 / the person's
+ *             total history weight.
  */
-#define GROUPINGS 10
+#define GROUPINGS 30
+#define DEPTH 200
 static void bench_households(const struct ml *d, const struct suggest_model *m,
                              const struct suggest_scored *alone_top)
 {
@@ -428,10 +431,11 @@ static void bench_households(const struct ml *d, const struct suggest_model *m,
     uint8_t *excl = xcalloc(d->n_items, 1);
     uint32_t *pool = xmalloc(d->tr.nnz * sizeof *pool);
     float *pw = xmalloc(d->tr.nnz * sizeof *pw);
-    struct suggest_scored lists[2][3][K], pooled[K];
-    enum { M_SHARES_OWN, M_SCORES_OWN, M_SHARES_HH, M_SCORES_HH, NM };
-    const char *mname[NM] = {"merge, shares, own exclusions", "merge, scores, own exclusions",
-                             "merge, shares, household excl.", "merge, scores, household excl."};
+    struct suggest_scored *lists = xmalloc(3 * DEPTH * sizeof *lists), pooled[K];
+    enum suggest_merge_mode modes[] = {SUGGEST_MERGE_SUM, SUGGEST_MERGE_SCORES, SUGGEST_MERGE_SHARES};
+    const char *mname[] = {"merge, summed scores (chosen)", "merge, best score per slot",
+                           "merge, proportional shares"};
+    enum { NM = sizeof modes / sizeof modes[0] };
 
     for (int size = 2; size <= 3; size++) {
         double alone = 0, pool_hr = 0, mhr[NM] = {0};
@@ -446,39 +450,31 @@ static void bench_households(const struct ml *d, const struct suggest_model *m,
             }
             for (uint32_t at = 0; at + (uint32_t)size <= nu; at += (uint32_t)size) {
                 const uint32_t *mem = perm + at;
-                size_t pn = 0, poff[4];
+                size_t pn = 0;
+                struct suggest_person_list pl[3];
                 for (int p = 0; p < size; p++) {
                     uint32_t u = mem[p];
                     size_t hn = d->tr.off[u + 1] - d->tr.off[u];
-                    poff[p] = pn;
-                    memcpy(pool + pn, d->tr.items + d->tr.off[u], hn * sizeof *pool);
+                    const uint32_t *h = d->tr.items + d->tr.off[u];
+                    memcpy(pool + pn, h, hn * sizeof *pool);
                     recency_weights(pw + pn, hn);
+                    double wsum = 0;
+                    for (size_t e = 0; e < hn; e++) {
+                        wsum += pw[pn + e];
+                        excl[h[e]] = 1;
+                    }
+                    int got = suggest_rank(m, h, hn, pw + pn, lists + (size_t)p * DEPTH, DEPTH, excl);
+                    for (size_t e = 0; e < hn; e++) excl[h[e]] = 0;
+                    pl[p] = (struct suggest_person_list){lists + (size_t)p * DEPTH, got > 0 ? (size_t)got : 0,
+                                                         wsum > 0 ? 1.0 / wsum : 1.0};
                     pn += hn;
                 }
-                /* Own exclusions: each person's list from their own history. */
-                struct suggest_person_list pl[2][3];
-                for (int p = 0; p < size; p++) {
-                    const uint32_t *h = pool + poff[p];
-                    size_t hn = (p + 1 < size ? poff[p + 1] : pn) - poff[p];
-                    for (size_t e = 0; e < hn; e++) excl[h[e]] = 1;
-                    int got = suggest_rank(m, h, hn, pw + poff[p], lists[0][p], K, excl);
-                    for (size_t e = 0; e < hn; e++) excl[h[e]] = 0;
-                    pl[0][p] = (struct suggest_person_list){lists[0][p], got > 0 ? (size_t)got : 0, 1.0};
-                }
-                /* Household exclusions. */
                 for (size_t e = 0; e < pn; e++) excl[pool[e]] = 1;
                 int pgot = suggest_rank(m, pool, pn, pw, pooled, K, excl);
-                for (int p = 0; p < size; p++) {
-                    size_t hn = (p + 1 < size ? poff[p + 1] : pn) - poff[p];
-                    int got = suggest_rank(m, pool + poff[p], hn, pw + poff[p], lists[1][p], K, excl);
-                    pl[1][p] = (struct suggest_person_list){lists[1][p], got > 0 ? (size_t)got : 0, 1.0};
-                }
                 for (size_t e = 0; e < pn; e++) excl[pool[e]] = 0;
                 size_t mg[NM];
                 struct suggest_merged mout[NM][K];
-                for (int v = 0; v < NM; v++)
-                    mg[v] = suggest_merge(pl[v >= M_SHARES_HH], (size_t)size,
-                                          v % 2 ? SUGGEST_MERGE_SCORES : SUGGEST_MERGE_SHARES, mout[v], K);
+                for (int v = 0; v < NM; v++) mg[v] = suggest_merge(pl, (size_t)size, modes[v], mout[v], K);
                 for (int p = 0; p < size; p++) {
                     uint32_t u = mem[p], t = d->target[u];
                     if (hit_rank(alone_top + (size_t)u * K, K, t) >= 0) alone += 1;
@@ -497,10 +493,11 @@ static void bench_households(const struct ml *d, const struct suggest_model *m,
         pool_hr /= persons;
         printf("  households of %d (%d groupings, %zu person-cases): per-person HR@10 on %ld cores\n", size,
                GROUPINGS, persons, cores);
-        printf("    alone %.4f   pooled history as one user %.4f\n", alone, pool_hr);
+        printf("    alone %.4f   pooled history as one user %.4f (/alone %.2f)\n", alone, pool_hr,
+               alone > 0 ? pool_hr / alone : 0);
         for (int v = 0; v < NM; v++) {
             double h = mhr[v] / persons;
-            printf("    %-32s %.4f   /alone %.2f (target >= 0.80) %-6s  /pooled %.2f (target > 1) %s\n",
+            printf("    %-30s %.4f   /alone %.2f (target >= 0.80) %-6s  /pooled %.2f (target > 1) %s\n",
                    mname[v], h, alone > 0 ? h / alone : 0, alone > 0 && h >= 0.8 * alone ? "ok" : "MISSED",
                    pool_hr > 0 ? h / pool_hr : 0, h > pool_hr ? "ok" : "MISSED");
         }
@@ -509,6 +506,7 @@ static void bench_households(const struct ml *d, const struct suggest_model *m,
     free(excl);
     free(pool);
     free(pw);
+    free(lists);
 }
 
 static int bench_movielens(const char *path)

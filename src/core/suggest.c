@@ -715,6 +715,70 @@ int suggest_rank(const struct suggest_model *m, const uint32_t *history, size_t 
 
 /* ---- per-person merge ---- */
 
+static int taken_at(const struct suggest_merged *out, size_t got, uint32_t item)
+{
+    for (size_t r = 0; r < got; r++)
+        if (out[r].s.item == item) return 1;
+    return 0;
+}
+
+struct sum_entry {
+    uint32_t item, list, pos;
+    double part;
+};
+
+static int cmp_sum_entry(const void *a, const void *b)
+{
+    const struct sum_entry *x = a, *y = b;
+    if (x->item != y->item) return x->item < y->item ? -1 : 1;
+    return x->part > y->part ? -1 : x->part < y->part; /* largest part first */
+}
+
+/* SUGGEST_MERGE_SUM after the first round: each slot to the untaken item
+ * with the largest sum over lists of weight * score (ties to the lower
+ * item), credited to the list contributing most. The values do not change
+ * as slots fill, so they are added up once: O(T log T) for T list entries. */
+static size_t merge_sum(const struct suggest_person_list *lists, size_t n_lists,
+                        struct suggest_merged *out, size_t got, size_t k)
+{
+    size_t total = 0;
+    for (size_t p = 0; p < n_lists; p++) total += lists[p].items ? lists[p].n : 0;
+    struct sum_entry *e = total ? malloc(total * sizeof *e) : NULL;
+    if (!e) return got;
+    size_t n = 0;
+    for (size_t p = 0; p < n_lists; p++) {
+        double w = lists[p].weight > 0 ? lists[p].weight : 1.0;
+        for (size_t q = 0; lists[p].items && q < lists[p].n; q++)
+            e[n++] = (struct sum_entry){lists[p].items[q].item, (uint32_t)p, (uint32_t)q,
+                                        w * (double)lists[p].items[q].score};
+    }
+    qsort(e, n, sizeof *e, cmp_sum_entry);
+    /* one entry per item: the owner's, with the summed value in part */
+    size_t u = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        double v = 0;
+        for (; j < n && e[j].item == e[i].item; j++) v += e[j].part;
+        if (!taken_at(out, got, e[i].item)) {
+            e[u] = e[i];
+            e[u++].part = v;
+        }
+        i = j;
+    }
+    while (got < k) {
+        size_t best = u;
+        for (size_t i = 0; i < u; i++)
+            if (e[i].list != UINT32_MAX && (best == u || e[i].part > e[best].part)) best = i;
+        if (best == u) break;
+        out[got].s = lists[e[best].list].items[e[best].pos];
+        out[got].person = e[best].list;
+        got++;
+        e[best].list = UINT32_MAX;
+    }
+    free(e);
+    return got;
+}
+
 size_t suggest_merge(const struct suggest_person_list *lists, size_t n_lists,
                      enum suggest_merge_mode mode, struct suggest_merged *out, size_t k)
 {
@@ -738,6 +802,10 @@ size_t suggest_merge(const struct suggest_person_list *lists, size_t n_lists,
 
 #define SG_WEIGHT(p) (lists[p].weight > 0 ? lists[p].weight : 1.0)
     for (int phase = 0; phase < 2 && got < k; phase++) {
+        if (phase == 1 && mode == SUGGEST_MERGE_SUM) {
+            got = merge_sum(lists, n_lists, out, got, k);
+            break;
+        }
         for (;;) {
             if (got >= k) break;
             /* Choose a person. Phase 0: untaken persons by weight; phase 1:
@@ -749,9 +817,7 @@ size_t suggest_merge(const struct suggest_person_list *lists, size_t n_lists,
                 /* skip persons whose list is exhausted of new items */
                 size_t q = pos[p];
                 for (; q < lists[p].n; q++) {
-                    size_t r = 0;
-                    while (r < got && out[r].s.item != lists[p].items[q].item) r++;
-                    if (r == got) break;
+                    if (!taken_at(out, got, lists[p].items[q].item)) break;
                 }
                 pos[p] = q;
                 if (q >= lists[p].n) continue;

@@ -113,10 +113,16 @@ enum suggest_merge_mode {
      * proportional shares, blind to scores. */
     SUGGEST_MERGE_SHARES = 0,
     /* After one each, slots by the highest weight * score: the lists must
-     * come from one model so their scores compare (measured better than
-     * SHARES, and than scores normalised by each person's top score, on
-     * MovieLens households; see bench/bench_suggest.c). */
+     * come from one model so their scores compare. */
     SUGGEST_MERGE_SCORES = 1,
+    /* After one each, slots by an item's value summed over every list that
+     * holds it, weight * score: an item two people would both like counts
+     * for both. The lists must come from one model; a weight of
+     * 1 / (the person's total history weight) puts people with long and
+     * short histories on one scale. Measured best on MovieLens households
+     * (bench/bench_suggest.c), ahead of SCORES, SHARES, normalising by the
+     * top score and calibrated probabilities. */
+    SUGGEST_MERGE_SUM = 2,
 };
 
 /*
@@ -124,7 +130,8 @@ enum suggest_merge_mode {
  * duplicates. First every person with anything left gets their best not yet
  * taken item (heavier weight first, ties to the lower person index), so each
  * is represented when k allows; the remaining slots go by mode. An item on
- * several lists goes to whoever reaches it first. Returns the count written.
+ * several lists goes to whoever reaches it first (SUM: to the list giving it
+ * the largest part of its value). Returns the count written.
  */
 size_t suggest_merge(const struct suggest_person_list *lists, size_t n_lists,
                      enum suggest_merge_mode mode, struct suggest_merged *out, size_t k);

@@ -222,8 +222,8 @@ static void test_merge_every_person_no_duplicates(void **state)
     struct suggest_scored b[] = {sc(1, 0.5f), sc(10, 0.4f), sc(11, 0.3f)};
     struct suggest_scored c[] = {sc(2, 0.2f), sc(1, 0.1f), sc(20, 0.05f)};
     struct suggest_person_list l[] = {{a, 5, 1}, {b, 3, 1}, {c, 3, 1}};
-    enum suggest_merge_mode modes[] = {SUGGEST_MERGE_SHARES, SUGGEST_MERGE_SCORES};
-    for (int mi = 0; mi < 2; mi++) {
+    enum suggest_merge_mode modes[] = {SUGGEST_MERGE_SHARES, SUGGEST_MERGE_SCORES, SUGGEST_MERGE_SUM};
+    for (int mi = 0; mi < 3; mi++) {
         for (size_t k = 3; k <= 11; k++) {
             struct suggest_merged out[11];
             size_t got = suggest_merge(l, 3, modes[mi], out, k);
@@ -272,6 +272,44 @@ static void test_merge_weights(void **state)
     assert_int_equal(suggest_merge(e, 2, SUGGEST_MERGE_SCORES, out, 0), 0);
 }
 
+static void test_merge_sum(void **state)
+{
+    (void)state;
+    /* Two people: a's list leads with 1 and 2, b's with 3; item 5 is
+     * second-rate for both, so together it outweighs each one's next best. */
+    struct suggest_scored a[] = {sc(1, 10), sc(2, 6), sc(5, 4), sc(6, 3.5f)};
+    struct suggest_scored b[] = {sc(3, 10), sc(5, 4), sc(7, 3.9f), sc(2, 1)};
+    struct suggest_person_list l[] = {{a, 4, 1}, {b, 4, 1}};
+    struct suggest_merged out[8];
+    assert_int_equal(suggest_merge(l, 2, SUGGEST_MERGE_SUM, out, 8), 6);
+    /* one each first */
+    assert_int_equal(out[0].s.item, 1);
+    assert_int_equal(out[0].person, 0);
+    assert_int_equal(out[1].s.item, 3);
+    assert_int_equal(out[1].person, 1);
+    /* then by summed value: 5 (4 + 4), 2 (6 + 1), 7 (3.9), 6 (3.5) */
+    assert_int_equal(out[2].s.item, 5);
+    assert_int_equal(out[3].s.item, 2);
+    assert_int_equal(out[3].person, 0); /* a gives it the larger part */
+    assert_int_equal(out[4].s.item, 7);
+    assert_int_equal(out[4].person, 1);
+    assert_int_equal(out[5].s.item, 6);
+    /* a weight scales a person's part: b's scores count ten times less, so
+     * after the first round a's 6 comes before b's 7 */
+    l[1].weight = 0.1;
+    assert_int_equal(suggest_merge(l, 2, SUGGEST_MERGE_SUM, out, 8), 6);
+    assert_int_equal(out[0].s.item, 1); /* the heavier list picks first: a */
+    assert_int_equal(out[0].person, 0);
+    size_t at6 = 0, at7 = 0;
+    for (size_t r = 0; r < 6; r++) {
+        if (out[r].s.item == 6) at6 = r;
+        if (out[r].s.item == 7) at7 = r;
+    }
+    assert_true(at6 < at7);
+    /* k smaller than the number of people: the first k people's best */
+    assert_int_equal(suggest_merge(l, 2, SUGGEST_MERGE_SUM, out, 1), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_merge_every_person_no_duplicates),
         cmocka_unit_test(test_merge_weights),
+        cmocka_unit_test(test_merge_sum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
