@@ -112,6 +112,13 @@ int sr_excluded(const struct sr_item *it, const struct sr_history *h, const char
     return 0;
 }
 
+double sr_showing_factor(int64_t shown_at, enum sr_outcome o, int64_t now)
+{
+    if (o == SR_ACCEPTED || shown_at > now) return 1.0;
+    double left = 1.0 - (double)(now - shown_at) / ((double)SR_FATIGUE_DAYS * DAY);
+    return left <= 0 ? 1.0 : 1.0 - SR_FATIGUE_STEP * left;
+}
+
 size_t sr_allowance(size_t shown_this_visit, size_t shown_today)
 {
     if (shown_this_visit >= SR_PER_VISIT || shown_today >= SR_PER_DAY) return 0;

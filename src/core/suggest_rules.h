@@ -13,6 +13,12 @@
  *     within SR_NOT_NOW_DAYS, or shown without response within
  *     SR_SHOWN_DAYS (accepted: treated as a purchase-like signal and kept off
  *     for SR_SHOWN_DAYS too).
+ *
+ * Past those cooldowns an item still carries its showings: each showing
+ * that was declined, put off or went unanswered multiplies the item's score
+ * by sr_showing_factor — halved on the day, back to whole linearly over
+ * SR_FATIGUE_DAYS — so a suggestion mentioned once comes back only when
+ * nothing better is left, and one mentioned every morning sinks.
  */
 #ifndef SK_SUGGEST_RULES_H
 #define SK_SUGGEST_RULES_H
@@ -24,6 +30,8 @@
 #define SR_DECLINED_DAYS 30
 #define SR_NOT_NOW_DAYS 7
 #define SR_SHOWN_DAYS 3
+#define SR_FATIGUE_DAYS 30
+#define SR_FATIGUE_STEP 0.5
 #define SR_PER_VISIT 2
 #define SR_PER_DAY 6
 
@@ -58,6 +66,12 @@ int sr_taste_match(const struct sr_item *it, const char *text, char *buf, size_t
 /* Non-zero when the item must not be suggested now (dont: n texts). */
 int sr_excluded(const struct sr_item *it, const struct sr_history *h, const char *const *dont,
                 size_t ndont, int64_t now);
+
+/* The factor (0, 1] one showing at shown_at (seconds) with outcome o leaves
+ * on the item's score at now: 1 - SR_FATIGUE_STEP when it was shown, rising
+ * linearly to 1 after SR_FATIGUE_DAYS; 1 for accepted (a welcome
+ * suggestion is not a nag) and for showings in the future. */
+double sr_showing_factor(int64_t shown_at, enum sr_outcome o, int64_t now);
 
 /* How many more may be shown: per visit and per day caps. */
 size_t sr_allowance(size_t shown_this_visit, size_t shown_today);

@@ -343,12 +343,28 @@ static int dislikes_match(json_t *dislikes, const struct sr_item *it)
     return 0;
 }
 
+/* Sorts a list best first (ties to the lower item), its reasons alongside. */
+static void sort_list(struct suggest_scored *out, struct cand *cs, size_t n)
+{
+    for (size_t a = 1; a < n; a++)
+        for (size_t c = a; c > 0 && (out[c].score > out[c - 1].score ||
+                                     (out[c].score == out[c - 1].score && out[c].item < out[c - 1].item)); c--) {
+            struct suggest_scored t = out[c];
+            out[c] = out[c - 1];
+            out[c - 1] = t;
+            struct cand tc = cs[c];
+            cs[c] = cs[c - 1];
+            cs[c - 1] = tc;
+        }
+}
+
 /*
  * Ranks for the customer: k items, the caller's exclusions already applied
- * (exclude per item). visit may be NULL.
+ * (exclude per item) and each score multiplied by fatigue per item (what
+ * earlier showings left).
  */
-static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, size_t k, int64_t now,
-                json_t **ret)
+static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const float *fatigue,
+                size_t k, int64_t now, json_t **ret)
 {
     uint32_t n = (uint32_t)json_array_size(b->items);
     json_t *people = json_object_get(ctx, "people");
@@ -385,12 +401,14 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, size_t k
         for (int j = 0; j < got; j++) {
             if (out[j].because == SUGGEST_NO_REASON || out[j].score <= 0) continue;
             out[kept] = out[j];
+            out[kept].score *= fatigue[out[j].item];
             snprintf(cs[kept].reason, sizeof cs[kept].reason, "because you bought %s",
                      views[out[j].because].it.title);
             cs[kept].source = "history";
             cs[kept].because = json_string_value(json_object_get(json_array_get(b->items, out[j].because), "sku"));
             kept++;
         }
+        sort_list(out, cs, kept);
         if (kept) {
             bufs[nlists] = out;
             cands[nlists] = cs;
@@ -454,7 +472,8 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, size_t k
             int64_t rel = parse_date_s(json_string_value(json_object_get(json_array_get(b->items, i), "released")));
             int fresh = is_maker && rel && rel <= now && now - rel <= (int64_t)NEW_DAYS * DAY;
             out[kept].item = i;
-            out[kept].score = (score ? score[i] : 0) + 0.001f * (float)suggest_model_popularity(b->m, i) + (fresh ? 100.0f : 0);
+            out[kept].score = ((score ? score[i] : 0) + 0.001f * (float)suggest_model_popularity(b->m, i) +
+                               (fresh ? 100.0f : 0)) * fatigue[i];
             out[kept].because = SUGGEST_NO_REASON;
             if (fresh) {
                 snprintf(cs[kept].reason, sizeof cs[kept].reason, "new from %s you follow", what);
@@ -469,17 +488,7 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, size_t k
         }
         free(score);
         free(all);
-        /* best first */
-        for (size_t a = 1; a < kept; a++)
-            for (size_t c = a; c > 0 && (out[c].score > out[c - 1].score ||
-                                         (out[c].score == out[c - 1].score && out[c].item < out[c - 1].item)); c--) {
-                struct suggest_scored t = out[c];
-                out[c] = out[c - 1];
-                out[c - 1] = t;
-                struct cand tc = cs[c];
-                cs[c] = cs[c - 1];
-                cs[c - 1] = tc;
-            }
+        sort_list(out, cs, kept);
         if (!kept) {
             free(out);
             free(cs);
@@ -537,21 +546,25 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, size_t k
 }
 
 /* Per item: what the rules exclude for the customer (don't-list, bought,
- * dismissed, cooldowns). */
-static int exclusions(struct bmodel *b, json_t *ctx, int64_t now, uint8_t **ret)
+ * dismissed, cooldowns), and the factor its past showings leave on its
+ * score (sr_showing_factor of each). */
+static int exclusions(struct bmodel *b, json_t *ctx, int64_t now, uint8_t **ret, float **ret_fatigue)
 {
     uint32_t n = (uint32_t)json_array_size(b->items);
     struct sr_history *h = calloc(n + 1, sizeof *h);
     uint8_t *ex = calloc(n + 1, 1);
+    float *fat = malloc((n + 1) * sizeof *fat);
     json_t *dont = json_object_get(ctx, "dont");
     size_t nd = json_array_size(dont);
     const char **dl = calloc(nd + 1, sizeof *dl);
-    if (!h || !ex || !dl) {
+    if (!h || !ex || !dl || !fat) {
         free(h);
         free(ex);
         free(dl);
+        free(fat);
         return SK_ENOMEM;
     }
+    for (uint32_t j = 0; j <= n; j++) fat[j] = 1.0f;
     for (size_t i = 0; i < nd; i++) dl[i] = json_string_value(json_array_get(dont, i));
     size_t i;
     json_t *e;
@@ -573,6 +586,7 @@ static int exclusions(struct bmodel *b, json_t *ctx, int64_t now, uint8_t **ret)
             continue;
         }
         int64_t at = parse_s(json_string_value(json_object_get(e, "shown_at")));
+        fat[json_integer_value(ix)] *= (float)sr_showing_factor(at, o, now);
         if (at >= x->last_shown) {
             x->last_shown = at;
             x->last_outcome = o;
@@ -586,6 +600,7 @@ static int exclusions(struct bmodel *b, json_t *ctx, int64_t now, uint8_t **ret)
     free(h);
     free(dl);
     *ret = ex;
+    *ret_fatigue = fat;
     return 0;
 }
 
@@ -605,9 +620,11 @@ static int ranked(struct suggest_svc *s, const char *bid, json_t *ctx, size_t k,
     int rc = model_get(s, bid, &b);
     if (rc) return rc;
     uint8_t *ex = NULL;
-    rc = exclusions(b, ctx, now, &ex);
-    if (!rc) rc = rank(b, ctx, ex, k, now, ret);
+    float *fat = NULL;
+    rc = exclusions(b, ctx, now, &ex, &fat);
+    if (!rc) rc = rank(b, ctx, ex, fat, k, now, ret);
     free(ex);
+    free(fat);
     if (rc || !ret_b)
         bmodel_unref(s, b);
     else

@@ -4,6 +4,8 @@ before, never a person's dislikes; at most two on a counter card, each with a
 reason; staff's one-tap outcome recorded, in the access log and the export;
 declined does not return on the next visit; dismiss is for good; the usual
 under history."""
+import datetime
+import sqlite3
 import uuid
 
 import pytest
@@ -208,3 +210,42 @@ def test_preview_shows_suggestions_and_usual_without_recording(server, shop):
     p2 = assert_ok(server.get(f"/v1/me/brands/{b}/card", c2["token"]))
     assert "suggestions" not in p2["card"]
     assert all(x["key"] != "usual" for x in p2["card"].get("choices", []))
+
+
+def test_each_showing_lowers_until_cooldown_passes(server, shop):
+    """Past the hard cooldowns an item still carries its showings: one shown
+    and left unanswered on four mornings sinks below the next best, and comes
+    back on top once a month has passed."""
+    c = customer(server, shop, ["recognition", "history", "suggestions"])
+    buy(server, shop, c, ["t-1"])
+    train(server, shop)
+    before = [i["sku"] for i in mine(server, shop, c)]
+    assert len(before) >= 2
+    k = my_card(server, shop, c, shop["stores"][1])
+    a = k["suggestions"][0]["sku"]
+    assert a == before[0]
+    b_id = shop["brand"]["id"]
+    con = sqlite3.connect(str(server.db), timeout=10)  # the clock, moved by hand
+
+    def showings(days_ago):
+        fmt = "%Y-%m-%dT%H:%M:%S.000Z"
+        now = datetime.datetime.now(datetime.timezone.utc)
+        con.execute("DELETE FROM suggestion_events WHERE customer_id = ?", (c["id"],))
+        for n, d in enumerate(days_ago):
+            con.execute("INSERT INTO suggestion_events (customer_id, brand_id, sku, visit_id, reason, "
+                        "shown_at) VALUES (?, ?, ?, ?, '', ?)",
+                        (c["id"], b_id, a, f"vis_fatigue_{c['id']}_{n}",
+                         (now - datetime.timedelta(days=d)).strftime(fmt)))
+        con.commit()
+
+    try:
+        # shown on four mornings, 4 to 7 days ago, never answered
+        showings([4, 5, 6, 7])
+        after = [i["sku"] for i in mine(server, shop, c)]
+        assert a in after                       # not excluded: only lowered
+        assert after.index(a) > after.index(before[1])
+        # a month on, the showings weigh nothing
+        showings([31, 32, 33, 34])
+        assert [i["sku"] for i in mine(server, shop, c)][0] == a
+    finally:
+        con.close()

@@ -64,6 +64,31 @@ static void test_cooldowns(void **state)
     assert_true(sr_excluded(&coffee, &d, NULL, 0, NOW)); /* dismissed: for good */
 }
 
+static void test_fatigue(void **state)
+{
+    (void)state;
+    /* halved on the day, three quarters after 15 days, whole after 30 */
+    assert_float_equal(sr_showing_factor(NOW, SR_NONE, NOW), 0.5, 1e-9);
+    assert_float_equal(sr_showing_factor(NOW - 15 * DAY, SR_DECLINED, NOW), 0.75, 1e-9);
+    assert_float_equal(sr_showing_factor(NOW - 30 * DAY, SR_NOT_NOW, NOW), 1.0, 1e-9);
+    assert_float_equal(sr_showing_factor(NOW - 90 * DAY, SR_NONE, NOW), 1.0, 1e-9);
+    /* monotone: an older showing weighs less */
+    double prev = 0;
+    for (int d = 0; d <= 31; d++) {
+        double f = sr_showing_factor(NOW - d * DAY, SR_NONE, NOW);
+        assert_true(f >= prev && f > 0 && f <= 1);
+        prev = f;
+    }
+    /* an accepted suggestion is not a nag; a clock skewed into the future
+     * does not punish */
+    assert_float_equal(sr_showing_factor(NOW, SR_ACCEPTED, NOW), 1.0, 1e-9);
+    assert_float_equal(sr_showing_factor(NOW + DAY, SR_NONE, NOW), 1.0, 1e-9);
+    /* each showing lowers it further: every morning for five days */
+    double f = 1;
+    for (int d = 4; d < 9; d++) f *= sr_showing_factor(NOW - d * DAY, SR_NONE, NOW);
+    assert_true(f < 0.1);
+}
+
 static void test_caps(void **state)
 {
     (void)state;
@@ -105,7 +130,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dont_list), cmocka_unit_test(test_bought),
-        cmocka_unit_test(test_cooldowns), cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_cooldowns), cmocka_unit_test(test_fatigue), cmocka_unit_test(test_caps),
         cmocka_unit_test(test_together),  cmocka_unit_test(test_taste_and_outcomes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
