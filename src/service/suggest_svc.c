@@ -343,6 +343,25 @@ static int dislikes_match(json_t *dislikes, const struct sr_item *it)
     return 0;
 }
 
+/* A purchase line's recency weight: e^(-age / RECENCY_DAYS). */
+static float recency(json_t *line, int64_t now)
+{
+    double age = (double)(now - parse_s(json_string_value(json_object_get(line, "at")))) / DAY;
+    return (float)exp(-(age < 0 ? 0 : age) / RECENCY_DAYS);
+}
+
+/* Non-zero when pid names one of the people the customer shops for (a line
+ * for a person since deleted counts as the customer's own). */
+static int person_known(json_t *people, const char *pid)
+{
+    size_t i;
+    json_t *p;
+    if (!pid) return 0;
+    json_array_foreach(people, i, p)
+        if (strcmp(json_string_value(json_object_get(p, "id")), pid) == 0) return 1;
+    return 0;
+}
+
 /* Sorts a list best first (ties to the lower item), its reasons alongside. */
 static void sort_list(struct suggest_scored *out, struct cand *cs, size_t n)
 {
@@ -383,20 +402,22 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
     /* the customer themself, from their consented history */
     json_t *history = json_object_get(ctx, "history");
     size_t nh = 0;
+    double own_w = 0;
     if (!rc && json_array_size(history)) {
         size_t i;
         json_t *h;
         json_array_foreach(history, i, h) {
+            if (person_known(people, json_string_value(json_object_get(h, "person")))) continue;
             json_t *ix = json_object_get(b->index, json_string_value(json_object_get(h, "sku")));
             if (!ix) continue;
-            double age = (double)(now - parse_s(json_string_value(json_object_get(h, "at")))) / DAY;
             hist[nh] = (uint32_t)json_integer_value(ix);
-            hw[nh++] = (float)exp(-(age < 0 ? 0 : age) / RECENCY_DAYS);
+            hw[nh++] = recency(h, now);
         }
         struct suggest_scored *out = calloc(PER_LIST, sizeof *out);
         struct cand *cs = calloc(PER_LIST, sizeof *cs);
         if (!out || !cs) rc = SK_ENOMEM;
-        int got = rc ? 0 : suggest_rank(b->m, hist, nh, hw, out, PER_LIST, exclude0);
+        for (size_t j = 0; j < nh; j++) own_w += hw[j];
+        int got = rc || !nh ? 0 : suggest_rank(b->m, hist, nh, hw, out, PER_LIST, exclude0);
         size_t kept = 0;
         for (int j = 0; j < got; j++) {
             if (out[j].because == SUGGEST_NO_REASON || out[j].score <= 0) continue;
@@ -414,7 +435,7 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
             cands[nlists] = cs;
             lists[nlists].items = out;
             lists[nlists].n = kept;
-            lists[nlists].weight = 1;
+            lists[nlists].weight = own_w > 0 ? 1.0 / own_w : 1.0;
             nlists++;
         } else {
             free(out);
@@ -428,6 +449,7 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
     json_array_foreach(people, pi, p) {
         if (rc) break;
         json_t *likes = json_object_get(p, "likes"), *dislikes = json_object_get(p, "dislikes");
+        const char *pid = json_string_value(json_object_get(p, "id"));
         memcpy(ex, exclude0, n);
         size_t ns = 0;
         for (uint32_t i = 0; i < n; i++) {
@@ -439,9 +461,22 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
                 hw[ns++] = 1;
             }
         }
+        /* what was bought for them: its neighbours are candidates too */
+        size_t nliked = ns;
+        json_t *h;
+        size_t hi;
+        json_array_foreach(history, hi, h) {
+            const char *for_p = json_string_value(json_object_get(h, "person"));
+            json_t *ix = json_object_get(b->index, json_string_value(json_object_get(h, "sku")));
+            if (!for_p || !pid || strcmp(for_p, pid) || !ix) continue;
+            hist[ns] = (uint32_t)json_integer_value(ix);
+            hw[ns++] = recency(h, now);
+        }
         if (!ns) continue;
-        struct suggest_scored *out = calloc(ns, sizeof *out);
-        struct cand *cs = calloc(ns, sizeof *cs);
+        double seed_w = 0;
+        for (size_t j = 0; j < ns; j++) seed_w += hw[j];
+        struct suggest_scored *out = calloc(ns + PER_LIST, sizeof *out);
+        struct cand *cs = calloc(ns + PER_LIST, sizeof *cs);
         if (!out || !cs) {
             free(out);
             free(cs);
@@ -463,9 +498,31 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
         for (int j = 0; score && j < got; j++) score[all[j].item] = all[j].score;
         size_t kept = 0;
         const char *label = json_string_value(json_object_get(p, "label"));
-        for (size_t j = 0; j < ns; j++) {
+        /* neighbours of what was bought for them, best first */
+        for (int j = 0; nliked < ns && j < got && kept < PER_LIST; j++) {
+            struct suggest_scored *x = &all[j];
+            if (x->because == SUGGEST_NO_REASON || x->score <= 0) break;
+            /* the reason must be a purchase for them, not a liked seed */
+            size_t q = nliked;
+            while (q < ns && hist[q] != x->because) q++;
+            if (q == ns) continue;
+            out[kept] = *x;
+            out[kept].score *= fatigue[x->item];
+            snprintf(cs[kept].reason, sizeof cs[kept].reason, "for %s — because you bought %s for %s",
+                     label ? label : "", views[x->because].it.title, label ? label : "them");
+            cs[kept].source = "person";
+            cs[kept].because = json_string_value(json_object_get(json_array_get(b->items, x->because), "sku"));
+            cs[kept].person_id = pid;
+            cs[kept].label = label;
+            kept++;
+        }
+        size_t from_bought = kept;
+        for (size_t j = 0; j < nliked; j++) {
             uint32_t i = hist[j];
             if (ex[i]) continue;
+            size_t dup = 0;
+            while (dup < from_bought && out[dup].item != i) dup++;
+            if (dup < from_bought) continue;
             char what[128];
             int is_maker = 0;
             likes_match(likes, &views[i].it, what, sizeof what, &is_maker);
@@ -498,14 +555,14 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
         cands[nlists] = cs;
         lists[nlists].items = out;
         lists[nlists].n = kept < PER_LIST ? kept : PER_LIST;
-        lists[nlists].weight = 1;
+        lists[nlists].weight = seed_w > 0 ? 1.0 / seed_w : 1.0;
         nlists++;
     }
 
     json_t *list = json_array();
     if (!rc && nlists && k) {
         struct suggest_merged *m = calloc(k, sizeof *m);
-        size_t got = m ? suggest_merge(lists, nlists, SUGGEST_MERGE_SHARES, m, k) : 0;
+        size_t got = m ? suggest_merge(lists, nlists, SUGGEST_MERGE_SUM, m, k) : 0;
         for (size_t j = 0; j < got; j++) {
             const struct suggest_person_list *l = &lists[m[j].person];
             size_t pos = 0;
@@ -687,8 +744,10 @@ static void person_reason(json_t *ctx, const char *pid, json_t *item, json_t *o)
         char what[128], reason[256];
         int mk;
         const char *label = json_string_value(json_object_get(p, "label"));
-        if (!likes_match(json_object_get(p, "likes"), &v.it, what, sizeof what, &mk)) return;
-        snprintf(reason, sizeof reason, "for %s — likes %s", label ? label : "", what);
+        if (likes_match(json_object_get(p, "likes"), &v.it, what, sizeof what, &mk))
+            snprintf(reason, sizeof reason, "for %s — likes %s", label ? label : "", what);
+        else /* it came from what was bought for them */
+            snprintf(reason, sizeof reason, "for %s", label ? label : "them");
         json_object_set_new(o, "reason", json_string(reason));
         if (label) json_object_set_new(o, "for", json_string(label));
         return;

@@ -94,7 +94,7 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
     }
     if (!rc && purpose_set_has(&ps, "history")) {
         rc = sqi_q_rows(db, &v,
-                        "SELECT l.sku, pu.at, l.qty FROM purchase_lines l JOIN purchases pu ON "
+                        "SELECT l.sku, pu.at, l.qty, l.for_person AS person FROM purchase_lines l JOIN purchases pu ON "
                         "pu.id = l.purchase_id WHERE pu.customer_id = ? AND pu.brand_id = ? "
                         "ORDER BY pu.at",
                         "ss", cid, bid);

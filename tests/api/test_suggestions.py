@@ -249,3 +249,27 @@ def test_each_showing_lowers_until_cooldown_passes(server, shop):
         assert [i["sku"] for i in mine(server, shop, c)][0] == a
     finally:
         con.close()
+
+
+def test_what_was_bought_for_a_person_shapes_their_suggestions(server, shop):
+    """A line bought "for" a person feeds that person's suggestions, with a
+    reason that says so; it is not the customer's own taste."""
+    c = customer(server, shop, ["recognition", "history", "suggestions"])
+    eve = assert_ok(server.post("/v1/me/people", c["token"], json={"label": "Eve"}), 201)
+    assert_ok(server.post(f"/v1/brands/{shop['brand']['id']}/purchases", shop["admin"]["token"],
+                          json={"store": shop["stores"][0]["id"], "customer": c["id"],
+                                "lines": [{"sku": "g-1", "qty": 1, "price": 5, "for": eve["id"]}]},
+                          headers={"Idempotency-Key": str(uuid.uuid4())}), 201)
+    buy(server, shop, c, ["t-1"])
+    train(server, shop)
+    items = mine(server, shop, c)
+    g2 = next(i for i in items if i["sku"] == "g-2")
+    assert g2["for"] == "Eve"
+    assert g2["reason"] == "for Eve — because you bought Roses for Eve"
+    assert g2["why"]["source"] == "person" and g2["why"]["because"] == "g-1"
+    # the customer's own suggestions come from their own purchase only
+    own = [i for i in items if i["why"]["source"] == "history"]
+    assert own and all(i["reason"] == "because you bought The Spy" for i in own)
+    # both are represented on the card
+    k = my_card(server, shop, c, shop["stores"][2])
+    assert {s.get("for") for s in k["suggestions"]} == {None, "Eve"}
