@@ -1,7 +1,8 @@
 // The portal's shopping side, in a real browser: Jeff signs in, opens Marlowe
-// Books, reads what he bought there and what the shop would suggest, asks why
-// one is suggested and says "don't suggest this again" (it is gone, for the
-// API too); then he adds someone he shops for, with what they like, and sees
+// Books, sees in "what staff will see" the usual and what staff would mention,
+// reads what he bought there and what the shop would suggest, asks why one is
+// suggested and says "don't suggest this again" (it is gone, for the API too,
+// and from what staff will see); then he adds someone he shops for, with what they like, and sees
 // them listed. Photographed at phone and desktop widths.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,6 +50,31 @@ test('Jeff reads his purchases and suggestions, dismisses one, and adds a person
   await page.getByRole('heading', { name: 'Your brands' }).waitFor();
   await page.getByRole('link', { name: /Marlowe Books/ }).first().click();
   await page.getByRole('heading', { name: 'Marlowe Books', level: 1 }).waitFor();
+  const jeff = await login(srv.url, 'jeff@example.com');
+
+  // what staff will see: the usual, by its title, and what a visit would
+  // bring up, each with its reason, as the counter card has them
+  await page.getByRole('heading', { name: 'What staff will see' }).waitFor();
+  const preview = page.locator('#preview');
+  const usual = preview.locator('.usual');
+  await usual.waitFor();
+  const usualText = (await usual.innerText()).trim();
+  assert.match(usualText, /^The usual: \S/, usualText);
+  assert.ok(!/bk-\d/.test(usualText), 'a title, not a SKU: ' + usualText);
+  await preview.getByText('Worth mentioning').waitFor();
+  const mentions = preview.locator('.csugg-row');
+  assert.ok(await mentions.count() >= 1);
+  const mention = mentions.first();
+  const mTitle = (await mention.locator('.csugg-title').innerText()).trim();
+  const mReason = (await mention.locator('.csugg-reason').innerText()).trim();
+  assert.ok(mTitle && !/bk-\d/.test(mTitle), 'a suggestion by its title: ' + mTitle);
+  assert.match(mReason, /because you bought|likes|new from/i);
+  assert.ok(await mention.locator('.csugg-title').isVisible() && await mention.locator('.csugg-reason').isVisible());
+  // what the service would put on the card is what the preview shows
+  const served = (await api(srv.url, 'GET', '/v1/me/brands/marlowe-books/card', jeff)).body.card;
+  assert.equal(usualText, 'The usual: ' + served.choices.find((c) => c.key === 'usual').value);
+  assert.deepEqual(await mentions.locator('.csugg-title').allInnerTexts(), served.suggestions.map((x) => x.title));
+  await page.locator('.preview-panel').screenshot({ path: join(SHOTS, 'me-preview-suggestions-phone.png') });
 
   // what he bought: dates, store and titles, newest first
   await page.getByRole('heading', { name: 'What you bought here' }).waitFor();
@@ -82,7 +108,10 @@ test('Jeff reads his purchases and suggestions, dismisses one, and adds a person
   await card.getByRole('button', { name: "Don't suggest this again" }).click();
   await page.locator(`#suggestions-panel .sugg[data-sku="${sku}"]`).waitFor({ state: 'detached' });
   assert.equal(await suggs.count(), n - 1);
-  const jeff = await login(srv.url, 'jeff@example.com');
+  // the best suggestion was also on the preview; staff will no longer see it
+  assert.ok(served.suggestions.some((x) => x.sku === sku), `${title} was not on the preview`);
+  await preview.locator('.csugg-title', { hasText: title }).waitFor({ state: 'detached' });
+  await preview.getByText('Worth mentioning').waitFor();
   const after = await api(srv.url, 'GET', '/v1/me/brands/marlowe-books/suggestions', jeff);
   assert.equal(after.status, 200);
   assert.ok(!after.body.items.some((s) => s.sku === sku), `${title} is still suggested`);

@@ -175,6 +175,7 @@
     S.me = null;
     S.members.clear();
     S.prefs.clear();
+    showInvitesWaiting(0);
   }
 
   // ---- sign in / sign up ---------------------------------------------------
@@ -290,6 +291,7 @@
     else if (id === 'view-log') renderLog(true);
     else if (id === 'view-people') renderPeople();
     else if (id === 'view-data') renderData();
+    if (id !== 'view-people') countInvitesWaiting();
   }
   window.addEventListener('hashchange', route);
 
@@ -473,7 +475,7 @@
     renderChoices(b, choicesBox, granted, refreshPreview);
     refreshPreview();
     renderPurchases(b, bought, granted);
-    renderSuggestions(b, suggest, granted);
+    renderSuggestions(b, suggest, granted, refreshPreview);
     return h('div', { class: 'member-grid' },
       h('div', { class: 'g-perms' }, perms),
       h('div', { class: 'g-preview' }, preview),
@@ -532,7 +534,7 @@
 
   // "Suggestions for you": what the brand's model would mention, each with its
   // reason, why it is shown, and a way to never see it again.
-  async function renderSuggestions(b, box, granted) {
+  async function renderSuggestions(b, box, granted, dismissed) {
     box.textContent = '';
     box.appendChild(h('h2', null, 'Suggestions for you'));
     if (!granted.has('suggestions')) {
@@ -565,6 +567,7 @@
         refill();
         empty.hidden = !!list.children.length;
         toast('“' + (s.title || s.sku) + '” will not be suggested again.');
+        if (dismissed) dismissed();   // nor shown to staff
       });
       list.appendChild(li);
     }
@@ -747,12 +750,15 @@
     const rest = choices.filter((x) => x !== usual);
     if (rest.length) el.appendChild(h('dl', null, rest.map((x) => [h('dt', null, x.label), h('dd', null, fmtValue(x.value))])));
     if (c.dont && c.dont.length) el.appendChild(h('div', { class: 'cdont' }, h('strong', null, "Don't ask or offer: "), c.dont.join(' · ')));
-    for (const s of c.suggestions || []) {
-      const text = typeof s === 'string' ? s : (s.text || s.label || s.item || '');
-      const why = typeof s === 'object' && s ? s.reason : null;
-      if (text) el.appendChild(h('p', { class: 'csugg' }, 'Worth mentioning: ' + text + (why ? ' — ' + why : '')));
+    // what staff would mention, as on the counter: the title and its reason
+    const suggs = (c.suggestions || []).filter((s) => s && (s.title || s.sku));
+    if (suggs.length) {
+      el.appendChild(h('div', { class: 'csugg' }, h('p', { class: 'csugg-head' }, 'Worth mentioning'),
+        suggs.map((s) => h('div', { class: 'csugg-row' },
+          h('b', { class: 'csugg-title' }, s.title || s.sku),
+          s.reason ? h('span', { class: 'csugg-reason' }, s.reason) : null))));
     }
-    if (!choices.length && !(c.dont && c.dont.length)) el.appendChild(h('p', { class: 'cempty' }, 'No choices shown.'));
+    if (!choices.length && !(c.dont && c.dont.length) && !suggs.length) el.appendChild(h('p', { class: 'cempty' }, 'No choices shown.'));
     return el;
   }
 
@@ -1113,6 +1119,7 @@
       renderHousehold(x && x.members ? x : null);
     };
     const received = r.invitations.received || [];
+    showInvitesWaiting(received.length);
     if (received.length) {
       box.appendChild(h('h3', { class: 'hh-h' }, 'Invitations for you'));
       for (const inv of received) {
@@ -1141,15 +1148,35 @@
     if (sent.length) {
       box.appendChild(h('h3', { class: 'hh-h' }, 'Invitations you sent'));
       for (const inv of sent) {
-        const withdraw = h('button', { type: 'button', class: 'btn ghost small' }, 'Withdraw');
+        // a declined one can only be cleared away; a pending one is withdrawn
+        const declined = inv.status === 'declined';
+        const withdraw = h('button', { type: 'button', class: 'btn ghost small' }, declined ? 'Remove' : 'Withdraw');
         withdraw.addEventListener('click', () => act(withdraw,
-          () => api('DELETE', '/v1/me/household/invitations/' + encodeURIComponent(inv.id)), 'Invitation withdrawn.'));
+          () => api('DELETE', '/v1/me/household/invitations/' + encodeURIComponent(inv.id)),
+          declined ? 'Invitation removed.' : 'Invitation withdrawn.'));
         box.appendChild(h('div', { class: 'hh-row' },
           h('div', { class: 'hh-text' }, h('b', { class: 'hh-email' }, inv.email),
             h('span', { class: 'pill' + (inv.status === 'declined' ? ' no' : '') }, cap(inv.status))),
           h('div', { class: 'device-actions' }, withdraw)));
       }
     }
+  }
+
+  // Invitations waiting for an answer are counted on the People tab, so they
+  // are seen on signing in, not only by someone who opens People.
+  function showInvitesWaiting(n) {
+    const el = $('people-count');
+    el.hidden = !n;
+    el.textContent = n ? String(n) : '';
+    el.title = n === 1 ? '1 household invitation for you' : n + ' household invitations for you';
+    el.setAttribute('aria-label', el.title);
+  }
+
+  async function countInvitesWaiting() {
+    try {
+      const r = await api('GET', '/v1/me/household');
+      showInvitesWaiting((r.invitations.received || []).length);
+    } catch (e) { /* the count is a hint; People shows any error */ }
   }
 
   $('invite-form').addEventListener('submit', async (e) => {
