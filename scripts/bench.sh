@@ -77,3 +77,13 @@ if [[ -x "$BUILD/bench_suggest" && -s "$GROCERIES" ]]; then
         "$BUILD/bench_suggest" "$GROCERIES" "${ML_ARGS[@]}"
     )
 fi
+
+# ---- suggestions through the service (bench/bench_suggest_svc.c) ------------
+# The card's path on a real store: a fresh SQLite database in a temporary
+# directory (removed at exit) with a 10 000-item catalogue, 5 000 anonymous
+# baskets and 60 members (and 60 more for the concurrent run); larger seeds
+# (BENCH_SUGGEST_MEMBERS, BENCH_SUGGEST_BASKETS) take minutes to build.
+if [[ -x "$BUILD/bench_suggest_svc" ]]; then
+    echo
+    "$BUILD/bench_suggest_svc" "${BENCH_SUGGEST_MEMBERS:-60}" "${BENCH_SUGGEST_BASKETS:-5000}"
+fi

@@ -20,6 +20,30 @@
 #define RECENCY_DAYS 180.0
 #define PER_LIST 20
 
+/* The rules' view of catalogue item i (tags borrowed from the json). */
+struct item_view {
+    struct sr_item it;
+    const char *tags[16];
+};
+
+static void item_view(json_t *item, struct item_view *v)
+{
+    memset(v, 0, sizeof *v);
+    v->it.title = json_string_value(json_object_get(item, "title"));
+    v->it.category = json_string_value(json_object_get(item, "category"));
+    v->it.maker = json_string_value(json_object_get(item, "maker"));
+    json_t *tags = json_object_get(item, "tags");
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t) {
+        if (v->it.ntags == 16) break;
+        v->tags[v->it.ntags++] = json_string_value(t);
+    }
+    v->it.tags = v->tags;
+    json_t *c = json_object_get(item, "consumable");
+    v->it.consumable = json_is_true(c) || json_integer_value(c) != 0;
+}
+
 /* A trained model with the catalogue it was trained on; shared by
  * reference count, immutable once published. */
 struct bmodel {
@@ -28,6 +52,7 @@ struct bmodel {
     struct suggest_model *m;
     json_t *items; /* array, index = model item */
     json_t *index; /* sku -> index */
+    struct item_view *views; /* the rules' view of each item, made once */
     size_t baskets;
 };
 
@@ -50,6 +75,7 @@ static void bmodel_unref(struct suggest_svc *s, struct bmodel *b)
     pthread_mutex_unlock(&s->mu);
     if (!last) return;
     suggest_model_free(b->m);
+    free(b->views);
     json_decref(b->items);
     json_decref(b->index);
     free(b);
@@ -147,6 +173,16 @@ static int train(struct suggest_svc *s, const char *bid, json_t **ret)
         json_decref(index);
         return rc;
     }
+    size_t n_items = json_array_size(items);
+    b->views = malloc((n_items + 1) * sizeof *b->views);
+    if (!b->views) {
+        suggest_model_free(m);
+        free(b);
+        json_decref(items);
+        json_decref(index);
+        return SK_ENOMEM;
+    }
+    for (size_t v = 0; v < n_items; v++) item_view(json_array_get(items, v), &b->views[v]);
     b->refs = 1;
     b->stamp = stamp;
     b->m = m;
@@ -275,30 +311,6 @@ static int64_t parse_date_s(const char *d)
     return parse_s(buf);
 }
 
-/* The rules' view of catalogue item i (tags borrowed from the json). */
-struct item_view {
-    struct sr_item it;
-    const char *tags[16];
-};
-
-static void item_view(json_t *item, struct item_view *v)
-{
-    memset(v, 0, sizeof *v);
-    v->it.title = json_string_value(json_object_get(item, "title"));
-    v->it.category = json_string_value(json_object_get(item, "category"));
-    v->it.maker = json_string_value(json_object_get(item, "maker"));
-    json_t *tags = json_object_get(item, "tags");
-    size_t i;
-    json_t *t;
-    json_array_foreach(tags, i, t) {
-        if (v->it.ntags == 16) break;
-        v->tags[v->it.ntags++] = json_string_value(t);
-    }
-    v->it.tags = v->tags;
-    json_t *c = json_object_get(item, "consumable");
-    v->it.consumable = json_is_true(c) || json_integer_value(c) != 0;
-}
-
 struct cand { /* what a ranked item came with */
     char reason[256];
     const char *person_id;
@@ -395,9 +407,8 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
     uint8_t *ex = malloc(n + 1);
     uint32_t *hist = malloc((json_array_size(json_object_get(ctx, "history")) + n + 1) * sizeof *hist);
     float *hw = malloc((json_array_size(json_object_get(ctx, "history")) + n + 1) * sizeof *hw);
-    struct item_view *views = malloc((n + 1) * sizeof *views);
-    int rc = lists && bufs && cands && ex && hist && hw && views ? 0 : SK_ENOMEM;
-    for (uint32_t i = 0; !rc && i < n; i++) item_view(json_array_get(b->items, i), &views[i]);
+    const struct item_view *views = b->views;
+    int rc = lists && bufs && cands && ex && hist && hw ? 0 : SK_ENOMEM;
 
     /* the customer themself, from their consented history */
     json_t *history = json_object_get(ctx, "history");
@@ -593,7 +604,6 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
     free(ex);
     free(hist);
     free(hw);
-    free(views);
     if (rc) {
         json_decref(list);
         return rc;
@@ -649,11 +659,7 @@ static int exclusions(struct bmodel *b, json_t *ctx, int64_t now, uint8_t **ret,
             x->last_outcome = o;
         }
     }
-    for (uint32_t j = 0; j < n; j++) {
-        struct item_view v;
-        item_view(json_array_get(b->items, j), &v);
-        ex[j] = (uint8_t)sr_excluded(&v.it, &h[j], dl, nd, now);
-    }
+    for (uint32_t j = 0; j < n; j++) ex[j] = (uint8_t)sr_excluded(&b->views[j].it, &h[j], dl, nd, now);
     free(h);
     free(dl);
     *ret = ex;
