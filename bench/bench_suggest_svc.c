@@ -27,14 +27,18 @@
  *   capped    a fourth card the same day: the day cap is reached, nothing is
  *             ranked (context and usual only)
  *
- * One caller at a time (the latency of one card), then the card again from
- * one thread per core at once. The temporary directory is removed at exit.
+ * One caller at a time (the latency of one card), then mine and the card
+ * again from one thread per core at once, then - a diagnosis, not the shipped
+ * configuration - context, mine and the card after ANALYZE (the store never
+ * runs it; without statistics SQLite reads a member's history by walking all
+ * of the brand's purchases). The temporary directory is removed at exit.
  *
  * usage: bench_suggest_svc [MEMBERS [ANON_BASKETS [SECONDS]]]
- *   defaults 800 50000 60. On more than one core a second group of MEMBERS
- *   is seeded for the concurrent run. SECONDS bounds each timed phase: a
- *   phase stops starting calls after it (the row then says "time limit"
- *   and how many calls it made).
+ *   defaults 800 50000 60. Each group of MEMBERS (one caller; one a core,
+ *   on more than one core; the diagnosis) is seeded separately, so every
+ *   timed card has allowance. SECONDS bounds each timed phase: a phase
+ *   stops starting calls after it (the row then says "time limit" and how
+ *   many calls it made).
  */
 #include "core/catalogue.h"
 #include "core/choices.h"
