@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.SHOPKEEPER_BIN || join(root, 'build', 'shopkeeper');
@@ -94,4 +95,29 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 900 };
+
+// The same screen at phone and desktop widths, the whole page: the viewport
+// is stretched to the page's height so fixed bars sit where a person sees
+// them; first, nothing may be wider than the smallest phone we support.
+export async function shoot(page, name) {
+  const vp = page.viewportSize();
+  await page.evaluate(() => { const t = document.getElementById('toast'); if (t) t.hidden = true; });
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.waitForTimeout(80);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 360, `${name}: the page is ${wide}px wide at 360px`);
+  for (const [size, base] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(base);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(120);
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: base.width, height: Math.max(base.height, height) });
+    await page.waitForTimeout(120);
+    await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`) });
+  }
+  await page.setViewportSize(vp);
 }

@@ -8,10 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, api, login, eid, launch, SHOTS } from './harness.mjs';
+import { startServer, api, login, eid, launch, SHOTS, shoot, PHONE, DESKTOP } from './harness.mjs';
 
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); mkdirSync(SHOTS, { recursive: true }); });
@@ -35,28 +33,6 @@ function assertNoTokenLeaks(page, ...tokens) {
   }
   assert.ok(!page.leaks.urls.some((u) => /sk_[A-Za-z0-9_-]{20,}/.test(u)), 'no token in any URL');
   assert.ok(!page.leaks.console.some((l) => l.startsWith('pageerror')), 'no script errors: ' + page.leaks.console.join('\n'));
-}
-
-// The same screen at phone and desktop widths, the whole page: the viewport
-// is stretched to the page's height so fixed bars sit where a person sees them.
-async function shoot(page, name) {
-  const vp = page.viewportSize();
-  await page.evaluate(() => { const t = document.getElementById('toast'); if (t) t.hidden = true; });
-  // nothing wider than the smallest phone we support
-  await page.setViewportSize({ width: 360, height: 740 });
-  await page.waitForTimeout(80);
-  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(wide <= 360, `${name}: the page is ${wide}px wide at 360px`);
-  for (const [size, base] of [['phone', PHONE], ['desktop', DESKTOP]]) {
-    await page.setViewportSize(base);
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.waitForTimeout(120);
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    await page.setViewportSize({ width: base.width, height: Math.max(base.height, height) });
-    await page.waitForTimeout(120);
-    await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`) });
-  }
-  await page.setViewportSize(vp);
 }
 
 async function pikeStore(name = '5th Avenue') {

@@ -9,35 +9,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, api, launch, SHOTS } from './harness.mjs';
+import { startServer, api, launch, SHOTS, shoot, PHONE, DESKTOP } from './harness.mjs';
 
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
 const PASSWORD = 'correct horse battery';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); mkdirSync(SHOTS, { recursive: true }); });
 after(async () => { await browser?.close(); await srv?.stop(); });
-
-// The whole page at phone and desktop widths (nothing wider than 360px).
-async function shoot(page, name) {
-  const vp = page.viewportSize();
-  await page.evaluate(() => { const t = document.getElementById('toast'); if (t) t.hidden = true; });
-  await page.setViewportSize({ width: 360, height: 740 });
-  await page.waitForTimeout(80);
-  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(wide <= 360, `${name}: the page is ${wide}px wide at 360px`);
-  for (const [size, base] of [['phone', PHONE], ['desktop', DESKTOP]]) {
-    await page.setViewportSize(base);
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.waitForTimeout(120);
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
-    await page.setViewportSize({ width: base.width, height: Math.max(base.height, height) });
-    await page.waitForTimeout(120);
-    await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`) });
-  }
-  await page.setViewportSize(vp);
-}
 
 // A shopper with an account of their own, signed in on their own phone (a
 // browser context of its own: nothing shared with the other's session).
