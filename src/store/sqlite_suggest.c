@@ -93,9 +93,13 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
         }
     }
     if (!rc && purpose_set_has(&ps, "history")) {
+        /* "+pu.brand_id": without statistics SQLite would walk the brand's
+         * (brand_id, at) index over every purchase of the brand to skip the
+         * sort (419 ms p99 at 116k purchases, bench_suggest_svc); one
+         * customer's purchases are few, so look them up and sort those. */
         rc = sqi_q_rows(db, &v,
                         "SELECT l.sku, pu.at, l.qty, l.for_person AS person FROM purchase_lines l JOIN purchases pu ON "
-                        "pu.id = l.purchase_id WHERE pu.customer_id = ? AND pu.brand_id = ? "
+                        "pu.id = l.purchase_id WHERE pu.customer_id = ? AND +pu.brand_id = ? "
                         "ORDER BY pu.at",
                         "ss", cid, bid);
         if (!rc) json_object_set_new(out, "history", v);
