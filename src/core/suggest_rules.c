@@ -48,7 +48,9 @@ int sr_matches_dont(const struct sr_item *it, const char *text)
     if (it->title && strcasecmp(it->title, text) == 0) return 1;
     if (category_segment(it->category, text, &n)) return 1;
     /* "children's books" names the category "children": the text's first
-     * word, when it is a category segment of three letters or more */
+     * word, when it is a category segment of three letters or more (not for
+     * a path: "books/children" must not name all of "books") */
+    if (strchr(text, '/')) return 0;
     size_t w = 0;
     while (text[w] && (isalnum((unsigned char)text[w]) || text[w] == '-')) w++;
     if (w >= 3 && w < 64) {

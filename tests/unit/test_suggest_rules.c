@@ -30,6 +30,12 @@ static void test_dont_list(void **state)
     assert_true(sr_excluded(&book, NULL, title, 1, NOW));
     assert_false(sr_excluded(&book, NULL, other, 1, NOW));
     assert_false(sr_excluded(&book, NULL, partial, 1, NOW));
+    /* a path names its last segment, and only under that path */
+    const char *path[] = {"books/fiction"}, *elsewhere[] = {"books/children"},
+               *words[] = {"thrillers for grown-ups"};
+    assert_true(sr_excluded(&book, NULL, path, 1, NOW));
+    assert_false(sr_excluded(&book, NULL, elsewhere, 1, NOW));
+    assert_true(sr_excluded(&book, NULL, words, 1, NOW)); /* first word names a segment */
     assert_false(sr_excluded(&book, NULL, NULL, 0, NOW));
 }
 
