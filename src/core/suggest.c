@@ -638,30 +638,15 @@ fail:
 
 /* ---- ranking ---- */
 
-int suggest_rank(const struct suggest_model *m, const uint32_t *history, size_t n,
-                 const float *history_weights, struct suggest_scored *out, size_t k,
-                 const uint8_t *exclude)
+/* Adds a history's terms into score (first touches: marked in mark, listed
+ * in touched, score/best/reason set): score[j] = sum of weight(i) * W[i][j],
+ * reason[j] the history item with the largest term. Returns how many items
+ * were touched. */
+static size_t sg_accumulate(const struct suggest_model *m, const uint32_t *history, size_t n,
+                            const float *history_weights, float *score, float *best, uint32_t *reason,
+                            uint32_t *touched, uint8_t *mark)
 {
-    if (!m || (n > 0 && !history) || (k > 0 && !out)) return SK_EINVAL;
-    if (k == 0) return 0;
     uint32_t ni = m->n_items;
-    if (k > ni) k = ni;
-    /* One block: score, best term, reason, touched list, marks. */
-    size_t bytes = (size_t)ni * (sizeof(float) * 2 + sizeof(uint32_t) * 2 + 1);
-    unsigned char *blk = malloc(bytes);
-    struct sg_cand *heap = malloc(2 * k * sizeof *heap); /* heap, then sorted */
-    if (!blk || !heap) {
-        free(blk);
-        free(heap);
-        return SK_ENOMEM;
-    }
-    float *score = (float *)blk;
-    float *best = score + ni;
-    uint32_t *reason = (uint32_t *)(best + ni);
-    uint32_t *touched = reason + ni;
-    uint8_t *mark = (uint8_t *)(touched + ni);
-    memset(mark, 0, ni);
-
     size_t nt = 0;
     for (size_t h = 0; h < n; h++) {
         uint32_t i = history[h];
@@ -686,6 +671,54 @@ int suggest_rank(const struct suggest_model *m, const uint32_t *history, size_t 
             }
         }
     }
+    return nt;
+}
+
+int suggest_score(const struct suggest_model *m, const uint32_t *history, size_t n,
+                  const float *history_weights, float *score, uint32_t *because)
+{
+    if (!m || (n > 0 && !history) || !score || !because) return SK_EINVAL;
+    uint32_t ni = m->n_items;
+    unsigned char *blk = malloc((size_t)ni * (sizeof(float) + sizeof(uint32_t) + 1) + 1);
+    if (!blk) return SK_ENOMEM;
+    float *best = (float *)blk;
+    uint32_t *touched = (uint32_t *)(best + ni);
+    uint8_t *mark = (uint8_t *)(touched + ni);
+    memset(mark, 0, ni);
+    for (uint32_t j = 0; j < ni; j++) {
+        score[j] = 0;
+        because[j] = SUGGEST_NO_REASON;
+    }
+    sg_accumulate(m, history, n, history_weights, score, best, because, touched, mark);
+    free(blk);
+    return 0;
+}
+
+int suggest_rank(const struct suggest_model *m, const uint32_t *history, size_t n,
+                 const float *history_weights, struct suggest_scored *out, size_t k,
+                 const uint8_t *exclude)
+{
+    if (!m || (n > 0 && !history) || (k > 0 && !out)) return SK_EINVAL;
+    if (k == 0) return 0;
+    uint32_t ni = m->n_items;
+    if (k > ni) k = ni;
+    /* One block: score, best term, reason, touched list, marks. */
+    size_t bytes = (size_t)ni * (sizeof(float) * 2 + sizeof(uint32_t) * 2 + 1);
+    unsigned char *blk = malloc(bytes);
+    struct sg_cand *heap = malloc(2 * k * sizeof *heap); /* heap, then sorted */
+    if (!blk || !heap) {
+        free(blk);
+        free(heap);
+        return SK_ENOMEM;
+    }
+    float *score = (float *)blk;
+    float *best = score + ni;
+    uint32_t *reason = (uint32_t *)(best + ni);
+    uint32_t *touched = reason + ni;
+    uint8_t *mark = (uint8_t *)(touched + ni);
+    memset(mark, 0, ni);
+
+    size_t nt = sg_accumulate(m, history, n, history_weights, score, best, reason, touched, mark);
     size_t hn = 0;
     for (size_t t = 0; t < nt; t++) {
         uint32_t j = touched[t];

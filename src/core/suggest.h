@@ -96,6 +96,17 @@ int suggest_rank(const struct suggest_model *m, const uint32_t *history, size_t 
                  const float *history_weights, struct suggest_scored *out, size_t k,
                  const uint8_t *exclude);
 
+/*
+ * The scores suggest_rank ranks by, for every item at once: score[j] what the
+ * history gives item j (0 when nothing in it points to j) and because[j] the
+ * history item with the largest term (SUGGEST_NO_REASON when none). Both
+ * arrays hold suggest_model_items(m) entries and are overwritten. No
+ * exclusions and no popularity fill: for callers that choose among items
+ * themselves. 0, SK_EINVAL or SK_ENOMEM; thread-safe.
+ */
+int suggest_score(const struct suggest_model *m, const uint32_t *history, size_t n,
+                  const float *history_weights, float *score, uint32_t *because);
+
 /* One person's ranked list for the merge. */
 struct suggest_person_list {
     const struct suggest_scored *items;

@@ -1,5 +1,6 @@
 /* suggest_svc.c — the suggestion service (see suggest_svc.h). */
 #include "service/suggest_svc.h"
+#include "core/item_index.h"
 #include "core/suggest.h"
 #include "core/suggest_rules.h"
 #include "util/err.h"
@@ -20,10 +21,25 @@
 #define RECENCY_DAYS 180.0
 #define PER_LIST 20
 
+static int64_t parse_s(const char *t)
+{
+    int64_t us;
+    return t && !time_parse_rfc3339(t, &us) ? us / 1000000 : 0;
+}
+
+static int64_t parse_date_s(const char *d)
+{
+    if (!d || strlen(d) < 10) return 0;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.10sT00:00:00Z", d);
+    return parse_s(buf);
+}
+
 /* The rules' view of catalogue item i (tags borrowed from the json). */
 struct item_view {
-    struct sr_item it;
+    struct sr_item it; /* first: the index reads the views as sr_items */
     const char *tags[16];
+    int64_t released; /* seconds, 0: unknown */
 };
 
 static void item_view(json_t *item, struct item_view *v)
@@ -42,6 +58,7 @@ static void item_view(json_t *item, struct item_view *v)
     v->it.tags = v->tags;
     json_t *c = json_object_get(item, "consumable");
     v->it.consumable = json_is_true(c) || json_integer_value(c) != 0;
+    v->released = parse_date_s(json_string_value(json_object_get(item, "released")));
 }
 
 /* A trained model with the catalogue it was trained on; shared by
@@ -53,6 +70,7 @@ struct bmodel {
     json_t *items; /* array, index = model item */
     json_t *index; /* sku -> index */
     struct item_view *views; /* the rules' view of each item, made once */
+    struct item_index *ix;   /* the views by segment, maker, tag, title */
     size_t baskets;
 };
 
@@ -75,6 +93,7 @@ static void bmodel_unref(struct suggest_svc *s, struct bmodel *b)
     pthread_mutex_unlock(&s->mu);
     if (!last) return;
     suggest_model_free(b->m);
+    item_index_free(b->ix);
     free(b->views);
     json_decref(b->items);
     json_decref(b->index);
@@ -183,6 +202,15 @@ static int train(struct suggest_svc *s, const char *bid, json_t **ret)
         return SK_ENOMEM;
     }
     for (size_t v = 0; v < n_items; v++) item_view(json_array_get(items, v), &b->views[v]);
+    rc = item_index_build(&b->views[0].it, sizeof *b->views, (uint32_t)n_items, &b->ix);
+    if (rc) {
+        suggest_model_free(m);
+        free(b->views);
+        free(b);
+        json_decref(items);
+        json_decref(index);
+        return rc;
+    }
     b->refs = 1;
     b->stamp = stamp;
     b->m = m;
@@ -297,31 +325,19 @@ void suggest_svc_stop(struct suggest_svc *s)
 
 /* ---- ranking --------------------------------------------------------------- */
 
-static int64_t parse_s(const char *t)
-{
-    int64_t us;
-    return t && !time_parse_rfc3339(t, &us) ? us / 1000000 : 0;
-}
-
-static int64_t parse_date_s(const char *d)
-{
-    if (!d || strlen(d) < 10) return 0;
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.10sT00:00:00Z", d);
-    return parse_s(buf);
-}
-
-struct cand { /* what a ranked item came with */
-    char reason[256];
-    const char *person_id;
-    const char *label;
-    const char *source;
-    const char *because; /* sku */
+enum cand_kind {
+    C_HISTORY,    /* a neighbour of the customer's own purchases */
+    C_BOUGHT_FOR, /* a neighbour of what was bought for a person */
+    C_LIKES,      /* what a person likes */
+    C_NEW,        /* new from a maker a person likes */
 };
 
-struct ranking {
-    json_t *list;  /* [{sku, title, reason, for?, person?, why}] */
-    json_t *usual; /* or NULL */
+/* A ranked item and where it came from; its reason is written only when
+ * the merge chooses it. */
+struct cand {
+    struct suggest_scored s;
+    enum cand_kind kind;
+    json_t *person; /* the person's entry in the context, or NULL */
 };
 
 /* Which text of the likes matches the item: the kind and the matched text. */
@@ -339,18 +355,6 @@ static int likes_match(json_t *likes, const struct sr_item *it, char *buf, size_
                 return 1;
             }
         }
-    }
-    return 0;
-}
-
-static int dislikes_match(json_t *dislikes, const struct sr_item *it)
-{
-    static const char *const keys[3] = {"categories", "makers", "tags"};
-    for (int k = 0; k < 3; k++) {
-        size_t i;
-        json_t *t;
-        json_array_foreach(json_object_get(dislikes, keys[k]), i, t)
-            if (sr_matches_taste(it, json_string_value(t))) return 1;
     }
     return 0;
 }
@@ -374,236 +378,307 @@ static int person_known(json_t *people, const char *pid)
     return 0;
 }
 
-/* Sorts a list best first (ties to the lower item), its reasons alongside. */
-static void sort_list(struct suggest_scored *out, struct cand *cs, size_t n)
+/* Best first, ties to the lower item. */
+static int cand_cmp(const void *a, const void *b)
 {
-    for (size_t a = 1; a < n; a++)
-        for (size_t c = a; c > 0 && (out[c].score > out[c - 1].score ||
-                                     (out[c].score == out[c - 1].score && out[c].item < out[c - 1].item)); c--) {
-            struct suggest_scored t = out[c];
-            out[c] = out[c - 1];
-            out[c - 1] = t;
-            struct cand tc = cs[c];
-            cs[c] = cs[c - 1];
-            cs[c - 1] = tc;
+    const struct cand *x = a, *y = b;
+    if (x->s.score != y->s.score) return x->s.score > y->s.score ? -1 : 1;
+    return x->s.item < y->s.item ? -1 : x->s.item > y->s.item;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Scratch of one ranking: O(catalogue) once, reused for every person. */
+struct rank_scratch {
+    uint8_t *ex;   /* the exclusions of the list being made */
+    uint8_t *mark; /* 1: a liked seed; 2: bought for the person */
+    uint32_t *buf; /* the index's answers */
+    uint32_t *seeds;
+    float *seed_w;
+    size_t nseeds;
+    float *score;
+    uint32_t *because;
+};
+
+static void rs_release(struct rank_scratch *r)
+{
+    free(r->ex);
+    free(r->mark);
+    free(r->buf);
+    free(r->seeds);
+    free(r->seed_w);
+    free(r->score);
+    free(r->because);
+}
+
+static int rs_init(struct rank_scratch *r, uint32_t n, size_t history)
+{
+    memset(r, 0, sizeof *r);
+    r->ex = malloc(n + 1);
+    r->mark = calloc(n + 1, 1);
+    r->buf = malloc((n + 1) * sizeof *r->buf);
+    r->seeds = malloc((n + history + 1) * sizeof *r->seeds);
+    r->seed_w = malloc((n + history + 1) * sizeof *r->seed_w);
+    r->score = malloc((n + 1) * sizeof *r->score);
+    r->because = malloc((n + 1) * sizeof *r->because);
+    if (r->ex && r->mark && r->buf && r->seeds && r->seed_w && r->score && r->because) return 0;
+    rs_release(r);
+    return SK_ENOMEM;
+}
+
+/* Every item a person's likes or dislikes name, through the model's index. */
+static void tastes_each(const struct bmodel *b, json_t *taste, struct rank_scratch *r,
+                        void (*fn)(struct rank_scratch *r, uint32_t item))
+{
+    static const char *const keys[3] = {"categories", "makers", "tags"};
+    for (int k = 0; k < 3; k++) {
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(taste, keys[k]), i, t) {
+            size_t got = item_index_taste(b->ix, json_string_value(t), r->buf);
+            for (size_t j = 0; j < got; j++) fn(r, r->buf[j]);
         }
+    }
+}
+
+static void exclude_item(struct rank_scratch *r, uint32_t item) { r->ex[item] = 1; }
+
+static void add_seed(struct rank_scratch *r, uint32_t item)
+{
+    if (r->mark[item]) return;
+    r->mark[item] = 1;
+    r->seeds[r->nseeds] = item;
+    r->seed_w[r->nseeds++] = 1;
+}
+
+/* The customer's own list: neighbours of their own purchases (not those
+ * for a person they listed), best first. */
+static int own_list(const struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const float *fatigue,
+                    int64_t now, struct rank_scratch *r, struct cand **ret, size_t *ret_n,
+                    double *ret_weight)
+{
+    json_t *people = json_object_get(ctx, "people"), *h;
+    size_t i, nh = 0;
+    double own_w = 0;
+    json_array_foreach(json_object_get(ctx, "history"), i, h) {
+        if (person_known(people, json_string_value(json_object_get(h, "person")))) continue;
+        json_t *ix = json_object_get(b->index, json_string_value(json_object_get(h, "sku")));
+        if (!ix) continue;
+        r->seeds[nh] = (uint32_t)json_integer_value(ix);
+        r->seed_w[nh] = recency(h, now);
+        own_w += r->seed_w[nh++];
+    }
+    *ret_n = 0;
+    if (!nh) return 0;
+    struct suggest_scored out[PER_LIST];
+    struct cand *cs = malloc(PER_LIST * sizeof *cs);
+    if (!cs) return SK_ENOMEM;
+    int got = suggest_rank(b->m, r->seeds, nh, r->seed_w, out, PER_LIST, exclude0);
+    size_t kept = 0;
+    for (int j = 0; j < got; j++) {
+        if (out[j].because == SUGGEST_NO_REASON || out[j].score <= 0) continue;
+        cs[kept] = (struct cand){.s = out[j], .kind = C_HISTORY};
+        cs[kept++].s.score *= fatigue[out[j].item];
+    }
+    qsort(cs, kept, sizeof *cs, cand_cmp);
+    *ret = cs;
+    *ret_n = kept;
+    *ret_weight = own_w > 0 ? 1.0 / own_w : 1.0;
+    return 0;
+}
+
+/*
+ * One person's list: the best PER_LIST neighbours of what was bought for
+ * them, and every item their likes name, scored by what the other seeds say
+ * of it (the model), a little popularity, and a lift when it is new from a
+ * maker they like; their dislikes are excluded. Best first.
+ */
+static int person_list(const struct bmodel *b, json_t *person, json_t *history, const uint8_t *exclude0,
+                       const float *fatigue, int64_t now, struct rank_scratch *r, struct cand **ret,
+                       size_t *ret_n, double *ret_weight)
+{
+    uint32_t n = (uint32_t)json_array_size(b->items);
+    json_t *likes = json_object_get(person, "likes"), *h;
+    const char *pid = json_string_value(json_object_get(person, "id"));
+    memcpy(r->ex, exclude0, n);
+    tastes_each(b, json_object_get(person, "dislikes"), r, exclude_item);
+    r->nseeds = 0;
+    tastes_each(b, likes, r, add_seed);
+    size_t nliked = r->nseeds, hi;
+    for (size_t j = 0; j < nliked; j++) r->mark[r->seeds[j]] = 0;
+    /* in catalogue order, as a walk over it would find them */
+    qsort(r->seeds, nliked, sizeof *r->seeds, u32_cmp);
+    json_array_foreach(history, hi, h) {
+        const char *for_p = json_string_value(json_object_get(h, "person"));
+        json_t *ix = json_object_get(b->index, json_string_value(json_object_get(h, "sku")));
+        if (!for_p || !pid || strcmp(for_p, pid) || !ix) continue;
+        r->seeds[r->nseeds] = (uint32_t)json_integer_value(ix);
+        r->seed_w[r->nseeds++] = recency(h, now);
+    }
+    size_t ns = r->nseeds;
+    *ret_n = 0;
+    if (!ns) return 0;
+    double seed_w = 0;
+    for (size_t j = 0; j < ns; j++) seed_w += r->seed_w[j];
+    int rc = suggest_score(b->m, r->seeds, ns, r->seed_w, r->score, r->because);
+    if (rc) return rc;
+    struct cand *cs = malloc((nliked + PER_LIST) * sizeof *cs);
+    if (!cs) return SK_ENOMEM;
+    size_t kept = 0;
+    /* neighbours whose reason is a purchase for them (not a liked seed) */
+    for (size_t j = nliked; j < ns; j++) r->mark[r->seeds[j]] = 2;
+    for (uint32_t i = 0; nliked < ns && i < n; i++) {
+        uint32_t by = r->because[i];
+        if (by == SUGGEST_NO_REASON || r->ex[i] || !(r->score[i] > 0) || r->mark[by] != 2) continue;
+        struct cand c = {.s = {i, r->score[i], by}, .kind = C_BOUGHT_FOR, .person = person};
+        if (kept == PER_LIST && cand_cmp(&c, &cs[kept - 1]) >= 0) continue;
+        size_t at = kept < PER_LIST ? kept++ : PER_LIST - 1;
+        for (; at > 0 && cand_cmp(&c, &cs[at - 1]) < 0; at--) cs[at] = cs[at - 1];
+        cs[at] = c;
+    }
+    for (size_t j = nliked; j < ns; j++) r->mark[r->seeds[j]] = 0;
+    for (size_t j = 0; j < kept; j++) cs[j].s.score *= fatigue[cs[j].s.item];
+    size_t from_bought = kept;
+    for (size_t j = 0; j < nliked; j++) {
+        uint32_t i = r->seeds[j];
+        if (r->ex[i]) continue;
+        size_t dup = 0;
+        while (dup < from_bought && cs[dup].s.item != i) dup++;
+        if (dup < from_bought) continue;
+        int64_t rel = b->views[i].released;
+        int fresh = 0;
+        if (rel && rel <= now && now - rel <= (int64_t)NEW_DAYS * DAY) {
+            char what[2];
+            likes_match(likes, &b->views[i].it, what, sizeof what, &fresh); /* by a maker they like */
+        }
+        float sc = r->score[i] + 0.001f * (float)suggest_model_popularity(b->m, i) + (fresh ? 100.0f : 0);
+        cs[kept++] = (struct cand){.s = {i, sc * fatigue[i], SUGGEST_NO_REASON},
+                                   .kind = fresh ? C_NEW : C_LIKES,
+                                   .person = person};
+    }
+    qsort(cs, kept, sizeof *cs, cand_cmp);
+    *ret = cs;
+    *ret_n = kept;
+    *ret_weight = seed_w > 0 ? 1.0 / seed_w : 1.0;
+    return 0;
+}
+
+/* The reason a person reads for a chosen candidate; returns its source. */
+static const char *cand_reason(const struct bmodel *b, const struct cand *c, char *buf, size_t len)
+{
+    const char *label = c->person ? json_string_value(json_object_get(c->person, "label")) : NULL;
+    const char *because = c->s.because != SUGGEST_NO_REASON ? b->views[c->s.because].it.title : "";
+    char what[128] = "";
+    int maker;
+    switch (c->kind) {
+    case C_HISTORY:
+        snprintf(buf, len, "because you bought %s", because);
+        return "history";
+    case C_BOUGHT_FOR:
+        snprintf(buf, len, "for %s — because you bought %s for %s", label ? label : "", because,
+                 label ? label : "them");
+        return "person";
+    case C_NEW:
+        likes_match(json_object_get(c->person, "likes"), &b->views[c->s.item].it, what, sizeof what, &maker);
+        snprintf(buf, len, "new from %s you follow", what);
+        return "new";
+    case C_LIKES:
+        break;
+    }
+    likes_match(json_object_get(c->person, "likes"), &b->views[c->s.item].it, what, sizeof what, &maker);
+    snprintf(buf, len, "for %s — likes %s", label ? label : "", what);
+    return "person";
+}
+
+/* One merged suggestion as the API shows it. */
+static json_t *cand_json(const struct bmodel *b, const struct cand *c)
+{
+    char reason[256];
+    const char *source = cand_reason(b, c, reason, sizeof reason);
+    json_t *item = json_array_get(b->items, c->s.item);
+    json_t *e = json_pack("{s:O, s:O, s:s}", "sku", json_object_get(item, "sku"), "title",
+                          json_object_get(item, "title"), "reason", reason);
+    json_t *why = json_pack("{s:s}", "source", source);
+    if (c->s.because != SUGGEST_NO_REASON)
+        json_object_set(why, "because", json_object_get(json_array_get(b->items, c->s.because), "sku"));
+    if (c->person) {
+        json_t *label = json_object_get(c->person, "label");
+        if (json_is_string(label)) {
+            json_object_set(e, "for", label);
+            json_object_set(why, "person", label);
+        }
+        json_object_set(e, "person", json_object_get(c->person, "id"));
+    }
+    json_object_set_new(e, "why", why);
+    return e;
 }
 
 /*
  * Ranks for the customer: k items, the caller's exclusions already applied
  * (exclude per item) and each score multiplied by fatigue per item (what
- * earlier showings left).
+ * earlier showings left). One list for the customer's own purchases, one per
+ * person they shop for, merged so that each is represented.
  */
 static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const float *fatigue,
                 size_t k, int64_t now, json_t **ret)
 {
     uint32_t n = (uint32_t)json_array_size(b->items);
-    json_t *people = json_object_get(ctx, "people");
-    size_t np = json_array_size(people);
-    size_t nlists = 0;
+    json_t *people = json_object_get(ctx, "people"), *history = json_object_get(ctx, "history");
+    size_t np = json_array_size(people), nlists = 0;
     struct suggest_person_list *lists = calloc(np + 1, sizeof *lists);
-    struct suggest_scored **bufs = calloc(np + 1, sizeof *bufs);
+    struct suggest_scored **scored = calloc(np + 1, sizeof *scored);
     struct cand **cands = calloc(np + 1, sizeof *cands);
-    uint8_t *ex = malloc(n + 1);
-    uint32_t *hist = malloc((json_array_size(json_object_get(ctx, "history")) + n + 1) * sizeof *hist);
-    float *hw = malloc((json_array_size(json_object_get(ctx, "history")) + n + 1) * sizeof *hw);
-    const struct item_view *views = b->views;
-    int rc = lists && bufs && cands && ex && hist && hw ? 0 : SK_ENOMEM;
-
-    /* the customer themself, from their consented history */
-    json_t *history = json_object_get(ctx, "history");
-    size_t nh = 0;
-    double own_w = 0;
-    if (!rc && json_array_size(history)) {
-        size_t i;
-        json_t *h;
-        json_array_foreach(history, i, h) {
-            if (person_known(people, json_string_value(json_object_get(h, "person")))) continue;
-            json_t *ix = json_object_get(b->index, json_string_value(json_object_get(h, "sku")));
-            if (!ix) continue;
-            hist[nh] = (uint32_t)json_integer_value(ix);
-            hw[nh++] = recency(h, now);
-        }
-        struct suggest_scored *out = calloc(PER_LIST, sizeof *out);
-        struct cand *cs = calloc(PER_LIST, sizeof *cs);
-        if (!out || !cs) rc = SK_ENOMEM;
-        for (size_t j = 0; j < nh; j++) own_w += hw[j];
-        int got = rc || !nh ? 0 : suggest_rank(b->m, hist, nh, hw, out, PER_LIST, exclude0);
-        size_t kept = 0;
-        for (int j = 0; j < got; j++) {
-            if (out[j].because == SUGGEST_NO_REASON || out[j].score <= 0) continue;
-            out[kept] = out[j];
-            out[kept].score *= fatigue[out[j].item];
-            snprintf(cs[kept].reason, sizeof cs[kept].reason, "because you bought %s",
-                     views[out[j].because].it.title);
-            cs[kept].source = "history";
-            cs[kept].because = json_string_value(json_object_get(json_array_get(b->items, out[j].because), "sku"));
-            kept++;
-        }
-        sort_list(out, cs, kept);
-        if (kept) {
-            bufs[nlists] = out;
-            cands[nlists] = cs;
-            lists[nlists].items = out;
-            lists[nlists].n = kept;
-            lists[nlists].weight = own_w > 0 ? 1.0 / own_w : 1.0;
-            nlists++;
-        } else {
-            free(out);
+    struct rank_scratch r;
+    int rc = lists && scored && cands ? rs_init(&r, n, json_array_size(history)) : SK_ENOMEM;
+    int have_scratch = !rc;
+    for (size_t p = 0; !rc && p <= np; p++) {
+        struct cand *cs = NULL;
+        size_t got = 0;
+        double weight = 1;
+        rc = p == 0 ? own_list(b, ctx, exclude0, fatigue, now, &r, &cs, &got, &weight)
+                    : person_list(b, json_array_get(people, p - 1), history, exclude0, fatigue, now, &r, &cs,
+                                  &got, &weight);
+        if (rc || !got) {
             free(cs);
+            continue;
         }
-    }
-
-    /* each person, from their stated likes */
-    size_t pi;
-    json_t *p;
-    json_array_foreach(people, pi, p) {
-        if (rc) break;
-        json_t *likes = json_object_get(p, "likes"), *dislikes = json_object_get(p, "dislikes");
-        const char *pid = json_string_value(json_object_get(p, "id"));
-        memcpy(ex, exclude0, n);
-        size_t ns = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            if (!ex[i] && dislikes_match(dislikes, &views[i].it)) ex[i] = 1;
-            char buf[2];
-            int mk;
-            if (likes_match(likes, &views[i].it, buf, sizeof buf, &mk)) {
-                hist[ns] = i;
-                hw[ns++] = 1;
-            }
-        }
-        /* what was bought for them: its neighbours are candidates too */
-        size_t nliked = ns;
-        json_t *h;
-        size_t hi;
-        json_array_foreach(history, hi, h) {
-            const char *for_p = json_string_value(json_object_get(h, "person"));
-            json_t *ix = json_object_get(b->index, json_string_value(json_object_get(h, "sku")));
-            if (!for_p || !pid || strcmp(for_p, pid) || !ix) continue;
-            hist[ns] = (uint32_t)json_integer_value(ix);
-            hw[ns++] = recency(h, now);
-        }
-        if (!ns) continue;
-        double seed_w = 0;
-        for (size_t j = 0; j < ns; j++) seed_w += hw[j];
-        struct suggest_scored *out = calloc(ns + PER_LIST, sizeof *out);
-        struct cand *cs = calloc(ns + PER_LIST, sizeof *cs);
-        if (!out || !cs) {
-            free(out);
+        if (got > PER_LIST) got = PER_LIST;
+        struct suggest_scored *sc = malloc(got * sizeof *sc);
+        if (!sc) {
             free(cs);
             rc = SK_ENOMEM;
             break;
         }
-        /* the seeds themselves are the candidates, scored by what the
-         * other seeds say of them (the model) and by popularity */
-        struct suggest_scored *all = calloc(n, sizeof *all);
-        int got = all ? suggest_rank(b->m, hist, ns, hw, all, n, ex) : SK_ENOMEM;
-        if (got < 0) {
-            free(all);
-            free(out);
-            free(cs);
-            rc = got;
-            break;
-        }
-        float *score = calloc(n, sizeof *score);
-        for (int j = 0; score && j < got; j++) score[all[j].item] = all[j].score;
-        size_t kept = 0;
-        const char *label = json_string_value(json_object_get(p, "label"));
-        /* neighbours of what was bought for them, best first */
-        for (int j = 0; nliked < ns && j < got && kept < PER_LIST; j++) {
-            struct suggest_scored *x = &all[j];
-            if (x->because == SUGGEST_NO_REASON || x->score <= 0) break;
-            /* the reason must be a purchase for them, not a liked seed */
-            size_t q = nliked;
-            while (q < ns && hist[q] != x->because) q++;
-            if (q == ns) continue;
-            out[kept] = *x;
-            out[kept].score *= fatigue[x->item];
-            snprintf(cs[kept].reason, sizeof cs[kept].reason, "for %s — because you bought %s for %s",
-                     label ? label : "", views[x->because].it.title, label ? label : "them");
-            cs[kept].source = "person";
-            cs[kept].because = json_string_value(json_object_get(json_array_get(b->items, x->because), "sku"));
-            cs[kept].person_id = pid;
-            cs[kept].label = label;
-            kept++;
-        }
-        size_t from_bought = kept;
-        for (size_t j = 0; j < nliked; j++) {
-            uint32_t i = hist[j];
-            if (ex[i]) continue;
-            size_t dup = 0;
-            while (dup < from_bought && out[dup].item != i) dup++;
-            if (dup < from_bought) continue;
-            char what[128];
-            int is_maker = 0;
-            likes_match(likes, &views[i].it, what, sizeof what, &is_maker);
-            int64_t rel = parse_date_s(json_string_value(json_object_get(json_array_get(b->items, i), "released")));
-            int fresh = is_maker && rel && rel <= now && now - rel <= (int64_t)NEW_DAYS * DAY;
-            out[kept].item = i;
-            out[kept].score = ((score ? score[i] : 0) + 0.001f * (float)suggest_model_popularity(b->m, i) +
-                               (fresh ? 100.0f : 0)) * fatigue[i];
-            out[kept].because = SUGGEST_NO_REASON;
-            if (fresh) {
-                snprintf(cs[kept].reason, sizeof cs[kept].reason, "new from %s you follow", what);
-                cs[kept].source = "new";
-            } else {
-                snprintf(cs[kept].reason, sizeof cs[kept].reason, "for %s — likes %s", label ? label : "", what);
-                cs[kept].source = "person";
-            }
-            cs[kept].person_id = json_string_value(json_object_get(p, "id"));
-            cs[kept].label = label;
-            kept++;
-        }
-        free(score);
-        free(all);
-        sort_list(out, cs, kept);
-        if (!kept) {
-            free(out);
-            free(cs);
-            continue;
-        }
-        bufs[nlists] = out;
+        for (size_t j = 0; j < got; j++) sc[j] = cs[j].s;
         cands[nlists] = cs;
-        lists[nlists].items = out;
-        lists[nlists].n = kept < PER_LIST ? kept : PER_LIST;
-        lists[nlists].weight = seed_w > 0 ? 1.0 / seed_w : 1.0;
-        nlists++;
+        scored[nlists] = sc;
+        lists[nlists++] = (struct suggest_person_list){.items = sc, .n = got, .weight = weight};
     }
-
     json_t *list = json_array();
     if (!rc && nlists && k) {
         struct suggest_merged *m = calloc(k, sizeof *m);
         size_t got = m ? suggest_merge(lists, nlists, SUGGEST_MERGE_SUM, m, k) : 0;
+        if (!m) rc = SK_ENOMEM;
         for (size_t j = 0; j < got; j++) {
             const struct suggest_person_list *l = &lists[m[j].person];
             size_t pos = 0;
             while (pos < l->n && l->items[pos].item != m[j].s.item) pos++;
-            struct cand *c = &cands[m[j].person][pos];
-            json_t *item = json_array_get(b->items, m[j].s.item);
-            json_t *e = json_pack("{s:O, s:O, s:s}", "sku", json_object_get(item, "sku"), "title",
-                                  json_object_get(item, "title"), "reason", c->reason);
-            json_t *why = json_pack("{s:s}", "source", c->source);
-            if (c->because) json_object_set_new(why, "because", json_string(c->because));
-            if (c->label) {
-                json_object_set_new(e, "for", json_string(c->label));
-                json_object_set_new(why, "person", json_string(c->label));
-            }
-            if (c->person_id) json_object_set_new(e, "person", json_string(c->person_id));
-            json_object_set_new(e, "why", why);
-            json_array_append_new(list, e);
+            json_array_append_new(list, cand_json(b, &cands[m[j].person][pos]));
         }
         free(m);
     }
     for (size_t j = 0; j < nlists; j++) {
-        free(bufs[j]);
+        free(scored[j]);
         free(cands[j]);
     }
     free(lists);
-    free(bufs);
+    free(scored);
     free(cands);
-    free(ex);
-    free(hist);
-    free(hw);
+    if (have_scratch) rs_release(&r);
     if (rc) {
         json_decref(list);
         return rc;
@@ -612,41 +687,59 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
     return 0;
 }
 
+/* Where an item's history is gathered while reading the context. */
+struct seen_item {
+    uint32_t item;
+    struct sr_history h;
+};
+
+static struct sr_history *seen_at(struct seen_item *seen, size_t *n, uint32_t *slot, uint32_t item)
+{
+    if (slot[item] == UINT32_MAX) {
+        seen[*n] = (struct seen_item){.item = item};
+        slot[item] = (uint32_t)(*n)++;
+    }
+    return &seen[slot[item]].h;
+}
+
 /* Per item: what the rules exclude for the customer (don't-list, bought,
  * dismissed, cooldowns), and the factor its past showings leave on its
- * score (sr_showing_factor of each). */
+ * score (sr_showing_factor of each). Reads only the items the customer's
+ * history and showings name, and those the don't-list names (the index). */
 static int exclusions(struct bmodel *b, json_t *ctx, int64_t now, uint8_t **ret, float **ret_fatigue)
 {
     uint32_t n = (uint32_t)json_array_size(b->items);
-    struct sr_history *h = calloc(n + 1, sizeof *h);
+    json_t *history = json_object_get(ctx, "history"), *events = json_object_get(ctx, "events");
+    size_t cap = json_array_size(history) + json_array_size(events), ns = 0;
     uint8_t *ex = calloc(n + 1, 1);
     float *fat = malloc((n + 1) * sizeof *fat);
-    json_t *dont = json_object_get(ctx, "dont");
-    size_t nd = json_array_size(dont);
-    const char **dl = calloc(nd + 1, sizeof *dl);
-    if (!h || !ex || !dl || !fat) {
-        free(h);
+    uint32_t *slot = malloc((n + 1) * sizeof *slot);
+    struct seen_item *seen = malloc((cap + 1) * sizeof *seen);
+    if (!ex || !fat || !slot || !seen) {
         free(ex);
-        free(dl);
         free(fat);
+        free(slot);
+        free(seen);
         return SK_ENOMEM;
     }
-    for (uint32_t j = 0; j <= n; j++) fat[j] = 1.0f;
-    for (size_t i = 0; i < nd; i++) dl[i] = json_string_value(json_array_get(dont, i));
+    for (uint32_t j = 0; j <= n; j++) {
+        fat[j] = 1.0f;
+        slot[j] = UINT32_MAX;
+    }
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(ctx, "history"), i, e) {
+    json_array_foreach(history, i, e) {
         json_t *ix = json_object_get(b->index, json_string_value(json_object_get(e, "sku")));
         if (!ix) continue;
         int64_t at = parse_s(json_string_value(json_object_get(e, "at")));
-        struct sr_history *x = &h[json_integer_value(ix)];
+        struct sr_history *x = seen_at(seen, &ns, slot, (uint32_t)json_integer_value(ix));
         if (at > x->last_bought) x->last_bought = at;
         if (!x->last_bought) x->last_bought = 1;
     }
-    json_array_foreach(json_object_get(ctx, "events"), i, e) {
+    json_array_foreach(events, i, e) {
         json_t *ix = json_object_get(b->index, json_string_value(json_object_get(e, "sku")));
         if (!ix) continue;
-        struct sr_history *x = &h[json_integer_value(ix)];
+        struct sr_history *x = seen_at(seen, &ns, slot, (uint32_t)json_integer_value(ix));
         enum sr_outcome o = sr_outcome_parse(json_string_value(json_object_get(e, "outcome")));
         if (o == SR_DISMISSED) {
             x->dismissed = 1;
@@ -659,9 +752,16 @@ static int exclusions(struct bmodel *b, json_t *ctx, int64_t now, uint8_t **ret,
             x->last_outcome = o;
         }
     }
-    for (uint32_t j = 0; j < n; j++) ex[j] = (uint8_t)sr_excluded(&b->views[j].it, &h[j], dl, nd, now);
-    free(h);
-    free(dl);
+    for (size_t j = 0; j < ns; j++)
+        if (sr_excluded(&b->views[seen[j].item].it, &seen[j].h, NULL, 0, now)) ex[seen[j].item] = 1;
+    /* the don't-list: items by title, whole categories (slot is free now:
+     * it takes the index's answers) */
+    json_array_foreach(json_object_get(ctx, "dont"), i, e) {
+        size_t got = item_index_dont(b->ix, json_string_value(e), slot);
+        for (size_t j = 0; j < got; j++) ex[slot[j]] = 1;
+    }
+    free(slot);
+    free(seen);
     *ret = ex;
     *ret_fatigue = fat;
     return 0;

@@ -167,6 +167,31 @@ static void test_reasons(void **state)
     suggest_model_free(m);
 }
 
+/* suggest_score gives every item the score and reason suggest_rank ranks
+ * by; items nothing points to get 0 and no reason. */
+static void test_score_all(void **state)
+{
+    (void)state;
+    struct suggest_model *m = trained(SUGGEST_KNN);
+    uint32_t h[] = {0, 2};
+    float w[] = {1.0f, 0.5f}, score[8];
+    uint32_t because[8];
+    struct suggest_scored out[8];
+    assert_int_equal(suggest_score(m, h, 2, w, score, because), 0);
+    int got = suggest_rank(m, h, 2, w, out, 8, NULL);
+    assert_int_equal(got, 8);
+    for (int r = 0; r < got; r++) {
+        assert_float_equal(score[out[r].item], out[r].score, 1e-6);
+        assert_int_equal(because[out[r].item], out[r].because);
+    }
+    assert_float_equal(score[7], 0, 0); /* never bought: nothing points to it */
+    assert_int_equal(because[7], SUGGEST_NO_REASON);
+    assert_int_equal(because[1], 0); /* butter, because of bread */
+    assert_int_equal(because[3], 2); /* sauce, because of pasta */
+    assert_int_equal(suggest_score(m, h, 2, w, NULL, because), SK_EINVAL);
+    suggest_model_free(m);
+}
+
 static void test_fill_with_popular(void **state)
 {
     (void)state;
@@ -319,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_popular_baseline),
         cmocka_unit_test(test_exclusion_respected),
         cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_score_all),
         cmocka_unit_test(test_fill_with_popular),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_merge_every_person_no_duplicates),
