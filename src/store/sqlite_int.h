@@ -10,6 +10,7 @@
 #define SK_SQLITE_INT_H
 
 #include "store/store.h"
+#include "util/strmap.h"
 #include "util/timeutil.h"
 
 #include <pthread.h>
@@ -20,9 +21,12 @@
 #define BUSY_TIMEOUT_MS 5000
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
+#define STMT_CACHE_MAX 256 /* statements kept per connection */
+
 struct sq_conn {
     sqlite3 *db;
     int busy;
+    struct strmap stmts; /* SQL text -> a prepared statement, NULL while in use */
 };
 
 struct sq_store {
