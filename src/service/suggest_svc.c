@@ -244,14 +244,21 @@ int suggest_svc_train(struct suggest_svc *s, const char *brand_id, json_t **ret)
     return rc;
 }
 
+/* The brand's current model, referenced, or NULL when none is trained. */
+static struct bmodel *model_peek(struct suggest_svc *s, const char *bid)
+{
+    pthread_mutex_lock(&s->mu);
+    struct bmodel *b = strmap_get(&s->models, bid);
+    if (b) b->refs++;
+    pthread_mutex_unlock(&s->mu);
+    return b;
+}
+
 /* The brand's current model, referenced; trained first when there is none. */
 static int model_get(struct suggest_svc *s, const char *bid, struct bmodel **ret)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        pthread_mutex_lock(&s->mu);
-        struct bmodel *b = strmap_get(&s->models, bid);
-        if (b) b->refs++;
-        pthread_mutex_unlock(&s->mu);
+        struct bmodel *b = model_peek(s, bid);
         if (b) {
             *ret = b;
             return 0;
@@ -776,22 +783,15 @@ static int has_purpose(json_t *ctx, const char *p)
     return 0;
 }
 
-static int ranked(struct suggest_svc *s, const char *bid, json_t *ctx, size_t k, int64_t now,
-                  struct bmodel **ret_b, json_t **ret)
+/* k suggestions for the customer from model b: the rules, then the ranking. */
+static int ranked(struct bmodel *b, json_t *ctx, size_t k, int64_t now, json_t **ret)
 {
-    struct bmodel *b;
-    int rc = model_get(s, bid, &b);
-    if (rc) return rc;
     uint8_t *ex = NULL;
     float *fat = NULL;
-    rc = exclusions(b, ctx, now, &ex, &fat);
+    int rc = exclusions(b, ctx, now, &ex, &fat);
     if (!rc) rc = rank(b, ctx, ex, fat, k, now, ret);
     free(ex);
     free(fat);
-    if (rc || !ret_b)
-        bmodel_unref(s, b);
-    else
-        *ret_b = b;
     return rc;
 }
 
@@ -806,13 +806,29 @@ int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *cu
         *ret = json_array();
         return 0;
     }
-    rc = ranked(s, brand_id, ctx, k, time_now_us() / 1000000, NULL, ret);
+    struct bmodel *b;
+    rc = model_get(s, brand_id, &b);
+    if (!rc) {
+        rc = ranked(b, ctx, k, time_now_us() / 1000000, ret);
+        bmodel_unref(s, b);
+    }
     json_decref(ctx);
     return rc;
 }
 
 /* The customer's most frequent item in their history, or NULL. */
-static json_t *usual_of(struct suggest_svc *s, const char *bid, json_t *ctx)
+/* A catalogue item: from the model's copy when it has the item, else from
+ * the store (an item added since the model was trained). */
+static int item_of(struct suggest_svc *s, const struct bmodel *b, const char *bid, const char *sku,
+                   json_t **ret)
+{
+    json_t *ix = b ? json_object_get(b->index, sku) : NULL;
+    if (!ix) return s->st->ops->item_get(s->st, bid, sku, ret);
+    *ret = json_incref(json_array_get(b->items, (size_t)json_integer_value(ix)));
+    return 0;
+}
+
+static json_t *usual_of(struct suggest_svc *s, const struct bmodel *b, const char *bid, json_t *ctx)
 {
     json_t *counts = json_object();
     const char *best = NULL;
@@ -829,7 +845,7 @@ static json_t *usual_of(struct suggest_svc *s, const char *bid, json_t *ctx)
         }
     }
     json_t *out = NULL, *item;
-    if (best && !s->st->ops->item_get(s->st, bid, best, &item)) {
+    if (best && !item_of(s, b, bid, best, &item)) {
         out = json_pack("{s:s, s:O}", "sku", best, "title", json_object_get(item, "title"));
         json_decref(item);
     }
@@ -868,9 +884,11 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
     json_t *ctx;
     int rc = s->st->ops->suggest_context(s->st, brand_id, customer_id, &ctx);
     if (rc) return rc;
-    if (has_purpose(ctx, "history")) *ret_usual = usual_of(s, brand_id, ctx);
+    struct bmodel *b = model_peek(s, brand_id); /* trained below only if it ranks */
+    if (has_purpose(ctx, "history")) *ret_usual = usual_of(s, b, brand_id, ctx);
     json_t *list = json_array();
     if (!has_purpose(ctx, "suggestions")) {
+        if (b) bmodel_unref(s, b);
         json_decref(ctx);
         *ret_list = list;
         return 0;
@@ -892,11 +910,10 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
             json_array_append(open, e);
     }
     /* what is still open on this visit stays as it was shown */
-    struct bmodel *b = NULL;
     json_array_foreach(open, i, e) {
         json_t *item;
         const char *sku = json_string_value(json_object_get(e, "sku"));
-        if (s->st->ops->item_get(s->st, brand_id, sku, &item)) continue;
+        if (item_of(s, b, brand_id, sku, &item)) continue;
         json_t *o = json_pack("{s:s, s:O, s:O}", "sku", sku, "title", json_object_get(item, "title"),
                               "reason", json_object_get(e, "reason"));
         const char *pid = json_string_value(json_object_get(e, "person_id"));
@@ -907,7 +924,8 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
     json_decref(open);
     size_t allow = sr_allowance(in_visit, on_day);
     json_t *fresh = NULL;
-    if (allow) rc = ranked(s, brand_id, ctx, allow, now, &b, &fresh);
+    if (allow && !b) rc = model_get(s, brand_id, &b);
+    if (allow && !rc) rc = ranked(b, ctx, allow, now, &fresh);
     if (!rc && fresh && json_array_size(fresh) && visit_id) {
         /* recorded before it is shown: cooldowns apply from now */
         json_t *rec = json_array();

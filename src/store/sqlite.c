@@ -149,18 +149,23 @@ int sqi_q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
 
 int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...)
 {
-    sqlite3_stmt *stmt;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) return SK_EDB;
+    sqlite3_stmt *stmt = sqi__stmt_take(db, sql);
+    if (!stmt) return SK_EDB;
     va_list ap;
     va_start(ap, fmt);
     int rc = sqi_q_bind(stmt, fmt, ap);
     va_end(ap);
     if (rc) {
-        sqlite3_finalize(stmt);
+        sqi__stmt_give(db, sql, stmt);
         return rc;
     }
     *ret = stmt;
     return 0;
+}
+
+void sqi_q_finish(sqlite3 *db, sqlite3_stmt *stmt)
+{
+    if (stmt) sqi__stmt_give(db, sqlite3_sql(stmt), stmt);
 }
 
 int sqi_q_step_err(int rc)
@@ -319,7 +324,7 @@ int sqi_cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
             free(pt);
         }
     }
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     return rc;
 }
 
@@ -487,7 +492,7 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
         } else {
             rc = SK_ENOTFOUND;
         }
-        sqlite3_finalize(stmt);
+        sqi_q_finish(db, stmt);
     }
     sqi_pool_release(s, db);
     return rc;
@@ -741,7 +746,7 @@ static int login_fill(sqlite3 *db, const char *sql, const char *key, struct logi
     } else {
         rc = SK_ENOTFOUND;
     }
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     return rc;
 }
 
@@ -838,7 +843,7 @@ int sqi_customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t *
     } else {
         rc = SK_ENOTFOUND;
     }
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     memset(key, 0, sizeof key);
     return rc;
 }
@@ -936,7 +941,7 @@ int sqi_load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purp
     int step;
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
         purpose_set_add(ret, (const char *)sqlite3_column_text(stmt, 0));
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     return sqi_q_step_err(step);
 }
 
@@ -1217,7 +1222,7 @@ int sqi_prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char 
         out = json_pack("{s:i, s:{}, s:[], s:n}", "choices_version", 0, "answers", "dont",
                         "updated_at");
     }
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     if (!rc) *ret = out;
     return rc;
 }
@@ -1373,7 +1378,7 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
     } else {
         rc = SK_ENOTFOUND;
     }
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1553,7 +1558,7 @@ static int sq_device_each(struct store *st,
     }
     if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = SK_EDB;
     memset(key, 0, sizeof key);
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     sqi_pool_release(s, db);
     if (!rc && skipped) {
         /* counts only, never whose (an operator restoring a backup, or
@@ -1589,7 +1594,7 @@ static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, 
         } else {
             rc = SK_ENOTFOUND;
         }
-        sqlite3_finalize(stmt);
+        sqi_q_finish(db, stmt);
     }
     sqi_pool_release(s, db);
     return rc;
@@ -1890,7 +1895,7 @@ static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
         }
         snprintf(expect, sizeof expect, "%s", got);
     }
-    if (!rc) sqlite3_finalize(stmt);
+    if (!rc) sqi_q_finish(db, stmt);
     sqi_pool_release(s, db);
     if (rc) return rc;
     json_t *out = json_pack("{s:b, s:I, s:b}", "intact", broken[0] == '\0', "checked",
@@ -2166,10 +2171,17 @@ int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN]
     return store_sqlite_open_keys(path, NULL, master_key, ret, err, errlen);
 }
 
+/* Once per process, before SQLite starts: no memory statistics, which
+ * SQLite keeps under one global mutex that every allocation of every
+ * connection takes (requests on two cores queued on it). */
+static void sqlite_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 int store_sqlite_open_keys(const char *path, const char *keys_path,
                            const uint8_t master_key[CRYPTO_KEY_LEN], struct store **ret,
                            char *err, size_t errlen)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, sqlite_configure);
     err[0] = '\0';
     char keys[1100];
     if (keys_path) snprintf(keys, sizeof keys, "%s", keys_path);

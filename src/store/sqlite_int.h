@@ -54,7 +54,10 @@ void sqi_pool_release(struct sq_store *s, sqlite3 *db);
 
 /* queries */
 int sqi_q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap);
+/* A bound statement to step through; end it with sqi_q_finish (which
+ * returns it to the connection's cache), never sqlite3_finalize. */
 int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...);
+void sqi_q_finish(sqlite3 *db, sqlite3_stmt *stmt); /* NULL: nothing */
 int sqi_q_step_err(int rc);
 int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...);
 json_t *sqi_q_row_json(sqlite3_stmt *stmt);

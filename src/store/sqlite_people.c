@@ -117,7 +117,7 @@ static int people_read(struct sq_store *s, sqlite3 *db, const char *cid, const c
         else json_array_append_new(items, p);
     }
     if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = sqi_q_step_err(step);
-    sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     memset(key, 0, sizeof key);
     if (!rc && pid && !one) rc = SK_ENOTFOUND;
     if (rc) {
@@ -274,7 +274,7 @@ static int invitations_sent(struct sq_store *s, sqlite3 *db, const char *cid, js
                              answered ? json_string(answered) : json_null()));
         free(email);
     }
-    if (stmt) sqlite3_finalize(stmt);
+    sqi_q_finish(db, stmt);
     memset(key, 0, sizeof key);
     if (rc) {
         json_decref(items);
