@@ -15,10 +15,25 @@
 
 #define MINE_MAX 10
 
+/* ?for=me | <person id>: one list, not everyone's merged. */
 void h_my_suggestions(struct app *app, struct http_req *req, struct http_resp *resp)
 {
+    const char *only = req_query(req, "for");
+    if (only && strcmp(only, SUGGEST_FOR_ME) != 0) {
+        json_t *p = NULL;
+        int rc = id_is_plausible(only) ? app->st->ops->person_get(app->st, req->who.id, only, &p)
+                                       : SK_ENOTFOUND;
+        if (rc == SK_ENOTFOUND)
+            resp_problem(resp, 404,
+                         "for: \"me\" or the id of a person you shop for (GET /v1/me/people lists them); "
+                         "there is no such person");
+        else if (rc)
+            resp_store_error(resp, rc, "person");
+        json_decref(p);
+        if (rc) return;
+    }
     json_t *out;
-    int rc = app->sugg ? suggest_svc_mine(app->sugg, req->brand_id, req->who.id, MINE_MAX, &out)
+    int rc = app->sugg ? suggest_svc_mine(app->sugg, req->brand_id, req->who.id, only, MINE_MAX, &out)
                        : SK_ENOTFOUND;
     if (rc) {
         resp_store_error(resp, rc, "membership");

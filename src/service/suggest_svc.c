@@ -624,14 +624,25 @@ static json_t *cand_json(const struct bmodel *b, const struct cand *c)
     return e;
 }
 
+/* Whether the list of person (NULL: the customer) is wanted when only
+ * names one list (SUGGEST_FOR_ME or a person's id; NULL: all of them). */
+static int list_wanted(const char *only, json_t *person)
+{
+    if (!only) return 1;
+    if (!person) return strcmp(only, SUGGEST_FOR_ME) == 0;
+    const char *id = json_string_value(json_object_get(person, "id"));
+    return id && strcmp(id, only) == 0;
+}
+
 /*
  * Ranks for the customer: k items, the caller's exclusions already applied
  * (exclude per item) and each score multiplied by fatigue per item (what
  * earlier showings left). One list for the customer's own purchases, one per
- * person they shop for, merged so that each is represented.
+ * person they shop for, merged so that each is represented; only the list
+ * only names when it is not NULL.
  */
 static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const float *fatigue,
-                size_t k, int64_t now, json_t **ret)
+                size_t k, int64_t now, const char *only, json_t **ret)
 {
     uint32_t n = (uint32_t)json_array_size(b->items);
     json_t *people = json_object_get(ctx, "people"), *history = json_object_get(ctx, "history");
@@ -646,6 +657,7 @@ static int rank(struct bmodel *b, json_t *ctx, const uint8_t *exclude0, const fl
         struct cand *cs = NULL;
         size_t got = 0;
         double weight = 1;
+        if (!list_wanted(only, p == 0 ? NULL : json_array_get(people, p - 1))) continue;
         rc = p == 0 ? own_list(b, ctx, exclude0, fatigue, now, &r, &cs, &got, &weight)
                     : person_list(b, json_array_get(people, p - 1), history, exclude0, fatigue, now, &r, &cs,
                                   &got, &weight);
@@ -784,19 +796,19 @@ static int has_purpose(json_t *ctx, const char *p)
 }
 
 /* k suggestions for the customer from model b: the rules, then the ranking. */
-static int ranked(struct bmodel *b, json_t *ctx, size_t k, int64_t now, json_t **ret)
+static int ranked(struct bmodel *b, json_t *ctx, size_t k, int64_t now, const char *only, json_t **ret)
 {
     uint8_t *ex = NULL;
     float *fat = NULL;
     int rc = exclusions(b, ctx, now, &ex, &fat);
-    if (!rc) rc = rank(b, ctx, ex, fat, k, now, ret);
+    if (!rc) rc = rank(b, ctx, ex, fat, k, now, only, ret);
     free(ex);
     free(fat);
     return rc;
 }
 
 int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *customer_id,
-                     size_t k, json_t **ret)
+                     const char *only, size_t k, json_t **ret)
 {
     json_t *ctx;
     int rc = s->st->ops->suggest_context(s->st, brand_id, customer_id, &ctx);
@@ -809,7 +821,7 @@ int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *cu
     struct bmodel *b;
     rc = model_get(s, brand_id, &b);
     if (!rc) {
-        rc = ranked(b, ctx, k, time_now_us() / 1000000, ret);
+        rc = ranked(b, ctx, k, time_now_us() / 1000000, only, ret);
         bmodel_unref(s, b);
     }
     json_decref(ctx);
@@ -925,7 +937,7 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
     size_t allow = sr_allowance(in_visit, on_day);
     json_t *fresh = NULL;
     if (allow && !b) rc = model_get(s, brand_id, &b);
-    if (allow && !rc) rc = ranked(b, ctx, allow, now, &fresh);
+    if (allow && !rc) rc = ranked(b, ctx, allow, now, NULL, &fresh);
     if (!rc && fresh && json_array_size(fresh) && visit_id) {
         /* recorded before it is shown: cooldowns apply from now */
         json_t *rec = json_array();

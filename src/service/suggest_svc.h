@@ -35,10 +35,13 @@ void suggest_svc_stop(struct suggest_svc *s);
 int suggest_svc_train(struct suggest_svc *s, const char *brand_id, json_t **ret);
 
 /* The customer's own view: up to k suggestions [{sku, title, reason, for?,
- * why: {source, because?, person?}}], nothing recorded, no caps.
- * SK_ENOTFOUND for a non-member. */
+ * why: {source, because?, person?}}], nothing recorded, no caps. With only
+ * NULL, everyone's lists merged (as on the card); SUGGEST_FOR_ME, the
+ * customer's own list; a person's id, that person's list (empty when the
+ * customer lists no such person). SK_ENOTFOUND for a non-member. */
+#define SUGGEST_FOR_ME "me"
 int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *customer_id,
-                     size_t k, json_t **ret);
+                     const char *only, size_t k, json_t **ret);
 
 /* For a visit's card: the suggestions still open on this visit plus new ones
  * within the caps (2 per visit, 6 per day), new ones recorded as shown.

@@ -273,3 +273,30 @@ def test_what_was_bought_for_a_person_shapes_their_suggestions(server, shop):
     # both are represented on the card
     k = my_card(server, shop, c, shop["stores"][2])
     assert {s.get("for") for s in k["suggestions"]} == {None, "Eve"}
+
+
+def test_one_persons_list(server, shop):
+    """?for=<person> gives that person's own ten (what to get Anna), ?for=me
+    the customer's own; an unknown or someone else's person is a 404 that
+    says what to pass."""
+    c = customer(server, shop, ["recognition", "history", "suggestions"])
+    anna = assert_ok(server.post("/v1/me/people", c["token"],
+                                 json={"label": "Anna", "likes": {"categories": ["gardening"]}}), 201)
+    buy(server, shop, c, ["t-1"])
+    train(server, shop)
+    base = f"/v1/me/brands/{shop['brand']['id']}/suggestions"
+    merged = mine(server, shop, c)
+    assert {i.get("for") for i in merged} == {None, "Anna"}
+    hers = assert_ok(server.get(f"{base}?for={anna['id']}", c["token"]))["items"]
+    assert [i["sku"] for i in hers] == ["g-1", "g-2"]      # both gardening books, nothing else
+    assert all(i["for"] == "Anna" and i["reason"] == "for Anna — likes gardening" for i in hers)
+    own = assert_ok(server.get(f"{base}?for=me", c["token"]))["items"]
+    assert own and all("for" not in i and i["why"]["source"] == "history" for i in own)
+    assert "t-2" in [i["sku"] for i in own]
+    # another customer's person, a made-up id, garbage: 404 with a useful detail
+    other = customer(server, shop, ["recognition", "suggestions"])
+    theirs = assert_ok(server.post("/v1/me/people", other["token"], json={"label": "Zed"}), 201)
+    for bad in (theirs["id"], "p_nobody", "%20", "x" * 300):
+        r = server.get(f"{base}?for={bad}", c["token"])
+        assert_problem(r, 404)
+        assert "GET /v1/me/people" in r.json()["detail"]
