@@ -94,6 +94,22 @@ test('Jeff reads his purchases and suggestions, dismisses one, and adds a person
   assert.equal(after.status, 200);
   assert.ok(!after.body.items.some((s) => s.sku === sku), `${title} is still suggested`);
 
+  // one person's ideas: "Anna" shows her own list, each for her, as the API has it
+  const whose = page.getByRole('group', { name: 'Whose ideas' });
+  await whose.getByRole('button', { name: 'Anna' }).click();
+  const anna = (await api(srv.url, 'GET', '/v1/me/people', jeff)).body.items.find((p) => p.label === 'Anna');
+  const hers = (await api(srv.url, 'GET', '/v1/me/brands/marlowe-books/suggestions?for=' + anna.id, jeff)).body.items;
+  assert.ok(hers.length >= 1, 'Anna has ideas in the demo');
+  await page.locator('#suggestions-panel .sugg-title', { hasText: hers[0].title }).first().waitFor();
+  await page.waitForFunction((n) => document.querySelectorAll('#suggestions-panel .sugg').length === n, hers.length);
+  const shown = page.locator('#suggestions-panel .sugg');
+  for (const r of await shown.locator('.sugg-reason').allInnerTexts()) assert.match(r, /^For Anna/, r);
+  assert.deepEqual((await shown.locator('.sugg-title').allInnerTexts()).slice(0, 3), hers.slice(0, 3).map((x) => x.title));
+  assert.equal(await whose.getByRole('button', { name: 'Anna' }).getAttribute('aria-pressed'), 'true');
+  await shoot(page, 'me-ideas-for-anna');
+  await whose.getByRole('button', { name: 'Everyone' }).click();
+  await page.locator('#suggestions-panel .sugg .sugg-reason', { hasText: /because you bought/i }).first().waitFor();
+
   // people I shop for: Anna is there; add Sam
   await page.getByRole('link', { name: 'People' }).click();
   await page.getByRole('heading', { name: 'People I shop for' }).waitFor();

@@ -543,13 +543,63 @@
       return;
     }
     const err = h('p', { class: 'error', role: 'alert' });
-    const r = await attempt(() => api('GET', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/suggestions'), err);
     box.append(h('p', { class: 'muted small' }, 'Only from what you bought here and what you told us about the people you shop for. Nothing is recorded when you look.'), err);
-    if (!r) return;
-    const list = h('ul', { class: 'suggs' });
-    const empty = h('p', { class: 'muted', hidden: !!r.items.length }, 'No suggestions right now.');
-    box.append(list, empty);
-    for (const s of r.items) {
+    // whose ideas: everyone's together, or one person's own list
+    const people = await api('GET', '/v1/me/people').then((x) => x.items || []).catch(() => []);
+    const results = h('div', { class: 'sugg-results' });
+    if (people.length) {
+      const whose = h('div', { class: 'whose', role: 'group', 'aria-label': 'Whose ideas' });
+      const opts = [{ id: '', label: 'Everyone' }, { id: 'me', label: 'You' }]
+        .concat(people.map((p) => ({ id: p.id, label: p.label })));
+      for (const o of opts) {
+        const btn = h('button', { type: 'button', class: 'whose-btn', 'aria-pressed': o.id ? 'false' : 'true', 'data-for': o.id }, o.label);
+        btn.addEventListener('click', () => {
+          whose.querySelectorAll('button').forEach((x) => x.setAttribute('aria-pressed', String(x === btn)));
+          load(o.id, o.label);
+        });
+        whose.appendChild(btn);
+      }
+      box.appendChild(whose);
+    }
+    box.appendChild(results);
+    let asked = 0;   // the latest choice wins when answers cross
+    await load('', '');
+
+    async function load(forId, label) {
+      const mine = ++asked;
+      const q = forId ? '?for=' + encodeURIComponent(forId) : '';
+      const r = await attempt(() => api('GET', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/suggestions' + q), err);
+      if (!r || mine !== asked) return;
+      results.textContent = '';
+      const list = h('ul', { class: 'suggs' });
+      const none = forId === 'me' ? 'Nothing for you right now.'
+        : forId ? 'No ideas for ' + label + ' yet: tell us what they like on the People page, or say who a purchase was for.'
+          : 'No suggestions right now.';
+      const empty = h('p', { class: 'muted', hidden: !!r.items.length }, none);
+      results.append(list, empty);
+      for (const s of r.items) list.appendChild(item(s, list, empty, refill));
+      // a few at first, so the page stays short on a phone
+      const FEW = 3;
+      const all = h('button', { type: 'button', class: 'btn ghost wide more', hidden: true });
+      all.addEventListener('click', () => { list.querySelectorAll('.sugg[hidden]').forEach((li) => { li.hidden = false; }); all.hidden = true; });
+      results.appendChild(all);
+      [...list.children].slice(FEW).forEach((li) => { li.hidden = true; });
+      function refill() {
+        const hidden = list.querySelectorAll('.sugg[hidden]');
+        if (hidden.length && list.querySelectorAll('.sugg:not([hidden])').length < FEW) hidden[0].hidden = false;
+        const left = list.querySelectorAll('.sugg[hidden]').length;
+        all.hidden = !left;
+        all.textContent = 'Show all ' + list.children.length + ' suggestions';
+      }
+      refill();
+      // the titles of the items a "because you bought" points at (public catalogue)
+      for (const el of list.querySelectorAll('[data-because]')) {
+        api('GET', '/v1/brands/' + encodeURIComponent(b.slug) + '/items/' + encodeURIComponent(el.dataset.because))
+          .then((it) => { if (it && it.title) el.textContent = it.title; }).catch(() => {});
+      }
+    }
+
+    function item(s, list, empty, refill) {
       const why = h('details', { class: 'why' }, h('summary', null, 'Why am I seeing this?'), h('p', null, whyText(b, s)));
       const no = h('button', { type: 'button', class: 'btn ghost small' }, "Don't suggest this again");
       const e2 = h('p', { class: 'error', role: 'alert' });
@@ -569,26 +619,7 @@
         toast('“' + (s.title || s.sku) + '” will not be suggested again.');
         if (dismissed) dismissed();   // nor shown to staff
       });
-      list.appendChild(li);
-    }
-    // a few at first, so the page stays short on a phone
-    const FEW = 3;
-    const all = h('button', { type: 'button', class: 'btn ghost wide more', hidden: true });
-    all.addEventListener('click', () => { list.querySelectorAll('.sugg[hidden]').forEach((li) => { li.hidden = false; }); all.hidden = true; });
-    box.appendChild(all);
-    [...list.children].slice(FEW).forEach((li) => { li.hidden = true; });
-    function refill() {
-      const hidden = list.querySelectorAll('.sugg[hidden]');
-      if (hidden.length && list.querySelectorAll('.sugg:not([hidden])').length < FEW) hidden[0].hidden = false;
-      const left = list.querySelectorAll('.sugg[hidden]').length;
-      all.hidden = !left;
-      all.textContent = 'Show all ' + list.children.length + ' suggestions';
-    }
-    refill();
-    // the titles of the items a "because you bought" points at (public catalogue)
-    for (const el of list.querySelectorAll('[data-because]')) {
-      api('GET', '/v1/brands/' + encodeURIComponent(b.slug) + '/items/' + encodeURIComponent(el.dataset.because))
-        .then((it) => { if (it && it.title) el.textContent = it.title; }).catch(() => {});
+      return li;
     }
   }
 
