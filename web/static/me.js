@@ -1169,8 +1169,12 @@
     if (!r.members.length) box.appendChild(h('p', { class: 'muted small' }, 'No one linked yet.'));
     for (const m of r.members) {
       const undo = h('button', { type: 'button', class: 'btn danger-outline small' }, 'Undo link');
-      undo.addEventListener('click', () => act(undo, () => api('DELETE', '/v1/me/household/members/' + encodeURIComponent(m.customer)),
-        'You and ' + (m.name || 'they') + ' are no longer linked.'));
+      undo.addEventListener('click', () => {
+        // a second tap to be sure: the other adult would have to invite again
+        if (!undo.dataset.sure) { undo.dataset.sure = '1'; undo.textContent = 'Unlink ' + (m.name || 'them') + '?'; return; }
+        act(undo, () => api('DELETE', '/v1/me/household/members/' + encodeURIComponent(m.customer)),
+          'You and ' + (m.name || 'they') + ' are no longer linked.');
+      });
       box.appendChild(h('div', { class: 'hh-row' },
         h('div', { class: 'hh-text' }, h('b', null, m.name || 'A member'), h('span', { class: 'muted small' }, ' · since ' + fmtDate(m.since))),
         h('div', { class: 'device-actions' }, undo)));
