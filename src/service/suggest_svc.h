@@ -4,7 +4,11 @@
  * retrain never blocks a card), retrained in a background thread when the
  * brand's purchases changed, and on demand; ranking for one customer under
  * current grants with the "never nag" rules (core/suggest_rules.h), merged
- * per person (core/suggest.h) so each person is represented.
+ * per person (core/suggest.h) so each person is represented. With each model
+ * go the rules' view of every item and an index of them by category segment,
+ * maker, tag and title (core/item_index.h): a ranking reads the items a
+ * customer's history, tastes and don't-list name, never the whole catalogue
+ * as text (docs/performance.md has what a card costs).
  *
  * Grants: nothing at all without "suggestions"; the customer's own purchases
  * only under "history"; the people they shop for only as their stated
