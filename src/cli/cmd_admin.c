@@ -106,6 +106,7 @@ static int a_staff_create(struct store *st, char **args)
     json_t *b;
     if (resolve_brand(st, args[0], &b)) return 1;
     char email[EMAIL_MAX + 2], pwhash[CRYPTO_PWHASH_MAX], generated[TOKEN_MAX];
+    json_t *grants = NULL;
     int rc = 1;
     if (!email_normalize(args[1], email, sizeof email)) {
         fprintf(stderr, "shopkeeper admin: \"%s\" is not an email address\n", args[1]);
@@ -115,9 +116,25 @@ static int a_staff_create(struct store *st, char **args)
         fprintf(stderr, "shopkeeper admin: NAME must be 1-%d characters\n", NAME_MAX_CHARS);
         goto out;
     }
-    if (!role_is_valid(args[3])) {
-        fprintf(stderr, "shopkeeper admin: ROLE must be admin, manager, counter, agent, "
-                        "team_manager or comms\n");
+    /* ROLE, or ROLE:STORE[,STORE...] for the roles given per store */
+    json_t *spec = json_object();
+    char role[32], errbuf[160];
+    const char *colon = strchr(args[3], ':');
+    snprintf(role, sizeof role, "%.*s", colon ? (int)(colon - args[3]) : 31, args[3]);
+    json_object_set_new(spec, "role", json_string(role));
+    if (colon) {
+        json_t *stores = json_array();
+        char list[512];
+        snprintf(list, sizeof list, "%s", colon + 1);
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            json_array_append_new(stores, json_string(t));
+        json_object_set_new(spec, "stores", stores);
+    }
+    int grc = grants_normalize(spec, &grants, errbuf, sizeof errbuf);
+    json_decref(spec);
+    if (grc) {
+        fprintf(stderr, "shopkeeper admin: %s (ROLE is admin, manager:STORE[,STORE], "
+                        "counter:STORE[,STORE], agent, team_manager or comms)\n", errbuf);
         goto out;
     }
     const char *password = getenv("SHOPKEEPER_PASSWORD");
@@ -132,10 +149,12 @@ static int a_staff_create(struct store *st, char **args)
     json_t *s;
     if (crypto_pwhash(password, pwhash)) goto out;
     int src = st->ops->staff_create(st, json_string_value(json_object_get(b, "id")), email,
-                                    args[2], args[3], pwhash, &s);
+                                    args[2], grants, pwhash, &s);
     if (src) {
         fprintf(stderr, "shopkeeper admin: cannot create staff member: %s\n",
-                src == SK_ECONFLICT ? "that email is taken" : sk_strerror(src));
+                src == SK_ECONFLICT ? "that email is taken"
+                : src == SK_EINVAL  ? "each store must be an open store of this brand"
+                                    : sk_strerror(src));
         goto out;
     }
     print_json(s);
@@ -143,6 +162,7 @@ static int a_staff_create(struct store *st, char **args)
     if (password == generated + 3) printf("password (shown once): %s\n", password);
     rc = 0;
 out:
+    json_decref(grants);
     json_decref(b);
     return rc;
 }
@@ -188,7 +208,7 @@ static void admin_usage(FILE *f)
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
         fprintf(f, "  %s\n", actions[i].usage);
     fprintf(f, "\noptions:\n" DB_OPTS_HELP
-               "\nBRAND is a brand's id or slug. ROLE is admin, manager, counter, agent,\n"
+               "\nBRAND is a brand's id or slug. ROLE is admin, manager:STORE[,STORE...],\ncounter:STORE[,STORE...], agent,\n"
                "team_manager or comms.\n");
 }
 

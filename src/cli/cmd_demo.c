@@ -329,19 +329,28 @@ static int demo_brand(struct store *st, const struct demo_brand *d, char *pwhash
     if (!rc) rc = notice ? st->ops->notice_put(st, bid, notice, &out) : SK_EINVAL;
     if (!rc) json_decref(out);
     json_decref(notice);
+    char first_store[ID_MAX] = "";
     for (int i = 0; !rc && i < 3 && d->stores[i].name; i++) {
         json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "name", d->stores[i].name, "timezone",
                               d->stores[i].timezone, "city", d->stores[i].city, "address",
                               d->stores[i].address);
         rc = st->ops->store_create(st, bid, f, &out);
         json_decref(f);
+        if (!rc && i == 0)
+            snprintf(first_store, sizeof first_store, "%s",
+                     json_string_value(json_object_get(out, "id")));
         if (!rc) json_decref(out);
     }
+    /* the manager and the counter staff work at the brand's first store */
     for (size_t i = 0; !rc && i < sizeof staff_roles / sizeof staff_roles[0]; i++) {
         char email[128];
         snprintf(email, sizeof email, "%s@%s.example", staff_roles[i].local, d->slug);
-        rc = st->ops->staff_create(st, bid, email, staff_roles[i].name, staff_roles[i].role,
-                                   pwhash, &out);
+        json_t *grant = json_pack("{s:s}", "role", staff_roles[i].role);
+        if (role_is_store_scoped(role_bit(staff_roles[i].role)))
+            json_object_set_new(grant, "store", json_string(first_store));
+        json_t *grants = json_pack("[o]", grant);
+        rc = st->ops->staff_create(st, bid, email, staff_roles[i].name, grants, pwhash, &out);
+        json_decref(grants);
         if (!rc) json_decref(out);
     }
     json_decref(b);

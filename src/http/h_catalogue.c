@@ -125,6 +125,12 @@ void h_purchase_create(struct app *app, struct http_req *req, struct http_resp *
         resp_problem(resp, 403, "store: this point-of-sale key belongs to another store");
         return;
     }
+    /* staff record sales where one of their roles holds */
+    if (req->who.kind == PRINCIPAL_STAFF && !who_may_act_at_store(req, 0, store)) {
+        json_decref(p);
+        resp_problem(resp, 403, "store: you hold no role at that store");
+        return;
+    }
     json_object_set_new(p, "source", json_string("api"));
     /* the request as sent, canonical: a retry must carry the same body */
     char hash[65];

@@ -5,7 +5,48 @@
  */
 #include "http/handlers.h"
 #include "util/err.h"
+#include "core/choices.h"
+#include "service/recog.h"
 #include "util/ids.h"
+
+#include <string.h>
+
+#define SEARCH_MAX 20 /* members one search shows (each one logged) */
+
+/* GET /v1/brands/{brand}/members?q=: by name (under recognition), or by a
+ * counter code the shopper shows; each member listed is a logged look. */
+void h_member_search(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    const char *q = req_query(req, "q");
+    if (!q || !text_is_clean(q, 100) || strlen(q) < 2) {
+        resp_problem(resp, 422, "q: type at least 2 characters of a name, or a counter code");
+        return;
+    }
+    struct actor who = {.kind = "staff", .role = req->who.role, .store_id = NULL};
+    char cid[ID_MAX];
+    json_t *items = NULL;
+    /* a counter code (8 letters and digits, with or without its dash) */
+    if (app->recog && recog_code_lookup(app->recog, q, cid) == 0) {
+        json_t *view;
+        int rc = app->st->ops->member_view(app->st, req->brand_id, cid, &who, &view);
+        items = json_array();
+        if (rc == 0) {
+            json_object_set_new(view, "matched", json_string("code"));
+            json_array_append_new(items, view);
+        } else if (rc != SK_ENOTFOUND) {
+            json_decref(items);
+            resp_store_error(resp, rc, "member");
+            return;
+        }
+    } else {
+        int rc = app->st->ops->member_search(app->st, req->brand_id, q, SEARCH_MAX, &who, &items);
+        if (rc) {
+            resp_store_error(resp, rc, "member search");
+            return;
+        }
+    }
+    resp_json(resp, 200, json_pack("{s:o, s:i}", "items", items, "limit", SEARCH_MAX));
+}
 
 void h_member_get(struct app *app, struct http_req *req, struct http_resp *resp)
 {

@@ -1,5 +1,5 @@
 /*
- * h_staff.c — staff accounts and sessions (log in, who am I, log out).
+ * h_staff.c — sessions: log in (staff or customer), who am I, log out.
  * Login attempts are limited per client address (30 a minute) and failed
  * ones per account (5 in 15 minutes); over either, 429 with Retry-After.
  */
@@ -13,63 +13,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-void h_staff_create(struct app *app, struct http_req *req, struct http_resp *resp)
-{
-    json_t *body = req_object(req, resp);
-    if (!body) return;
-    const char *email = body_text(body, "email", 254, resp);
-    if (!email) return;
-    char lower[256];
-    if (!email_normalize(email, lower, sizeof lower)) {
-        resp_problem(resp, 422, "email: not an email address");
-        return;
-    }
-    const char *name = body_text(body, "name", NAME_MAX_CHARS, resp);
-    if (!name) return;
-    const char *role = body_text(body, "role", 20, resp);
-    if (!role) return;
-    if (!role_bit(role)) {
-        resp_problem(resp, 422,
-                     "role: must be one of admin, manager, counter, agent, team_manager, comms");
-        return;
-    }
-    const char *password = body_text(body, "password", PASSWORD_MAX, resp);
-    if (!password) return;
-    if (strlen(password) < PASSWORD_MIN) {
-        resp_problem(resp, 422, "password: at least %d characters", PASSWORD_MIN);
-        return;
-    }
-    char pwhash[CRYPTO_PWHASH_MAX];
-    if (crypto_pwhash(password, pwhash)) {
-        resp_problem(resp, 500, "could not hash the password");
-        return;
-    }
-    json_t *out;
-    int rc = app->st->ops->staff_create(app->st, req->brand_id, lower, name, role, pwhash, &out);
-    if (rc == SK_ECONFLICT) {
-        resp_problem(resp, 409, "email: a staff member with this email already exists");
-        return;
-    }
-    if (rc) {
-        resp_store_error(resp, rc, "staff member");
-        return;
-    }
-    resp_json(resp, 201, out);
-}
-
-void h_staff_list(struct app *app, struct http_req *req, struct http_resp *resp)
-{
-    struct page pg;
-    if (req_page(req, resp, &pg)) return;
-    json_t *out;
-    int rc = app->st->ops->staff_list(app->st, req->brand_id, &pg, &out);
-    if (rc) {
-        resp_store_error(resp, rc, "staff list");
-        return;
-    }
-    resp_json(resp, 200, out);
-}
 
 static void retry_after(struct http_resp *resp, int64_t us)
 {
@@ -165,6 +108,16 @@ void h_session_get(struct app *app, struct http_req *req, struct http_resp *resp
     json_t *out = json_pack("{s:s, s:s}", "kind", kinds[req->who.kind], "id", req->who.id);
     if (req->who.brand_id[0]) json_object_set_new(out, "brand_id", json_string(req->who.brand_id));
     if (req->who.role[0]) json_object_set_new(out, "role", json_string(req->who.role));
+    if (req->who.kind == PRINCIPAL_STAFF) {
+        json_t *grants = json_array();
+        for (size_t i = 0; i < req->who.ngrants; i++) {
+            json_t *g = json_pack("{s:s}", "role", role_name(req->who.grants[i].role));
+            if (req->who.grants[i].store_id[0])
+                json_object_set_new(g, "store", json_string(req->who.grants[i].store_id));
+            json_array_append_new(grants, g);
+        }
+        json_object_set_new(out, "grants", grants);
+    }
     if (req->who.store_id[0]) json_object_set_new(out, "store_id", json_string(req->who.store_id));
     resp_json(resp, 200, out);
 }

@@ -2,8 +2,9 @@
  * handlers.h — every per-resource handler, one file per resource:
  *   h_system.c     health, purposes
  *   h_brands.c     brands, choices, notice
- *   h_staff.c      staff and sessions (login/logout)
- *   h_stores.c     stores
+ *   h_staff.c      sessions (login/logout)
+ *   h_team.c       the brand's staff: add, invite, roles and stores, disable
+ *   h_stores.c     stores, and their keys (list, last use, revoke)
  *   h_customers.c  sign-up and the customer's profile
  *   h_consent.c    memberships, the consent ledger, preferences
  *   h_members.c    the brand's view of a member, the customer's access log
@@ -35,6 +36,8 @@ H(h_notice_get);
 
 H(h_staff_create);
 H(h_staff_list);
+H(h_staff_get);
+H(h_staff_patch);
 H(h_session_create);
 H(h_session_get);
 H(h_session_delete);
@@ -42,6 +45,11 @@ H(h_session_delete);
 H(h_store_create);
 H(h_store_list);
 H(h_store_get);
+H(h_store_patch);
+H(h_store_close);
+H(h_store_keys);
+H(h_store_key_revoke);
+H(h_store_sign);
 
 H(h_customer_create);
 H(h_me_get);
@@ -56,6 +64,7 @@ H(h_my_prefs_put);
 H(h_my_prefs_get);
 
 H(h_member_get);
+H(h_member_search);
 
 H(h_eid_params);
 H(h_device_create);

@@ -11,8 +11,10 @@
 #define SK_HTTP_H
 
 #include "core/ratelimit.h"
+#include "core/roles.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/strmap.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -55,7 +57,11 @@ struct app {
     struct ratelimit_slot rl_addr_slots[4096];
     struct ratelimit_slot rl_account_slots[4096];
     struct ratelimit_slot rl_invite_slots[1024];
+    pthread_mutex_t seen_mu;
+    struct strmap seen;          /* store key id -> int64_t last written (us) */
 };
+
+#define KEY_SEEN_EVERY_US (60 * 1000000LL) /* a key's last use is written once a minute */
 
 struct http_req {
     const char *method;
@@ -101,15 +107,8 @@ enum {
     WHO_POS = 1u << 6, /* a store's point-of-sale key */
 };
 
-/* Which staff roles (when WHO_STAFF is allowed): a bitmask; 0 = any role. */
-enum {
-    ROLE_ADMIN = 1u << 0,
-    ROLE_MANAGER = 1u << 1,
-    ROLE_COUNTER = 1u << 2,
-    ROLE_AGENT = 1u << 3,
-    ROLE_TEAM_MANAGER = 1u << 4,
-    ROLE_COMMS = 1u << 5,
-};
+/* Which staff roles (when WHO_STAFF is allowed): a bitmask of ROLE_*
+ * (core/roles.h); 0 = any role. A store route's grant must cover its store. */
 
 struct route {
     const char *method;
@@ -123,9 +122,6 @@ struct route {
 extern const struct route http_routes[];
 extern const size_t http_routes_count;
 
-/* Role name <-> bit; 0 for an unknown name. */
-unsigned role_bit(const char *name);
-extern const char *const role_names[6];
 
 /* ---- helpers for handlers (server.c) ---------------------------------- */
 
@@ -152,8 +148,12 @@ void resp_store_error(struct http_resp *resp, int rc, const char *what);
 
 /* The caller is the store's own key of kind k (PRINCIPAL_SCANNER/DISPLAY). */
 int who_is_store_key(const struct http_req *req, enum principal_kind k);
-/* The staff member of req->who may act for req->brand_id with one of roles. */
+/* The staff member of req->who may act for req->brand_id with one of roles
+ * (0: any) at the request's store, or brand-wide when it has none. */
 int who_is_brand_staff(const struct http_req *req, unsigned roles);
+/* An operator, or staff of req->brand_id with one grant of roles covering
+ * store_id (NULL: any store of theirs) — for a store named in a body. */
+int who_may_act_at_store(const struct http_req *req, unsigned roles, const char *store_id);
 
 int app_init(struct app *app, struct store *st, const struct app_config *cfg);
 void app_release(struct app *app);

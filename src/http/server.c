@@ -20,6 +20,7 @@
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/strmap.h"
 #include "util/timeutil.h"
 
 #include <arpa/inet.h>
@@ -38,16 +39,6 @@
 
 #define PROBLEM_BASE "https://shopkeeper.example/problems/"
 #define STATIC_MAX (4u * 1024 * 1024)
-
-const char *const role_names[6] = {"admin", "manager", "counter", "agent", "team_manager",
-                                   "comms"};
-
-unsigned role_bit(const char *name)
-{
-    for (int i = 0; i < 6; i++)
-        if (strcmp(name, role_names[i]) == 0) return 1u << i;
-    return 0;
-}
 
 /* ---- per-connection state --------------------------------------------- */
 
@@ -255,7 +246,16 @@ int who_is_brand_staff(const struct http_req *req, unsigned roles)
 {
     if (req->who.kind != PRINCIPAL_STAFF || !req->brand_id) return 0;
     if (strcmp(req->who.brand_id, req->brand_id) != 0) return 0;
-    return roles == 0 || (role_bit(req->who.role) & roles) != 0;
+    return grants_allow(req->who.grants, req->who.ngrants, roles, req->store_id);
+}
+
+int who_may_act_at_store(const struct http_req *req, unsigned roles, const char *store_id)
+{
+    if (req->who.kind == PRINCIPAL_OPERATOR) return 1;
+    if (req->who.kind != PRINCIPAL_STAFF || !req->brand_id ||
+        strcmp(req->who.brand_id, req->brand_id) != 0)
+        return 0;
+    return grants_allow(req->who.grants, req->who.ngrants, roles, store_id);
 }
 
 /* ---- routing ----------------------------------------------------------- */
@@ -384,12 +384,79 @@ static int authorize(struct app *app, const struct route *r, struct http_req *re
                      r->method, r->pattern);
         return -1;
     }
-    if (req->who.kind == PRINCIPAL_STAFF && r->roles && !(role_bit(req->who.role) & r->roles)) {
-        resp_problem(resp, 403, "the staff role \"%s\" may not call %s %s", req->who.role,
-                     r->method, r->pattern);
-        return -1;
-    }
     return 0;
+}
+
+/* Appends "a or b" for the role bits of mask. */
+static void roles_words(unsigned mask, char *buf, size_t len)
+{
+    size_t off = 0;
+    int first = 1;
+    buf[0] = '\0';
+    for (int i = 0; i < ROLE_COUNT && off < len; i++) {
+        if (!(mask & (1u << i))) continue;
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", first ? "" : " or ", role_names[i]);
+        first = 0;
+    }
+}
+
+/* A staff member's grants must cover the request: one grant with an
+ * accepted role whose scope holds the request's store (core/roles.h). The
+ * refusal names the role and the scope missing, and what they hold. */
+static int authorize_grants(const struct route *r, struct http_req *req, struct http_resp *resp)
+{
+    if (req->who.kind != PRINCIPAL_STAFF || (r->who & WHO_PUBLIC)) return 0;
+    if (grants_allow(req->who.grants, req->who.ngrants, r->roles, req->store_id)) return 0;
+    char need[96], held[256];
+    if (r->roles) roles_words(r->roles, need, sizeof need);
+    else snprintf(need, sizeof need, "any staff role");
+    size_t off = 0;
+    held[0] = '\0';
+    for (size_t i = 0; i < req->who.ngrants && off < sizeof held; i++) {
+        const struct staff_grant *g = &req->who.grants[i];
+        const char *where = !g->store_id[0] ? "the whole brand"
+                            : req->store_id && !strcmp(g->store_id, req->store_id)
+                                ? "this store"
+                                : "another store";
+        off += (size_t)snprintf(held + off, sizeof held - off, "%s%s at %s", i ? ", " : "",
+                                role_name(g->role), where);
+    }
+    const char *store_name =
+        req->store ? json_string_value(json_object_get(req->store, "name")) : NULL;
+    if (store_name)
+        resp_problem(resp, 403, "%s %s needs the role %s at the store \"%s\"; you hold %s",
+                     r->method, r->pattern, need, store_name, held[0] ? held : "no role");
+    else
+        resp_problem(resp, 403, "%s %s needs the role %s in this brand; you hold %s", r->method,
+                     r->pattern, need, held[0] ? held : "no role");
+    return -1;
+}
+
+/* Remembers when a store key was last used: in memory at every request,
+ * written to the store at most once a minute per key. */
+static void note_key_seen(struct app *app, const struct http_req *req)
+{
+    enum principal_kind k = req->who.kind;
+    if (k != PRINCIPAL_SCANNER && k != PRINCIPAL_DISPLAY && k != PRINCIPAL_POS) return;
+    int64_t now = time_now_us();
+    int write = 0;
+    pthread_mutex_lock(&app->seen_mu);
+    int64_t *last = strmap_get(&app->seen, req->who.id);
+    if (!last) {
+        last = malloc(sizeof *last);
+        if (last && strmap_put(&app->seen, req->who.id, last)) {
+            free(last);
+            last = NULL;
+        }
+        if (last) *last = 0;
+    }
+    if (last && now - *last >= KEY_SEEN_EVERY_US) {
+        *last = now;
+        write = 1;
+    }
+    pthread_mutex_unlock(&app->seen_mu);
+    if (write && app->st->ops->store_key_seen(app->st, req->who.id, now))
+        log_kv(LOG_WARN, "store_key.seen", "error", "could not record last use", NULL);
 }
 
 /* Resolves {brand} and keeps staff and store keys inside their own brand. */
@@ -475,6 +542,7 @@ static const struct {
     {"/", "index.html"},
     {"/counter", "counter.html"},
     {"/me", "me.html"},
+    {"/console", "console.html"},
 };
 
 static int serve_static(struct app *app, const char *path, struct http_resp *resp)
@@ -545,6 +613,8 @@ static void dispatch(struct app *app, struct http_req *req, struct conn_state *c
     if (authorize(app, r, req, resp)) return;
     if (scope_brand(app, req, resp)) return;
     if (scope_store(app, req, resp)) return;
+    if (authorize_grants(r, req, resp)) return;
+    note_key_seen(app, req);
     if (cs->len > 0) {
         /* Bodies are JSON whatever the client called them (curl -d says
          * form-urlencoded); only multipart is surely something else. */
@@ -733,6 +803,8 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
     ratelimit_init(&app->rl_account, app->rl_account_slots, 4096, 5, 15 * 60 * 1000000LL);
     ratelimit_init(&app->rl_invite, app->rl_invite_slots, 1024, INVITES_PER_HOUR,
                    3600 * 1000000LL);
+    pthread_mutex_init(&app->seen_mu, NULL);
+    if (strmap_init(&app->seen)) return SK_ENOMEM;
     return 0;
 }
 
@@ -740,6 +812,12 @@ void app_release(struct app *app)
 {
     if (!app) return;
     pthread_mutex_destroy(&app->rl_mu);
+    size_t pos;
+    for (struct strmap_entry *e = strmap_first(&app->seen, &pos); e;
+         e = strmap_next(&app->seen, &pos, e))
+        free(e->value);
+    strmap_release(&app->seen);
+    pthread_mutex_destroy(&app->seen_mu);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ret, int *ret_v6)

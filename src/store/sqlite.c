@@ -467,11 +467,11 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
     sqlite3 *db = sqi_pool_acquire(s);
     sqlite3_stmt *stmt;
     int rc = sqi_q_prepare(db, &stmt,
-                       "SELECT t.kind, t.subject_id, t.brand_id, t.store_id, st.role "
+                       "SELECT t.kind, t.subject_id, t.brand_id, t.store_id "
                        "FROM tokens t LEFT JOIN staff st ON t.kind = 'staff' AND st.id = "
                        "t.subject_id "
                        "WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) "
-                       "AND (t.kind <> 'staff' OR st.id IS NOT NULL) "
+                       "AND (t.kind <> 'staff' OR (st.id IS NOT NULL AND st.disabled_at IS NULL)) "
                        "AND (t.kind <> 'customer' OR EXISTS (SELECT 1 FROM customers c WHERE "
                        "c.id = t.subject_id))",
                        "ss", hash, now);
@@ -485,14 +485,16 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
             sqi_q_text(stmt, 1, p.id, sizeof p.id);
             sqi_q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
             sqi_q_text(stmt, 3, p.store_id, sizeof p.store_id);
-            sqi_q_text(stmt, 4, p.role, sizeof p.role);
             snprintf(p.token_hash, sizeof p.token_hash, "%s", hash);
             rc = p.kind ? 0 : SK_ENOTFOUND;
+            sqi_q_finish(db, stmt);
+            /* grants are read at every request: a change applies at once */
+            if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
             if (!rc) *ret = p;
         } else {
             rc = SK_ENOTFOUND;
+            sqi_q_finish(db, stmt);
         }
-        sqi_q_finish(db, stmt);
     }
     sqi_pool_release(s, db);
     return rc;
@@ -693,44 +695,6 @@ static int sq_notice_put(struct store *st, const char *brand_id, json_t *notice,
     return 0;
 }
 
-/* ---- staff ------------------------------------------------------------- */
-
-static int sq_staff_create(struct store *st, const char *brand_id, const char *email,
-                           const char *name, const char *role, const char *pwhash, json_t **ret)
-{
-    struct sq_store *s = SQ(st);
-    char id[ID_MAX], now[TIME_RFC3339_LEN];
-    if (id_new("stf", id)) return SK_ECRYPTO;
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db,
-                    "INSERT INTO staff (id, brand_id, email, name, role, password_hash, "
-                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    "sssssss", id, brand_id, email, name, role, pwhash, sqi_now_text(now));
-    json_t *row = NULL;
-    if (!rc)
-        rc = sqi_q_row(db, &row,
-                   "SELECT id, brand_id, email, name, role, created_at FROM staff WHERE id = ?",
-                   "s", id);
-    sqi_pool_release(s, db);
-    if (!rc) *ret = row;
-    return rc;
-}
-
-static int sq_staff_list(struct store *st, const char *brand_id, const struct page *pg,
-                         json_t **ret)
-{
-    struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
-                    "SELECT id, brand_id, email, name, role, created_at FROM staff "
-                    "WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?",
-                    "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
-    sqi_pool_release(s, db);
-    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
-    return rc;
-}
-
 static int login_fill(sqlite3 *db, const char *sql, const char *key, struct login_rec *ret)
 {
     sqlite3_stmt *stmt;
@@ -750,19 +714,10 @@ static int login_fill(sqlite3 *db, const char *sql, const char *key, struct logi
     return rc;
 }
 
-static int sq_staff_login(struct store *st, const char *email, struct login_rec *ret)
-{
-    struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = login_fill(db, "SELECT id, brand_id, role, password_hash FROM staff WHERE email = ?",
-                        email, ret);
-    sqi_pool_release(s, db);
-    return rc;
-}
-
 /* ---- stores ------------------------------------------------------------ */
 
-#define STORE_COLS "id, brand_id, name, timezone, city, address, beacon_id, created_at"
+#define STORE_INSERT_COLS "id, brand_id, name, timezone, city, address, beacon_id, created_at"
+#define STORE_COLS STORE_INSERT_COLS ", closed_at"
 
 static int sq_store_create(struct store *st, const char *brand_id, json_t *f, json_t **ret)
 {
@@ -775,7 +730,7 @@ static int sq_store_create(struct store *st, const char *brand_id, json_t *f, js
     const char *address = json_string_value(json_object_get(f, "address"));
     sqlite3 *db = sqi_pool_acquire(s);
     int rc = sqi_q_exec(db,
-                    "INSERT INTO stores (" STORE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO stores (" STORE_INSERT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     "ssssssss", id, brand_id, json_string_value(json_object_get(f, "name")),
                     json_string_value(json_object_get(f, "timezone")), city ? city : "",
                     address ? address : "", beacon, sqi_now_text(now));
@@ -2040,9 +1995,17 @@ static const struct store_ops sq_ops = {
     .choices_put = sq_choices_put,
     .choices_get = sq_choices_get,
     .notice_put = sq_notice_put,
-    .staff_create = sq_staff_create,
-    .staff_list = sq_staff_list,
-    .staff_login = sq_staff_login,
+    .staff_create = sqi_staff_create,
+    .staff_list = sqi_staff_list,
+    .staff_get = sqi_staff_get,
+    .staff_update = sqi_staff_update,
+    .staff_login = sqi_staff_login,
+    .store_update = sqi_store_update,
+    .store_close = sqi_store_close,
+    .store_key_list = sqi_store_key_list,
+    .store_key_revoke = sqi_store_key_revoke,
+    .store_key_seen = sqi_store_key_seen,
+    .member_search = sqi_member_search,
     .store_create = sq_store_create,
     .store_get = sq_store_get,
     .store_list = sq_store_list,

@@ -104,6 +104,26 @@ void sqi_access_head(sqlite3 *db, const char *cid, char ret[65]);
 int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
                       const char *fields, const char *purpose);
 
+/* staff, stores and store keys (sqlite_staff.c) */
+/* fills p's grants and primary role (within the caller's read) */
+int sqi_staff_grants_load(sqlite3 *db, const char *staff_id, struct principal *p);
+int sqi_staff_create(struct store *st, const char *bid, const char *email, const char *name,
+                     json_t *grants, const char *pwhash, json_t **ret);
+int sqi_staff_get(struct store *st, const char *bid, const char *sid, json_t **ret);
+int sqi_staff_list(struct store *st, const char *bid, const char *store_id,
+                   const struct page *pg, json_t **ret);
+int sqi_staff_update(struct store *st, const char *bid, const char *sid, json_t *f,
+                     json_t **ret);
+int sqi_staff_login(struct store *st, const char *email, struct login_rec *ret);
+int sqi_store_update(struct store *st, const char *bid, const char *sid, json_t *f,
+                     json_t **ret);
+int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t **ret);
+int sqi_store_key_list(struct store *st, const char *sid, json_t **ret);
+int sqi_store_key_revoke(struct store *st, const char *sid, const char *key_id, json_t **ret);
+int sqi_store_key_seen(struct store *st, const char *key_id, int64_t at_us);
+int sqi_member_search(struct store *st, const char *bid, const char *q, int limit,
+                      const struct actor *who, json_t **ret);
+
 /* catalogue and purchases (sqlite_catalogue.c) */
 int sqi_item_put(struct store *st, const char *bid, const char *sku, json_t *item, json_t **ret,
                  int *ret_created);

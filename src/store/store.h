@@ -19,6 +19,7 @@
 #define SK_STORE_H
 
 #include "core/purpose.h"
+#include "core/roles.h"
 #include "util/crypto.h"
 #include "util/ids.h"
 
@@ -43,8 +44,10 @@ struct principal {
     char id[ID_MAX];       /* operator, staff, customer or store key id */
     char brand_id[ID_MAX]; /* staff and store keys */
     char store_id[ID_MAX]; /* store keys */
-    char role[ROLE_MAX];   /* staff */
+    char role[ROLE_MAX];   /* staff: the most senior role held, for display and logs */
     char token_hash[TOKEN_HASH_MAX];
+    size_t ngrants;        /* staff: what they may do, and where */
+    struct staff_grant grants[GRANTS_MAX];
 };
 
 /* A login candidate, for POST /v1/sessions. */
@@ -93,11 +96,21 @@ struct store_ops {
     int (*choices_get)(struct store *st, const char *brand_id, int64_t version, json_t **ret);
     int (*notice_put)(struct store *st, const char *brand_id, json_t *notice, json_t **ret);
 
-    /* staff */
+    /* staff. grants: [{role, store?}] normalized by the caller (a store role
+     * names a store; SK_EINVAL when a store is not the brand's or closed).
+     * pwhash NULL: invited, cannot sign in until a password is set. A row:
+     * {id, brand_id, email, name, role (most senior), grants, invited,
+     * disabled, created_at, disabled_at}. staff_list with store_id: only
+     * staff holding a grant at that store. staff_update f: {name?, grants?,
+     * disabled?}; disabling deletes their sessions. staff_login: only
+     * enabled staff with a password. */
     int (*staff_create)(struct store *st, const char *brand_id, const char *email,
-                        const char *name, const char *role, const char *pwhash, json_t **ret);
-    int (*staff_list)(struct store *st, const char *brand_id, const struct page *pg,
-                      json_t **ret);
+                        const char *name, json_t *grants, const char *pwhash, json_t **ret);
+    int (*staff_list)(struct store *st, const char *brand_id, const char *store_id,
+                      const struct page *pg, json_t **ret);
+    int (*staff_get)(struct store *st, const char *brand_id, const char *staff_id, json_t **ret);
+    int (*staff_update)(struct store *st, const char *brand_id, const char *staff_id, json_t *f,
+                        json_t **ret);
     int (*staff_login)(struct store *st, const char *email, struct login_rec *ret);
 
     /* stores; fields holds name, timezone, city, address */
@@ -106,6 +119,12 @@ struct store_ops {
                      json_t **ret);
     int (*store_list)(struct store *st, const char *brand_id, const struct page *pg,
                       json_t **ret);
+    /* f: {name?, timezone?, city?, address?}; SK_ECONFLICT when closed */
+    int (*store_update)(struct store *st, const char *brand_id, const char *store_id, json_t *f,
+                        json_t **ret);
+    /* closing revokes the store's keys and its staff grants; the row stays */
+    int (*store_close)(struct store *st, const char *brand_id, const char *store_id,
+                       json_t **ret);
 
     /* customers */
     int (*customer_create)(struct store *st, const char *name, const char *email,
@@ -136,6 +155,12 @@ struct store_ops {
     int (*member_view)(struct store *st, const char *brand_id, const char *customer_id,
                        const struct actor *who, json_t **ret);
 
+    /* members whose name (visible under recognition, as in member_view)
+     * contains q, case-insensitively: [{id, name, member_since}], at most
+     * limit; each name returned is logged as a look */
+    int (*member_search)(struct store *st, const char *brand_id, const char *q, int limit,
+                         const struct actor *who, json_t **ret);
+
     /* devices (recognition); the identity key is sealed with the customer's key */
     int (*device_create)(struct store *st, const char *customer_id, const char *name,
                          const char *method, const uint8_t ik[16], unsigned k,
@@ -156,6 +181,12 @@ struct store_ops {
     int (*store_key_create)(struct store *st, const char *brand_id, const char *store_id,
                             enum principal_kind kind, const char *name, const char *token_hash,
                             json_t **ret);
+    /* [{id, kind, name, store_id, created_at, last_seen_at, revoked_at}] */
+    int (*store_key_list)(struct store *st, const char *store_id, json_t **ret);
+    /* the key's token is deleted: it stops working at the next request */
+    int (*store_key_revoke)(struct store *st, const char *store_id, const char *key_id,
+                            json_t **ret);
+    int (*store_key_seen)(struct store *st, const char *key_id, int64_t at_us);
 
     /* visits: opened only under a current recognition grant (else
      * SK_EFORBIDDEN), in the query itself */

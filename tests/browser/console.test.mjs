@@ -1,0 +1,132 @@
+// The brand console in a real browser: staff sign in, each role sees only
+// what it may use (a crawl of every screen and link finds nothing that the
+// server refuses), an admin opens a store and gives it a manager, and that
+// manager sees only their store.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { startServer, api, launch, shoot, SHOTS, PHONE, DESKTOP } from './harness.mjs';
+
+let srv, browser;
+before(async () => { srv = await startServer(); browser = await launch(); mkdirSync(SHOTS, { recursive: true }); });
+after(async () => { await browser?.close(); await srv?.stop(); });
+
+async function signIn(page, email, password = 'shopkeeper-demo') {
+  await page.goto(`${srv.url}/console`);
+  await page.getByLabel('Work email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  await page.locator('nav a').first().waitFor();
+}
+
+// Every console area and every in-console link reachable from it, as this
+// role: no response the pages asked for may be a 403 (or a 5xx).
+async function crawl(page, label) {
+  const refused = [];
+  page.on('response', (r) => {
+    if (r.status() === 403 || r.status() >= 500) refused.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  const seen = new Set();
+  const queue = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(queue.length > 0, `${label}: the console shows no area`);
+  while (queue.length) {
+    const href = queue.shift();
+    if (seen.has(href) || seen.size > 40) continue;
+    seen.add(href);
+    await page.goto(`${srv.url}/console${href}`);
+    await page.waitForLoadState('networkidle');
+    assert.equal(await page.locator('.screen .msg.error[role=alert]:not([hidden])').count(), 0,
+      `${label}: ${href} shows an error: ${await page.locator('.screen').innerText()}`);
+    const links = await page.locator('.screen a[href^="#/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    for (const l of links) if (!seen.has(l) && !l.endsWith('/sign')) queue.push(l);
+  }
+  assert.deepEqual(refused, [], `${label}: the console asked for what this role may not do`);
+  return [...seen];
+}
+
+test('each role crawls its console and meets no refusal', async () => {
+  const expected = {
+    'admin@pike-pine.example': ['#/stores', '#/choices', '#/notice', '#/staff', '#/members', '#/catalogue', '#/counter'],
+    'manager@pike-pine.example': ['#/stores', '#/staff', '#/members', '#/catalogue', '#/counter'],
+    'counter@pike-pine.example': ['#/counter'],
+  };
+  for (const [email, areas] of Object.entries(expected)) {
+    const ctx = await browser.newContext({ viewport: DESKTOP });
+    const page = await ctx.newPage();
+    await signIn(page, email);
+    const nav = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.deepEqual(nav, areas, `${email} sees the areas of the role`);
+    const visited = await crawl(page, email);
+    assert.ok(visited.length >= areas.length);
+    await ctx.close();
+  }
+});
+
+test('an admin opens a store and gives it a manager, who sees only that store', async () => {
+  const ctx = await browser.newContext({ viewport: DESKTOP });
+  const page = await ctx.newPage();
+  await signIn(page, 'admin@pike-pine.example');
+  await page.getByRole('link', { name: 'Stores' }).click();
+  const form = page.locator('form', { has: page.getByRole('heading', { name: 'Open a store' }) });
+  await form.getByLabel('Name').fill('Harbour Kiosk');
+  await form.getByLabel('City').fill('Seattle');
+  await form.getByLabel('Time zone').fill('Mars/Olympus');
+  await form.getByRole('button', { name: 'Open store' }).click();
+  await form.getByText('"Mars/Olympus" is not a time zone').waitFor();
+  await form.getByLabel('Time zone').fill('America/Los_Angeles');
+  await form.getByRole('button', { name: 'Open store' }).click();
+  await page.getByRole('heading', { name: 'Harbour Kiosk' }).waitFor();
+  const storeId = page.url().split('#/stores/')[1];
+  assert.match(storeId, /^sto_/);
+
+  // a scanner key, shown once, then listed and revoked
+  await page.getByLabel('Kind').selectOption('scanners');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const key = (await page.locator('.secret').innerText()).trim();
+  assert.ok(key.length > 20);
+  const heard = await api(srv.url, 'POST', '/v1/sightings', key, { sightings: [{ eid: '0123456789abcdef', rssi: -70 }] });
+  assert.equal(heard.status, 202);
+  await page.reload();
+  await page.getByRole('button', { name: /Revoke Scanner/ }).waitFor();
+  await shoot(page, 'console-store');
+  await page.getByRole('button', { name: /Revoke Scanner/ }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+  await page.getByText('is revoked').waitFor();
+  const after = await api(srv.url, 'POST', '/v1/sightings', key, { sightings: [{ eid: '0123456789abcdef', rssi: -70 }] });
+  assert.equal(after.status, 401, 'a revoked key stops at once');
+
+  // a manager for the new store only, with a first password
+  await page.getByRole('link', { name: 'Staff' }).click();
+  const add = page.locator('form', { has: page.getByRole('heading', { name: 'Add someone' }) });
+  await add.getByLabel('Name').fill('Mina Park');
+  await add.getByLabel('Work email').fill('mina@pike-pine.example');
+  await add.getByLabel('Role').selectOption('manager');
+  await add.getByLabel('Harbour Kiosk').check();
+  await add.getByLabel('First password (optional)').fill('harbour-kiosk-2026');
+  await add.getByRole('button', { name: 'Add' }).click();
+  await page.getByText('Mina Park is added as Store manager at Harbour Kiosk').waitFor();
+  await shoot(page, 'console-staff');
+  await ctx.close();
+
+  const mctx = await browser.newContext({ viewport: PHONE });
+  const mp = await mctx.newPage();
+  await signIn(mp, 'mina@pike-pine.example', 'harbour-kiosk-2026');
+  await mp.getByRole('heading', { name: 'Stores' }).waitFor();
+  const names = await mp.locator('.screen table a').allInnerTexts();
+  assert.deepEqual(names, ['Harbour Kiosk'], 'the manager sees only their store');
+  await shoot(mp, 'console-manager-stores');
+  // another store's page, typed in by hand, is refused by the server
+  const other = (await api(srv.url, 'GET', '/v1/brands/pike-pine/stores')).body.items.find((s) => s.name === '5th Avenue');
+  const r = await mp.evaluate(async (id) => {
+    const s = JSON.parse(sessionStorage.getItem('shopkeeper.staff'));
+    const res = await fetch(`/v1/stores/${id}/keys`, { headers: { Authorization: 'Bearer ' + s.token } });
+    return { status: res.status, body: await res.json() };
+  }, other.id);
+  assert.equal(r.status, 403);
+  assert.match(r.body.detail, /manager/);
+  // signing out ends the session on the server too
+  await mp.getByRole('button', { name: 'Sign out' }).click();
+  await mp.getByText('You are signed out.').waitFor();
+  await mctx.close();
+});
