@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, api, login, launch, SHOTS, shoot, PHONE, DESKTOP } from './harness.mjs';
+import { startServer, api, login, launch, SHOTS, shoot, axeCheck, PHONE, DESKTOP } from './harness.mjs';
 
 
 let srv, browser;
@@ -81,6 +81,7 @@ test('Jeff reads his purchases and suggestions, dismisses one, and adds a person
   assert.match(await why.innerText(), /You bought|You told us|new/);
   await page.waitForTimeout(300);   // the "because" title arrives from the catalogue
   await shoot(page, 'me-brand-shopping');
+  await axeCheck(page, 'me-brand-shopping');
 
   // don't suggest this again: it leaves the list, and the API agrees
   await card.getByRole('button', { name: "Don't suggest this again" }).click();
@@ -107,6 +108,7 @@ test('Jeff reads his purchases and suggestions, dismisses one, and adds a person
   assert.deepEqual((await shown.locator('.sugg-title').allInnerTexts()).slice(0, 3), hers.slice(0, 3).map((x) => x.title));
   assert.equal(await whose.getByRole('button', { name: 'Anna' }).getAttribute('aria-pressed'), 'true');
   await shoot(page, 'me-ideas-for-anna');
+  await axeCheck(page, 'me-ideas-for-anna');
   await whose.getByRole('button', { name: 'Everyone' }).click();
   await page.locator('#suggestions-panel .sugg .sugg-reason', { hasText: /because you bought/i }).first().waitFor();
 
@@ -142,6 +144,7 @@ test('Jeff reads his purchases and suggestions, dismisses one, and adds a person
   await page.getByRole('button', { name: 'Send invitation' }).click();
   await page.locator('#household .hh-row', { hasText: 'kim@example.org' }).waitFor();
   await shoot(page, 'me-people');
+  await axeCheck(page, 'me-people');
 
   // edit Sam, then remove him
   await sam.getByRole('button', { name: 'Edit' }).click();
