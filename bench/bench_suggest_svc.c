@@ -393,7 +393,7 @@ static void *run_calls(void *arg)
             }
             double t0 = now_s();
             rc = r->card ? suggest_svc_card(r->svc, r->bid, r->mb[m].id, visit, &list, &usual)
-                         : suggest_svc_mine(r->svc, r->bid, r->mb[m].id, NULL, K_MINE, &list);
+                         : suggest_svc_mine(r->svc, r->bid, r->mb[m].id, NULL, K_MINE, &list, NULL);
             double dt = now_s() - t0;
             if (rc) {
                 r->err = rc;
@@ -579,7 +579,7 @@ int main(int argc, char **argv)
     /* warm-up: page cache, statement caches, the first model reference */
     for (size_t m = 0; m < members && m < 50; m++) {
         json_t *out;
-        if ((rc = suggest_svc_mine(svc, bid, mb[m].id, NULL, K_MINE, &out))) die("suggest_svc_mine", rc);
+        if ((rc = suggest_svc_mine(svc, bid, mb[m].id, NULL, K_MINE, &out, NULL))) die("suggest_svc_mine", rc);
         json_decref(out);
     }
 

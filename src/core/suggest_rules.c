@@ -2,6 +2,7 @@
 #include "core/suggest_rules.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -140,4 +141,36 @@ enum sr_outcome sr_outcome_parse(const char *s)
 const char *sr_outcome_name(enum sr_outcome o)
 {
     return (unsigned)o < 5 ? names[o] : "";
+}
+
+static int bought_cmp(const void *a, const void *b)
+{
+    const struct sr_bought *x = a, *y = b;
+    int c = strcmp(x->sku, y->sku);
+    if (c) return c;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+long sr_usual(struct sr_bought *lines, size_t n)
+{
+    if (!lines || n == 0) return -1;
+    qsort(lines, n, sizeof *lines, bought_cmp);
+    long best = -1;
+    size_t best_n = 0;
+    int64_t best_last = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i, times = 0;
+        int64_t last = 0;
+        for (; j < n && strcmp(lines[j].sku, lines[i].sku) == 0; j++) {
+            if (j == i || lines[j].at != lines[j - 1].at) times++;
+            last = lines[j].at;
+        }
+        if (times >= SR_USUAL_MIN && (times > best_n || (times == best_n && last > best_last))) {
+            best = (long)i;
+            best_n = times;
+            best_last = last;
+        }
+        i = j;
+    }
+    return best;
 }

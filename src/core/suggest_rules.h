@@ -34,6 +34,7 @@
 #define SR_FATIGUE_STEP 0.5
 #define SR_PER_VISIT 2
 #define SR_PER_DAY 6
+#define SR_USUAL_MIN 2 /* separate purchases before an item is "the usual" */
 
 enum sr_outcome { SR_NONE = 0, SR_ACCEPTED, SR_DECLINED, SR_NOT_NOW, SR_DISMISSED };
 
@@ -75,6 +76,21 @@ double sr_showing_factor(int64_t shown_at, enum sr_outcome o, int64_t now);
 
 /* How many more may be shown: per visit and per day caps. */
 size_t sr_allowance(size_t shown_this_visit, size_t shown_today);
+
+/* One line of a customer's purchase history: the item and the time of the
+ * purchase it was on (lines of one purchase share it). */
+struct sr_bought {
+    const char *sku;
+    int64_t at;
+};
+
+/* "The usual": the item bought on the most separate purchases, at least
+ * SR_USUAL_MIN of them (a purchase counts once, whatever its quantity or
+ * lines); between equals, the one bought last, then the smaller sku. One
+ * purchase is a purchase, not a habit. Sorts lines (n) in place; returns the
+ * index of a line of that item in the sorted array, or -1 when no item was
+ * bought often enough. */
+long sr_usual(struct sr_bought *lines, size_t n);
 
 enum sr_outcome sr_outcome_parse(const char *s);
 const char *sr_outcome_name(enum sr_outcome o);

@@ -18,6 +18,14 @@ static json_t *retention_json(const struct app *app)
         "access_log_days", (json_int_t)app->cfg.retain_access_log_days, "consent_ledger",
         "kept as the record of what you agreed to; after erasure, under a pseudonym that "
         "links it to no one");
+    /* purchases have no time limit today: they are linked to the customer
+     * only under a current "history" grant (docs/privacy.md) */
+    json_object_set_new(
+        r, "purchases",
+        json_string("kept linked to you, with no time limit, for as long as you allow history at "
+                    "that brand; switching history off or leaving the brand unlinks them at once "
+                    "(the brand keeps each sale without your name), and deleting your account "
+                    "deletes them"));
     /* how long a card stays on a counter screen after the last presence */
     if (app->recog)
         json_object_set_new(r, "visit_quiet_seconds",

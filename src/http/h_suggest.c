@@ -33,17 +33,26 @@ void h_my_suggestions(struct app *app, struct http_req *req, struct http_resp *r
         if (rc) return;
     }
     json_t *out;
-    int rc = app->sugg ? suggest_svc_mine(app->sugg, req->brand_id, req->who.id, only, MINE_MAX, &out)
+    int catalogue = 1;
+    int rc = app->sugg ? suggest_svc_mine(app->sugg, req->brand_id, req->who.id, only, MINE_MAX, &out,
+                                          &catalogue)
                        : SK_ENOTFOUND;
+    if (rc == SK_ENOTFOUND) {
+        resp_problem(resp, 404, "you are not a member of this brand: join it first "
+                                "(PUT /v1/me/brands/{brand})");
+        return;
+    }
     if (rc) {
-        resp_store_error(resp, rc, "membership");
+        resp_store_error(resp, rc, "suggestions");
         return;
     }
     /* the person's id stays out of the answer: "for" names them */
     size_t i;
     json_t *e;
     json_array_foreach(out, i, e) json_object_del(e, "person");
-    resp_json(resp, 200, json_pack("{s:o}", "items", out));
+    /* "catalogue": false — the brand sells nothing through Shopkeeper yet, so
+     * there is nothing to suggest (not an error: a page hides the section) */
+    resp_json(resp, 200, json_pack("{s:o, s:b}", "items", out, "catalogue", catalogue));
 }
 
 void h_my_suggestion_dismiss(struct app *app, struct http_req *req, struct http_resp *resp)
@@ -95,7 +104,7 @@ void h_brand_train(struct app *app, struct http_req *req, struct http_resp *resp
 {
     json_t *out;
     int rc = app->sugg ? suggest_svc_train(app->sugg, req->brand_id, &out) : SK_ENOTFOUND;
-    if (rc == SK_EINVAL) {
+    if (rc == SK_EINVAL || rc == SK_ENOTFOUND) {
         resp_problem(resp, 409, "nothing to learn from yet: the brand has no catalogue items "
                                 "or no purchases");
         return;

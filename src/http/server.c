@@ -8,7 +8,9 @@
  *   4. resolve {brand} and keep staff and store keys inside their brand;
  *   5. parse a JSON body (400 on malformed JSON or invalid UTF-8);
  *   6. call the handler, serialize its response, log one line.
- * Paths outside /v1 and /healthz are static files from cfg.web_dir.
+ * Paths outside /v1 and /healthz are static files from cfg.web_dir; any
+ * other GET of a path outside /v1 is web/404.html with status 404 (a person
+ * followed a link), while /v1 keeps answering problem documents.
  * Invariant: every response is JSON (or a problem document) except static
  * files; no header, token or body is ever logged.
  */
@@ -543,21 +545,14 @@ static const struct {
     {"/counter", "counter.html"},
     {"/me", "me.html"},
     {"/console", "console.html"},
+    {"/favicon.ico", "favicon.ico"},
 };
 
-static int serve_static(struct app *app, const char *path, struct http_resp *resp)
+#define PAGE_NOT_FOUND "404.html"
+
+/* Loads web/<rel> into resp with status; -1 when it cannot be read. */
+static int static_file(struct app *app, const char *rel, int status, struct http_resp *resp)
 {
-    char rel[256] = "";
-    for (size_t i = 0; i < sizeof static_pages / sizeof static_pages[0]; i++)
-        if (strcmp(path, static_pages[i].path) == 0)
-            snprintf(rel, sizeof rel, "%s", static_pages[i].file);
-    /* the public notice of a store, for the sign at the door: /stores/{id} */
-    if (!rel[0] && strncmp(path, "/stores/", 8) == 0 && id_is_plausible(path + 8))
-        snprintf(rel, sizeof rel, "store.html");
-    if (!rel[0] && strncmp(path, "/static/", 8) == 0 && strlen(path) < 200 &&
-        !strstr(path, "..") && !strstr(path, "//"))
-        snprintf(rel, sizeof rel, "%s", path + 1);
-    if (!rel[0]) return -1;
     char full[512];
     snprintf(full, sizeof full, "%s/%s", app->cfg.web_dir, rel);
     FILE *f = fopen(full, "rb");
@@ -574,11 +569,33 @@ static int serve_static(struct app *app, const char *path, struct http_resp *res
         free(buf);
         return -1;
     }
-    resp->status = 200;
+    resp->status = status;
     resp->raw = buf;
     resp->raw_len = n;
     resp->content_type = mime_of(rel);
     return 0;
+}
+
+static int serve_static(struct app *app, const char *path, struct http_resp *resp)
+{
+    char rel[256] = "";
+    for (size_t i = 0; i < sizeof static_pages / sizeof static_pages[0]; i++)
+        if (strcmp(path, static_pages[i].path) == 0)
+            snprintf(rel, sizeof rel, "%s", static_pages[i].file);
+    /* the public notice of a store, for the sign at the door: /stores/{id};
+     * for a store that does not exist the page says so, with status 404 */
+    int status = 200;
+    if (!rel[0] && strncmp(path, "/stores/", 8) == 0 && id_is_plausible(path + 8)) {
+        json_t *store = NULL;
+        if (app->st->ops->store_get(app->st, NULL, path + 8, &store) == SK_ENOTFOUND) status = 404;
+        json_decref(store);
+        snprintf(rel, sizeof rel, "store.html");
+    }
+    if (!rel[0] && strncmp(path, "/static/", 8) == 0 && strlen(path) < 200 &&
+        !strstr(path, "..") && !strstr(path, "//"))
+        snprintf(rel, sizeof rel, "%s", path + 1);
+    if (!rel[0]) return -1;
+    return static_file(app, rel, status, resp);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -600,8 +617,11 @@ static void dispatch(struct app *app, struct http_req *req, struct conn_state *c
             return;
         }
         if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
-            strncmp(req->path, "/v1/", 4) != 0 && serve_static(app, req->path, resp) == 0)
-            return;
+            strncmp(req->path, "/v1/", 4) != 0 && strcmp(req->path, "/v1") != 0) {
+            if (serve_static(app, req->path, resp) == 0) return;
+            /* a person followed a link: a page that says so and leads home */
+            if (static_file(app, PAGE_NOT_FOUND, 404, resp) == 0) return;
+        }
         resp_problem(resp, 404, "no such resource: %s %s", req->method, req->path);
         return;
     }

@@ -140,6 +140,10 @@ static int train(struct suggest_svc *s, const char *bid, json_t **ret)
     int rc = s->st->ops->suggest_stamp(s->st, bid, &stamp);
     if (!rc) rc = s->st->ops->suggest_baskets(s->st, bid, &data);
     if (rc) return rc;
+    if (json_array_size(json_object_get(data, "items")) == 0) { /* no catalogue, no model */
+        json_decref(data);
+        return SK_ENOTFOUND;
+    }
     json_t *items = json_incref(json_object_get(data, "items"));
     json_t *lines = json_object_get(data, "lines");
     json_t *index = json_object();
@@ -808,27 +812,35 @@ static int ranked(struct bmodel *b, json_t *ctx, size_t k, int64_t now, const ch
 }
 
 int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *customer_id,
-                     const char *only, size_t k, json_t **ret)
+                     const char *only, size_t k, json_t **ret, int *ret_catalogue)
 {
     json_t *ctx;
     int rc = s->st->ops->suggest_context(s->st, brand_id, customer_id, &ctx);
     if (rc) return rc;
-    if (!has_purpose(ctx, "suggestions")) {
-        json_decref(ctx);
-        *ret = json_array();
-        return 0;
+    int catalogue = 1;
+    struct bmodel *b = NULL;
+    if (has_purpose(ctx, "suggestions")) {
+        rc = model_get(s, brand_id, &b);
+        if (rc == SK_ENOTFOUND) { /* the member is known: it is the catalogue that is missing */
+            catalogue = 0;
+            rc = 0;
+        }
+    } else {
+        /* nothing is ranked; whether there is a catalogue is still worth saying */
+        b = model_peek(s, brand_id);
+        if (!b && model_get(s, brand_id, &b) == SK_ENOTFOUND) catalogue = 0;
     }
-    struct bmodel *b;
-    rc = model_get(s, brand_id, &b);
-    if (!rc) {
-        rc = ranked(b, ctx, k, time_now_us() / 1000000, only, ret);
-        bmodel_unref(s, b);
-    }
+    json_t *out = NULL;
+    if (!rc && b && has_purpose(ctx, "suggestions"))
+        rc = ranked(b, ctx, k, time_now_us() / 1000000, only, &out);
+    if (b) bmodel_unref(s, b);
     json_decref(ctx);
-    return rc;
+    if (rc) return rc;
+    *ret = out ? out : json_array();
+    if (ret_catalogue) *ret_catalogue = catalogue;
+    return 0;
 }
 
-/* The customer's most frequent item in their history, or NULL. */
 /* A catalogue item: from the model's copy when it has the item, else from
  * the store (an item added since the model was trained). */
 static int item_of(struct suggest_svc *s, const struct bmodel *b, const char *bid, const char *sku,
@@ -840,28 +852,30 @@ static int item_of(struct suggest_svc *s, const struct bmodel *b, const char *bi
     return 0;
 }
 
+/* "The usual" from the customer's history: an item bought on separate
+ * purchases (core/suggest_rules.h: sr_usual), or NULL. */
 static json_t *usual_of(struct suggest_svc *s, const struct bmodel *b, const char *bid, json_t *ctx)
 {
-    json_t *counts = json_object();
-    const char *best = NULL;
-    json_int_t bestn = 0;
-    size_t i;
+    json_t *history = json_object_get(ctx, "history");
+    size_t n = json_array_size(history), i;
+    if (n == 0) return NULL;
+    struct sr_bought *lines = malloc(n * sizeof *lines);
+    if (!lines) return NULL;
     json_t *h;
-    json_array_foreach(json_object_get(ctx, "history"), i, h) {
+    size_t got = 0;
+    json_array_foreach(history, i, h) {
         const char *sku = json_string_value(json_object_get(h, "sku"));
-        json_int_t c = json_integer_value(json_object_get(counts, sku)) + 1;
-        json_object_set_new(counts, sku, json_integer(c));
-        if (c > bestn) {
-            bestn = c;
-            best = sku;
-        }
+        int64_t us = 0;
+        if (!sku || time_parse_rfc3339(json_string_value(json_object_get(h, "at")), &us)) continue;
+        lines[got++] = (struct sr_bought){.sku = sku, .at = us};
     }
+    long best = sr_usual(lines, got);
     json_t *out = NULL, *item;
-    if (best && !item_of(s, b, bid, best, &item)) {
-        out = json_pack("{s:s, s:O}", "sku", best, "title", json_object_get(item, "title"));
+    if (best >= 0 && !item_of(s, b, bid, lines[best].sku, &item)) {
+        out = json_pack("{s:s, s:O}", "sku", lines[best].sku, "title", json_object_get(item, "title"));
         json_decref(item);
     }
-    json_decref(counts);
+    free(lines);
     return out;
 }
 
@@ -937,6 +951,10 @@ int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *cu
     size_t allow = sr_allowance(in_visit, on_day);
     json_t *fresh = NULL;
     if (allow && !b) rc = model_get(s, brand_id, &b);
+    if (rc == SK_ENOTFOUND) { /* no catalogue: nothing to mention, the usual stays */
+        rc = 0;
+        allow = 0;
+    }
     if (allow && !rc) rc = ranked(b, ctx, allow, now, NULL, &fresh);
     if (!rc && fresh && json_array_size(fresh) && visit_id) {
         /* recorded before it is shown: cooldowns apply from now */

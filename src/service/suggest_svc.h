@@ -35,22 +35,25 @@ int suggest_svc_start(struct suggest_svc *s, int64_t interval_s);
 void suggest_svc_stop(struct suggest_svc *s);
 
 /* Trains the brand's model now and swaps it in: {brand, items, baskets,
- * modelled, method, ms}. */
+ * modelled, method, ms}. SK_ENOTFOUND when the brand has no catalogue. */
 int suggest_svc_train(struct suggest_svc *s, const char *brand_id, json_t **ret);
 
 /* The customer's own view: up to k suggestions [{sku, title, reason, for?,
  * why: {source, because?, person?}}], nothing recorded, no caps. With only
  * NULL, everyone's lists merged (as on the card); SUGGEST_FOR_ME, the
  * customer's own list; a person's id, that person's list (empty when the
- * customer lists no such person). SK_ENOTFOUND for a non-member. */
+ * customer lists no such person). *ret_catalogue (may be NULL) is 0 when
+ * the brand has no catalogue, so nothing can ever be suggested (the list is
+ * then empty, not an error). SK_ENOTFOUND for a non-member. */
 #define SUGGEST_FOR_ME "me"
 int suggest_svc_mine(struct suggest_svc *s, const char *brand_id, const char *customer_id,
-                     const char *only, size_t k, json_t **ret);
+                     const char *only, size_t k, json_t **ret, int *ret_catalogue);
 
 /* For a visit's card: the suggestions still open on this visit plus new ones
  * within the caps (2 per visit, 6 per day), new ones recorded as shown.
- * *ret_list [{sku, title, reason, for?}]; *ret_usual the customer's most
- * frequent item {sku, title} under history, or NULL. With visit_id NULL:
+ * *ret_list [{sku, title, reason, for?}] (empty when the brand has no
+ * catalogue); *ret_usual {sku, title} under history: the item the customer
+ * bought on at least SR_USUAL_MIN separate purchases (sr_usual), or NULL. With visit_id NULL:
  * what a new visit would show now ("what staff will see"), nothing
  * recorded. */
 int suggest_svc_card(struct suggest_svc *s, const char *brand_id, const char *customer_id,

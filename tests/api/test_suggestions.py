@@ -187,6 +187,62 @@ def test_the_usual(server, shop):
     assert usual == [{"key": "usual", "label": "The usual", "value": "Roses"}]
 
 
+def test_one_purchase_is_not_the_usual(server, shop):
+    """Issue 10: "the usual" is a habit. One purchase — even of two of the
+    same, or on two lines — is not; a second, separate purchase makes it."""
+    c = customer(server, shop, ["recognition", "history"])
+    assert_ok(server.post(f"/v1/brands/{shop['brand']['id']}/purchases", shop["admin"]["token"],
+                          json={"store": shop["stores"][0]["id"], "customer": c["id"],
+                                "lines": [{"sku": "g-2", "qty": 2, "price": 5},
+                                          {"sku": "g-2", "qty": 1, "price": 5}]},
+                          headers={"Idempotency-Key": str(uuid.uuid4())}), 201)
+    b = shop["brand"]["id"]
+    p = assert_ok(server.get(f"/v1/me/brands/{b}/card", c["token"]))
+    assert all(x["key"] != "usual" for x in p["card"].get("choices", [])), p["card"]
+    k = my_card(server, shop, c, shop["stores"][1])
+    assert all(x["key"] != "usual" for x in k.get("choices", [])), k
+    buy(server, shop, c, ["g-2"])
+    p = assert_ok(server.get(f"/v1/me/brands/{b}/card", c["token"]))
+    assert {"key": "usual", "label": "The usual", "value": "Tulips"} in p["card"]["choices"]
+
+
+def test_brand_without_catalogue(server, shop):
+    """Issue 10: a brand that has no catalogue is not an error for its
+    members: 200, no items, "catalogue": false (the portal hides the
+    section); the card keeps the usual and the rest, and retraining says why
+    there is nothing to learn."""
+    b = server.new_brand(name="No Shelves")
+    admin = server.new_staff(b, "admin")
+    store = server.new_store(b)
+    disp = assert_ok(server.post(f"/v1/stores/{store['id']}/displays", admin["token"], json={}), 201)["key"]
+    c = server.new_customer()
+    server.join(c, b, ["recognition", "suggestions", "history"])
+    r = assert_ok(server.get(f"/v1/me/brands/{b['id']}/suggestions", c["token"]))
+    assert r == {"items": [], "catalogue": False}
+    r = assert_ok(server.get(f"/v1/me/brands/{b['id']}/suggestions?for=me", c["token"]))
+    assert r["catalogue"] is False
+    # without the suggestions purpose the answer still says there is no catalogue
+    c2 = server.new_customer()
+    server.join(c2, b, ["recognition"])
+    assert assert_ok(server.get(f"/v1/me/brands/{b['id']}/suggestions", c2["token"]))["catalogue"] is False
+    # the preview and a real card still work, with an empty suggestions part
+    p = assert_ok(server.get(f"/v1/me/brands/{b['id']}/card", c["token"]))
+    assert p["shown"] is True and p["card"]["suggestions"] == []
+    assert_ok(server.post("/v1/me/presence", c["token"], json={"store": store["id"]}))
+    cards = assert_ok(server.get(f"/v1/stores/{store['id']}/cards", disp))
+    cards = cards["items"] if isinstance(cards, dict) else cards
+    assert len(cards) == 1 and cards[0]["suggestions"] == []
+    assert_problem(server.post(f"/v1/brands/{b['id']}/train", admin["token"], json={}), 409,
+                   detail_contains="no catalogue")
+    # a brand with a catalogue says so
+    c3 = customer(server, shop, ["recognition", "suggestions"])
+    assert assert_ok(server.get(f"/v1/me/brands/{shop['brand']['id']}/suggestions",
+                                c3["token"]))["catalogue"] is True
+    # a non-member still gets a 404 that says what to do
+    r = server.get(f"/v1/me/brands/{b['id']}/suggestions", server.new_customer()["token"])
+    assert_problem(r, 404, detail_contains="join")
+
+
 def test_preview_shows_suggestions_and_usual_without_recording(server, shop):
     """The portal's "what staff will see" has the usual and the suggestions a
     new visit would bring, and looking at it records nothing: the same items

@@ -121,3 +121,39 @@ export async function shoot(page, name) {
   }
   await page.setViewportSize(vp);
 }
+
+// Accessibility: axe-core (pinned in package-lock.json, read from this
+// tree's node_modules, never fetched) run on the page as it stands, at phone
+// and at desktop width. Fails on any serious or critical violation, listing
+// each rule with the elements it found; returns the violations of lesser
+// impact, for a test that wants to look at them. Call it on every screen a
+// test opens, once the screen has drawn:
+//   await axeCheck(page, 'counter-paired');
+// options.exclude: CSS selectors axe should skip (say why where you use it).
+const AXE = join(root, 'tests', 'browser', 'node_modules', 'axe-core', 'axe.min.js');
+export async function axeCheck(page, name, options = {}) {
+  const vp = page.viewportSize();
+  const minor = [];
+  try {
+    for (const [size, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+      await page.setViewportSize(viewport);
+      await page.waitForTimeout(60);
+      if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+      const violations = await page.evaluate(async (exclude) => {
+        const r = await window.axe.run(exclude.length ? { exclude: exclude.map((s) => [s]) } : document,
+          { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({
+          id: v.id, impact: v.impact, help: v.help,
+          nodes: v.nodes.map((n) => n.target.join(' ') + (n.failureSummary ? ' — ' + n.failureSummary.replace(/\s+/g, ' ') : '')),
+        }));
+      }, options.exclude || []);
+      const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      minor.push(...violations.filter((v) => !bad.includes(v)).map((v) => ({ size, ...v })));
+      assert.equal(bad.length, 0, `${name} (${size}, ${viewport.width}px): axe-core found\n` +
+        bad.map((v) => `  [${v.impact}] ${v.id}: ${v.help}\n` + v.nodes.slice(0, 8).map((n) => '      ' + n).join('\n')).join('\n'));
+    }
+  } finally {
+    if (vp) await page.setViewportSize(vp);
+  }
+  return minor;
+}

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, api, login, eid, launch, SHOTS, shoot, PHONE, DESKTOP } from './harness.mjs';
+import { startServer, api, login, eid, launch, SHOTS, shoot, axeCheck, PHONE, DESKTOP } from './harness.mjs';
 
 
 let srv, browser;
@@ -49,6 +49,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   await page.goto(srv.url + '/me');
   await page.getByRole('heading', { name: /Be known where you shop/ }).waitFor();
   await shoot(page, 'me-signed-out');
+  await axeCheck(page, 'me-signed-out');
 
   // sign up
   await page.getByRole('tab', { name: 'Sign up' }).click();
@@ -67,6 +68,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   const me = (await api(srv.url, 'GET', '/v1/me', token)).body;
   assert.equal(me.name, 'Jo Newcomer');
   await shoot(page, 'me-brands');
+  await axeCheck(page, 'me-brands');
 
   // a brand: its notice and FAQ before joining, every purpose switched off
   await page.getByRole('link', { name: /Pike & Pine Coffee/ }).click();
@@ -87,6 +89,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   await page.getByRole('switch', { name: 'Recognition', exact: true }).check();
   await page.getByRole('switch', { name: 'Preferences', exact: true }).check();
   await shoot(page, 'me-brand-join');
+  await axeCheck(page, 'me-brand-join');
   await join.click();
   await page.getByRole('heading', { name: 'What staff will see' }).waitFor();
   let m = (await api(srv.url, 'GET', '/v1/me/brands/pike-pine', token)).body;
@@ -123,12 +126,14 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   assert.deepEqual(prefs.answers, { usual: 'Flat White', room_for_cream: true });
   assert.deepEqual(prefs.dont, ['receipt', 'pastry offers']);
   await shoot(page, 'me-brand-member');
+  await axeCheck(page, 'me-brand-member');
 
   // without recognition the preview says staff see nothing; back on, the card returns
   await page.getByRole('switch', { name: 'Recognition', exact: true }).uncheck();
   await preview.getByText('Staff see nothing.').waitFor();
   assert.deepEqual((await api(srv.url, 'GET', '/v1/me/brands/pike-pine', token)).body.purposes, ['preferences']);
   await shoot(page, 'me-brand-nothing');
+  await axeCheck(page, 'me-brand-nothing');
   await page.getByRole('switch', { name: 'Recognition', exact: true }).check();
   await preview.getByText('The usual: Flat White').waitFor();
 
@@ -156,6 +161,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   else await page.getByText(code.qr, { exact: true }).waitFor();
   await page.getByText(/Valid until/).waitFor();
   await shoot(page, 'me-devices');
+  await axeCheck(page, 'me-devices');
   // a second tag, removed again with one click
   await page.getByLabel('Tag name').fill('Spare fob');
   await page.getByRole('button', { name: 'Add tag' }).click();
@@ -204,6 +210,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   await page.locator('.entry').filter({ hasText: line }).first().waitFor();
   assert.ok(await page.getByRole('button', { name: 'Show older' }).isHidden());
   await shoot(page, 'me-who-looked');
+  await axeCheck(page, 'me-who-looked');
 
   // my data: retention and the consent history with receipts
   await page.getByRole('link', { name: 'My data' }).click();
@@ -216,6 +223,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   const all = (await api(srv.url, 'GET', '/v1/me/consents', token)).body.items.map((c) => c.receipt);
   assert.ok(receipts.length > 0 && receipts.every((r) => all.includes(r)), 'receipts are the ledger\'s');
   await shoot(page, 'me-my-data');
+  await axeCheck(page, 'me-my-data');
 
   // leave the brand with one click
   await page.getByRole('link', { name: 'Brands' }).click();
@@ -247,6 +255,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   await page.getByRole('button', { name: 'Delete my account…' }).click();
   await page.getByText('Are you sure?').waitFor();
   await shoot(page, 'me-delete-confirm');
+  await axeCheck(page, 'me-delete-confirm');
   await page.getByRole('button', { name: 'Keep my account' }).click();
   assert.ok(await page.getByText('Are you sure?').isHidden());
   await page.getByRole('button', { name: 'Delete my account…' }).click();
@@ -255,6 +264,7 @@ test('a shopper runs their Shopkeeper from a phone, from sign-up to erasure', as
   assert.equal(await page.evaluate(() => sessionStorage.getItem('shopkeeper.customer')), null);
   assert.equal((await api(srv.url, 'GET', '/v1/me', token)).status, 401);
   await shoot(page, 'me-deleted');
+  await axeCheck(page, 'me-deleted');
 
   // signing in again fails
   await page.getByLabel('Email').fill(email);
@@ -282,6 +292,7 @@ test('sign in, stay signed in, sign out', async () => {
   assert.match(token, /^sk_/, 'kept in localStorage when asked');
   await page.getByRole('link', { name: /Marlowe Books/ }).getByText('Member since').waitFor();
   await shoot(page, 'me-brands-member');
+  await axeCheck(page, 'me-brands-member');
   // a partner share granted elsewhere is shown, on, and can be switched off here
   await page.getByRole('link', { name: /Marlowe Books/ }).click();
   assert.ok(await page.getByRole('switch', { name: 'Share with Pike & Pine Coffee' }).isChecked());
@@ -290,6 +301,7 @@ test('sign in, stay signed in, sign out', async () => {
   await page.goto(srv.url + '/me#brand/pike-pine');
   await page.getByRole('heading', { name: 'What staff will see' }).waitFor();
   await shoot(page, 'me-brand-anna');
+  await axeCheck(page, 'me-brand-anna');
   // a notice that changed since it was read: the brand is shown again, with the reason
   const staleAt = (await api(srv.url, 'GET', '/v1/brands/pike-pine', null)).body.notice;
   const admin = await login(srv.url, 'admin@pike-pine.example');
@@ -331,6 +343,7 @@ test('the public notice of a store says what the service does', async () => {
   for (const f of brand.notice.faq) { assert.ok(text.includes(f.q)); assert.ok(text.includes(f.a)); }
   assert.equal(await page.getByRole('link', { name: 'Join or manage Pike & Pine Coffee' }).getAttribute('href'), '/me#brand/pike-pine');
   await shoot(page, 'store-notice');
+  await axeCheck(page, 'store-notice');
 
   // a choice that needs another purpose says so (Marlowe's "Authors I follow")
   const marlowe = (await api(srv.url, 'GET', '/v1/brands/marlowe-books/stores', null)).body.items[0];

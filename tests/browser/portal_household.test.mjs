@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, api, launch, SHOTS, shoot, PHONE, DESKTOP } from './harness.mjs';
+import { startServer, api, launch, SHOTS, shoot, axeCheck, PHONE, DESKTOP } from './harness.mjs';
 
 const PASSWORD = 'correct horse battery';
 
@@ -80,6 +80,7 @@ test('two adults link their households, undo it, and a declined invitation', asy
   assert.equal(await waiting.getAttribute('title'), '1 household invitation for you');
   assert.ok(await rosa.page.locator('#people-count').isHidden(), 'nothing waits for Rosa');
   await shoot(dev.page, 'me-household-waiting');
+  await axeCheck(dev.page, 'me-household-waiting');
 
   // in People the invitation is there, from Rosa by name
   await openPeople(dev.page);
@@ -90,6 +91,7 @@ test('two adults link their households, undo it, and a declined invitation', asy
   assert.ok(await inv.getByRole('button', { name: 'Accept' }).isVisible());
   assert.ok(await inv.getByRole('button', { name: 'Decline' }).isVisible());
   await shoot(dev.page, 'me-household-invitation');
+  await axeCheck(dev.page, 'me-household-invitation');
 
   // Dev accepts: Rosa is his household member, the invitation is gone
   await inv.getByRole('button', { name: 'Accept' }).click();
@@ -108,6 +110,7 @@ test('two adults link their households, undo it, and a declined invitation', asy
   assert.equal(await household(rosa.page).locator('.hh-row', { hasText: dev.email }).count(), 0,
     'the accepted invitation is no longer listed as sent');
   await shoot(rosa.page, 'me-household-linked');
+  await axeCheck(rosa.page, 'me-household-linked');
 
   // Dev undoes it, with a second tap to be sure: gone for him at once, and
   // for Rosa when she looks again
@@ -150,6 +153,7 @@ test('two adults link their households, undo it, and a declined invitation', asy
   assert.doesNotMatch(text, /Pending/);
   assert.equal(await members(rosa.page).count(), 0);
   await shoot(rosa.page, 'me-household-declined');
+  await axeCheck(rosa.page, 'me-household-declined');
   // she can clear it away
   await declined.getByRole('button', { name: 'Remove' }).click();
   await declined.waitFor({ state: 'detached' });

@@ -132,10 +132,35 @@ static void test_taste_and_outcomes(void **state)
     assert_string_equal(sr_outcome_name(SR_DECLINED), "declined");
 }
 
+/* "The usual": a habit, not one purchase. */
+static void test_usual(void **state)
+{
+    (void)state;
+    /* one purchase of each: nothing is the usual, however many lines */
+    struct sr_bought once[] = {{"latte", NOW}, {"scone", NOW}, {"latte", NOW}};
+    assert_int_equal(sr_usual(once, 3), -1);
+    assert_int_equal(sr_usual(NULL, 0), -1);
+    /* bought on two separate purchases: the usual */
+    struct sr_bought twice[] = {{"scone", NOW}, {"latte", NOW - DAY}, {"latte", NOW}};
+    long i = sr_usual(twice, 3);
+    assert_true(i >= 0);
+    assert_string_equal(twice[i].sku, "latte");
+    /* the most purchases wins over the latest */
+    struct sr_bought most[] = {{"tea", NOW - 3 * DAY}, {"tea", NOW - 2 * DAY}, {"tea", NOW - DAY},
+                               {"mocha", NOW - DAY / 2}, {"mocha", NOW}};
+    i = sr_usual(most, 5);
+    assert_string_equal(most[i].sku, "tea");
+    /* between equals, the one bought last */
+    struct sr_bought tie[] = {{"tea", NOW - 3 * DAY}, {"mocha", NOW - 2 * DAY}, {"tea", NOW - DAY},
+                              {"mocha", NOW}};
+    i = sr_usual(tie, 4);
+    assert_string_equal(tie[i].sku, "mocha");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dont_list), cmocka_unit_test(test_bought),
+        cmocka_unit_test(test_dont_list), cmocka_unit_test(test_bought), cmocka_unit_test(test_usual),
         cmocka_unit_test(test_cooldowns), cmocka_unit_test(test_fatigue), cmocka_unit_test(test_caps),
         cmocka_unit_test(test_together),  cmocka_unit_test(test_taste_and_outcomes),
     };

@@ -19,6 +19,11 @@
         chips.appendChild(s);
       }
       card.appendChild(chips);
+      const join = document.createElement('a');
+      join.className = 'join';
+      join.href = '/me#brand/' + encodeURIComponent(b.slug);
+      join.textContent = 'Read and join ' + b.name;
+      card.appendChild(join);
       el.appendChild(card);
     }
   } catch (e) {

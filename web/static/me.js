@@ -123,7 +123,8 @@
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
     if (!res.ok) {
-      const detail = (data && data.detail) || `The service answered ${res.status}.`;
+      let detail = (data && data.detail) || `The service answered ${res.status}.`;
+      if (res.status === 429) detail = waitInWords(detail, res.headers.get('Retry-After'));
       if (res.status === 401 && token && path !== '/v1/sessions') {
         forget();
         showAuth('Your session has ended. Please sign in again.');
@@ -131,6 +132,21 @@
       throw new ApiError(res.status, detail);
     }
     return data;
+  }
+
+  // "too many login attempts; try again in 897 seconds" (Retry-After: 897)
+  // reads "Too many login attempts. Please try again in 15 minutes."
+  function waitInWords(detail, retryAfter) {
+    const secs = Number(retryAfter);
+    const what = detail.replace(/[;,.]?\s*try again in \d+ seconds?\.?$/i, '').trim();
+    const head = what ? cap(what) + '.' : 'Too many attempts.';
+    if (!Number.isFinite(secs) || secs <= 0) return head + ' Please wait a little and try again.';
+    let wait;
+    if (secs <= 60) wait = 'a minute';
+    else if (secs < 3600) wait = Math.ceil(secs / 60) + ' minutes';
+    else if (secs <= 3600) wait = 'an hour';
+    else wait = Math.ceil(secs / 3600) + ' hours';
+    return head + ' Please try again in ' + wait + '.';
   }
 
   // Every page of a paged list (bounded).
@@ -274,6 +290,7 @@
 
   function route() {
     if (!token || !S.me) return;
+    shownHash = location.hash;
     stopCode();
     const hash = location.hash.replace(/^#/, '') || 'brands';
     const [view, arg] = hash.split('/');
@@ -293,7 +310,56 @@
     else if (id === 'view-data') renderData();
     if (id !== 'view-people') countInvitesWaiting();
   }
-  window.addEventListener('hashchange', route);
+  // Unsaved choices are not lost silently: moving to another screen asks
+  // first (the address is put back until the shopper decides), and closing
+  // or reloading the page asks the browser's own question.
+  let shownHash = location.hash;
+  window.addEventListener('hashchange', async () => {
+    if (!hasUnsavedChoices()) { route(); return; }
+    const target = location.hash;
+    history.replaceState(null, '', shownHash || '#brands');
+    if (await confirmLeave(unsavedChoices)) {
+      unsavedChoices = null;
+      location.hash = target;
+    }
+  });
+  window.addEventListener('beforeunload', (e) => {
+    if (!hasUnsavedChoices()) return;
+    e.preventDefault();
+    e.returnValue = '';
+  });
+
+  // The choices form on screen with changes not saved yet, or null.
+  let unsavedChoices = null;
+  function hasUnsavedChoices() { return !!(unsavedChoices && unsavedChoices.dirty()); }
+
+  // "Leave without saving?" in the page: resolves true to leave.
+  let leaveDialog = null;
+  function confirmLeave(form) {
+    if (leaveDialog) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const stay = h('button', { type: 'button', class: 'btn primary' }, 'Stay and save');
+      const go = h('button', { type: 'button', class: 'btn ghost' }, 'Leave without saving');
+      const d = h('dialog', { class: 'leave-dialog', 'aria-labelledby': 'leave-title', 'aria-describedby': 'leave-text' },
+        h('h2', { id: 'leave-title' }, 'Leave without saving?'),
+        h('p', { id: 'leave-text' }, 'You changed your choices for ' + form.brand + ' but did not save them. If you leave now, the changes are lost.'),
+        h('div', { class: 'row dialog-actions' }, stay, go));
+      const done = (leave) => {
+        d.close();
+        d.remove();
+        leaveDialog = null;
+        resolve(leave);
+        if (!leave) form.focusSave();
+      };
+      stay.addEventListener('click', () => done(false));
+      go.addEventListener('click', () => done(true));
+      d.addEventListener('cancel', (e) => { e.preventDefault(); done(false); });   // Escape: stay
+      leaveDialog = d;
+      document.body.appendChild(d);
+      d.showModal();
+      stay.focus();
+    });
+  }
 
   // ---- brands ----------------------------------------------------------------
 
@@ -536,6 +602,10 @@
   // reason, why it is shown, and a way to never see it again.
   async function renderSuggestions(b, box, granted, dismissed) {
     box.textContent = '';
+    // a brand without a catalogue has nothing to suggest: no section at all
+    const probe = await api('GET', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/suggestions').catch(() => null);
+    if (probe && probe.catalogue === false) { box.hidden = true; return; }
+    box.hidden = false;
     box.appendChild(h('h2', null, 'Suggestions for you'));
     if (!granted.has('suggestions')) {
       box.appendChild(h('div', { class: 'empty-note' }, 'Switch on ', h('b', null, 'Suggestions'),
@@ -640,7 +710,11 @@
   }
 
   // The brand's choices as a form, and the don't-list.
+  const DONT_MAX = 30;   // entries in a don't-list, as the server (core/choices.h)
   async function renderChoices(b, box, granted, after) {
+    // changes not saved yet survive a redraw (a switch turned on or off)
+    const carried = unsavedChoices && unsavedChoices.slug === b.slug && unsavedChoices.dirty()
+      ? unsavedChoices.draft() : null;
     box.textContent = '';
     box.appendChild(h('h2', null, 'Your choices'));
     if (!b.choices.length) { box.appendChild(h('p', { class: 'muted' }, b.name + ' has no choices to answer yet.')); return; }
@@ -657,10 +731,14 @@
       if (!prefs) return;
       S.prefs.set(b.slug, prefs);
     }
-    const answers = Object.assign({}, prefs.answers || {});
     const keys = new Set(b.choices.map((c) => c.key));
-    const dontKeys = new Set((prefs.dont || []).filter((d) => keys.has(d)));
-    const dontText = (prefs.dont || []).filter((d) => !keys.has(d));
+    // what is saved, and what is on screen
+    const saved = { answers: prefs.answers || {}, dont: prefs.dont || [] };
+    const draft = carried || saved;
+    const answers = Object.assign({}, draft.answers);
+    const dontKeys = new Set(draft.dont.filter((d) => keys.has(d)));
+    const dontText = draft.dont.filter((d) => !keys.has(d));
+    const dontList = () => [...b.choices.filter((c) => dontKeys.has(c.key)).map((c) => c.key), ...dontText];
 
     const form = h('form', { class: 'choices', novalidate: true });
     for (const c of b.choices) {
@@ -712,8 +790,14 @@
     };
     drawDont();
     const add = h('input', { placeholder: 'e.g. pastry offers', maxlength: '200', 'aria-label': 'Something never to ask or offer', autocomplete: 'off' });
+    const dontErr = h('p', { class: 'error', role: 'alert' });
     const addIt = () => {
       const v = add.value.trim();
+      dontErr.textContent = '';
+      if (v && !dontText.includes(v) && dontList().length >= DONT_MAX) {
+        dontErr.textContent = 'Your list is full: ' + DONT_MAX + ' things at most. Remove one to add another.';
+        return;
+      }
       if (v && !dontText.includes(v)) dontText.push(v);
       add.value = '';
       drawDont();
@@ -723,7 +807,7 @@
       h('h3', null, 'Never ask or offer me…'),
       h('p', { class: 'muted small' }, 'Anything else staff should leave alone.'),
       list,
-      h('div', { class: 'row' }, add, h('button', { type: 'button', class: 'btn ghost', onclick: addIt }, 'Add'))));
+      h('div', { class: 'row' }, add, h('button', { type: 'button', class: 'btn ghost', onclick: addIt }, 'Add')), dontErr));
 
     const err = h('p', { class: 'error', role: 'alert' });
     const save = h('button', { type: 'submit', class: 'btn primary' }, 'Save my choices');
@@ -732,15 +816,28 @@
       e.preventDefault();
       if (add.value.trim()) addIt();
       save.disabled = true;
-      const body = { answers, dont: [...b.choices.filter((c) => dontKeys.has(c.key)).map((c) => c.key), ...dontText] };
+      if (dontErr.textContent) return;
+      const body = { answers, dont: dontList() };
       const r = await attempt(() => api('PUT', '/v1/me/brands/' + encodeURIComponent(b.slug) + '/preferences', body), err);
       save.disabled = false;
       if (!r) return;
       S.prefs.set(b.slug, r);
+      savedState = state(r.answers || {}, r.dont || [], '');
       toast('Your choices are saved.');
       after();
     });
     box.appendChild(form);
+
+    // changes not saved yet: compared in a stable order
+    const state = (a, dont, pending) => JSON.stringify([Object.keys(a).sort().map((k) => [k, a[k]]), [...dont].sort(), pending]);
+    let savedState = state(saved.answers, saved.dont, '');
+    unsavedChoices = {
+      slug: b.slug,
+      brand: b.name,
+      dirty: () => form.isConnected && state(answers, dontList(), add.value.trim()) !== savedState,
+      draft: () => ({ answers: Object.assign({}, answers), dont: dontList().concat(add.value.trim() && !dontText.includes(add.value.trim()) ? [add.value.trim()] : []) }),
+      focusSave: () => { save.scrollIntoView({ block: 'center' }); save.focus(); },
+    };
   }
 
   // "What staff will see": the card a counter display would show now.
@@ -807,7 +904,8 @@
     list.textContent = '';
     if (!items.length) {
       list.appendChild(h('div', { class: 'empty-note' }, h('b', null, 'No devices yet.'),
-        ' Without one, stores can still recognise you when you check in with the app or show a counter code.'));
+        ' A counter code comes from a device: add a tag below and its code appears here, ready to show at the till.' +
+        ' Without a device, a store can still notice you when you check in with the app.'));
     }
     for (const d of items) list.appendChild(deviceEl(d));
   }
@@ -1001,6 +1099,7 @@
 
   // ---- people I shop for -----------------------------------------------------
 
+  const OCCASIONS_MAX = 20;   // as the server (h_people.c)
   const KINDS = [['categories', 'Categories', 'e.g. biographies, gardening'],
     ['makers', 'Authors or makers', 'e.g. Ann Cleeves'], ['tags', 'Tags', 'e.g. spies, classic']];
   const splitList = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
@@ -1076,7 +1175,8 @@
     const group = (side, title) => h('fieldset', { class: 'pf-group ' + side }, h('legend', null, title),
       KINDS.map(([k, name, ph]) => {
         const id = 'pf-' + uid + '-' + side + '-' + k;
-        const input = h('input', { id, autocomplete: 'off', placeholder: ph,
+        // up to 50 entries of up to 200 characters each, with ", " between
+        const input = h('input', { id, autocomplete: 'off', placeholder: ph, maxlength: '10100',
           value: p && p[side] && p[side][k] ? p[side][k].join(', ') : '' });
         inputs[side + '.' + k] = input;
         return h('label', { class: 'field', for: id }, h('span', null, name), input);
@@ -1087,10 +1187,12 @@
       const n = h('input', { 'aria-label': 'Occasion', placeholder: 'birthday', maxlength: '60', value: o ? o.name : '', autocomplete: 'off', class: 'occ-name' });
       const d = h('input', { 'aria-label': 'Date (MM-DD)', placeholder: 'MM-DD', maxlength: '5', value: o ? o.date : '', autocomplete: 'off', inputmode: 'numeric', class: 'occ-date' });
       const row = h('div', { class: 'occ' }, n, d,
-        h('button', { type: 'button', class: 'x', 'aria-label': 'Remove this occasion', onclick: () => row.remove() }, '×'));
+        h('button', { type: 'button', class: 'x', 'aria-label': 'Remove this occasion', onclick: () => { row.remove(); addOccBtn.disabled = false; } }, '×'));
       occ.appendChild(row);
+      addOccBtn.disabled = occ.children.length >= OCCASIONS_MAX;
       return n;
     };
+    const addOccBtn = h('button', { type: 'button', class: 'btn ghost small', onclick: () => addOcc().focus() }, 'Add an occasion');
     for (const o of (p && p.occasions) || []) addOcc(o);
     const save = h('button', { type: 'submit', class: 'btn primary' }, p ? 'Save ' + p.label : 'Add person');
     const close = h('button', { type: 'button', class: 'btn ghost', onclick: () => cancel() }, 'Cancel');
@@ -1099,7 +1201,7 @@
       h('label', { class: 'field', for: label.id }, h('span', null, 'Name or label'), label),
       h('div', { class: 'pf-sides' }, group('likes', 'Likes'), group('dislikes', "Doesn't like")),
       h('fieldset', { class: 'pf-group' }, h('legend', null, 'Occasions'), occ,
-        h('button', { type: 'button', class: 'btn ghost small', onclick: () => addOcc().focus() }, 'Add an occasion'),
+        addOccBtn,
         h('small', { class: 'hint' }, 'A name and a day as month-day, e.g. birthday 03-14.')),
       h('div', { class: 'form-foot' }, save, close), err);
     form.addEventListener('submit', async (e) => {
@@ -1112,7 +1214,7 @@
         const name = row.querySelector('.occ-name').value.trim(), date = row.querySelector('.occ-date').value.trim();
         if (name || date) body.occasions.push({ name, date });
       }
-      if (!body.label) { err.textContent = 'label: please give a name or label.'; label.focus(); return; }
+      if (!body.label) { err.textContent = 'Please give a name or label.'; label.focus(); return; }
       save.disabled = true;
       const r = await attempt(() => p ? api('PUT', '/v1/me/people/' + encodeURIComponent(p.id), body)
         : api('POST', '/v1/me/people', body), err);

@@ -1,7 +1,8 @@
 // The public notice of one store (/stores/{id}), for the sign at the door:
 // which brand, who is recognised, what staff see, how long data is kept, how
 // to join or leave, and the brand's own notice and FAQ. No sign-in; every
-// fact comes from the public API (the store, its brand, the retention policy).
+// fact comes from the public API (the store, its brand, whether it has a
+// catalogue, the retention policy).
 (function () {
   'use strict';
   const $ = (id) => document.getElementById(id);
@@ -38,9 +39,10 @@
       missing(e.status === 404 ? null : 'The notice could not be loaded right now (' + e.message + '). Please try again.');
       return;
     }
-    let brand, privacy;
+    let brand, privacy, items;
     try {
-      [brand, privacy] = await Promise.all([get('/v1/brands/' + encodeURIComponent(store.brand_id)), get('/v1/privacy')]);
+      [brand, privacy, items] = await Promise.all([get('/v1/brands/' + encodeURIComponent(store.brand_id)), get('/v1/privacy'),
+        get('/v1/brands/' + encodeURIComponent(store.brand_id) + '/items?limit=1')]);
     } catch (e) {
       missing('The notice could not be loaded right now (' + e.message + '). Please try again.');
       return;
@@ -70,6 +72,12 @@
         labels.join(', ') + ' — shown only if you also switch on ' + p).join('; ') + '.';
     }
 
+    // suggestions need the brand's catalogue: say so when there is none
+    if (!(items && items.items && items.items.length)) {
+      $('sugg-none').hidden = false;
+      $('sugg-none').textContent = brand.name + ' has no catalogue in Shopkeeper yet, so staff are shown no suggestions today.';
+    }
+
     // retention, from the service's own policy
     const keep = $('keep');
     const r = (privacy && privacy.retention) || {};
@@ -81,6 +89,7 @@
     };
     if (r.visits_days != null) row('Your visits', r.visits_days + ' days', 'When and where you were recognised; then deleted.');
     if (r.access_log_days != null) row('Who looked', r.access_log_days + ' days' + months(r.access_log_days), 'The record of each look at your data, kept for you to read; then deleted.');
+    if (r.purchases) row('What you bought', 'While history is on', cap(r.purchases) + '.');
     if (r.consent_ledger) row('What you agreed to', 'Kept', cap(r.consent_ledger) + '.');
     row('Your answers and don\'t-list', 'Until you leave', 'Leaving ' + brand.name + ' deletes your answers for it at once. Deleting your Shopkeeper account deletes your name and everything else, apart from the consent record above.');
 
