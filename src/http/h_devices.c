@@ -150,7 +150,12 @@ void h_my_presence(struct app *app, struct http_req *req, struct http_resp *resp
         resp_problem(resp, 422, "store: no such store");
         return;
     }
+    int closed = !json_is_null(json_object_get(store, "closed_at"));
     json_decref(store);
+    if (closed) {
+        resp_problem(resp, 409, "this store has closed; it cannot recognise anyone any more");
+        return;
+    }
     int rc = recog_presence(app->recog, sid, req->who.id, "app");
     if (rc == SK_EFORBIDDEN) {
         resp_problem(resp, 403,

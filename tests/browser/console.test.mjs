@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startServer, api, launch, shoot, SHOTS, PHONE, DESKTOP } from './harness.mjs';
+import { startServer, api, login, launch, shoot, axeCheck, SHOTS, PHONE, DESKTOP } from './harness.mjs';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); mkdirSync(SHOTS, { recursive: true }); });
@@ -129,4 +129,44 @@ test('an admin opens a store and gives it a manager, who sees only that store', 
   await mp.getByRole('button', { name: 'Sign out' }).click();
   await mp.getByText('You are signed out.').waitFor();
   await mctx.close();
+});
+
+test('the door sign leads to the notice, where a member checks in with one tap', async () => {
+  const admin = await login(srv.url, 'admin@pike-pine.example');
+  const store = (await api(srv.url, 'GET', '/v1/brands/pike-pine/stores')).body.items.find((s) => s.name === '5th Avenue');
+  const ctx = await browser.newContext({ viewport: DESKTOP });
+  const page = await ctx.newPage();
+  await signIn(page, 'admin@pike-pine.example');
+  await page.goto(`${srv.url}/console#/stores/${store.id}/sign`);
+  await page.locator('.sign-qr svg').waitFor();
+  const url = (await page.locator('.door-sign .url').innerText()).trim();
+  assert.equal(url, `${srv.url}/stores/${store.id}`);
+  await axeCheck(page, 'console-door-sign');
+  await shoot(page, 'console-door-sign');
+  await ctx.close();
+
+  // Jeff, signed in to the portal on his phone, opens what the QR code says
+  const jeff = await login(srv.url, 'jeff@example.com');
+  const phone = await browser.newContext({ viewport: PHONE });
+  await phone.addInitScript((t) => sessionStorage.setItem('shopkeeper.customer', t), jeff);
+  const p = await phone.newPage();
+  await p.goto(url);
+  await p.getByRole('button', { name: "I'm here — check in" }).click();
+  await p.getByText('You are checked in').waitFor();
+  const cards = await api(srv.url, 'GET', `/v1/stores/${store.id}/cards`, admin);
+  assert.ok(cards.body.items.some((c) => /Jeff/.test(c.customer?.name)), 'his card is on the counter');
+  await axeCheck(p, 'notice-checkin');
+  await phone.close();
+
+  // a member who did not grant recognition is told what checking in would share
+  const c = await api(srv.url, 'POST', '/v1/customers', null, { name: 'Noor Quiet', email: 'noor@example.com', password: 'quiet-please-1' });
+  await api(srv.url, 'PUT', '/v1/me/brands/pike-pine', c.body.token, { purposes: ['preferences'] });
+  const other = await browser.newContext({ viewport: PHONE });
+  await other.addInitScript((t) => sessionStorage.setItem('shopkeeper.customer', t), c.body.token);
+  const q = await other.newPage();
+  await q.goto(url);
+  await q.getByText('You have not switched on recognition').waitFor();
+  assert.match(await q.locator('#checkin-text').innerText(), /your name, your answers and your don't-list/);
+  assert.equal(await q.getByRole('button', { name: "I'm here — check in" }).count(), 0);
+  await other.close();
 });

@@ -117,9 +117,66 @@
       $('faq-block').hidden = true;
     }
 
+    if (store.closed_at) {
+      $('store-where').textContent = 'This store has closed. It no longer recognises anyone.';
+    } else {
+      await checkin(store, brand);
+    }
+
     $('loading').hidden = true;
     $('notice').hidden = false;
     $('sheet').setAttribute('aria-busy', 'false');
+  }
+
+  // One-tap check-in (the app check-in channel) for a member signed in to
+  // the portal on this phone; the others are told what checking in shares.
+  async function checkin(store, brand) {
+    const token = sessionStorage.getItem('shopkeeper.customer') || localStorage.getItem('shopkeeper.customer');
+    const box = $('checkin');
+    const text = $('checkin-text');
+    const link = $('checkin-link');
+    box.hidden = false;
+    const portal = '/me#brand/' + encodeURIComponent(brand.slug);
+    if (!token) {
+      text.textContent = 'Members of ' + brand.name + ' who switched on recognition can check in with one tap, so staff can greet them. Sign in to My Shopkeeper on this phone first.';
+      link.href = '/me';
+      link.textContent = 'Sign in to check in';
+      link.hidden = false;
+      return;
+    }
+    let m = null;
+    try {
+      const res = await fetch('/v1/me/brands/' + encodeURIComponent(brand.id), { headers: { Authorization: 'Bearer ' + token } });
+      if (res.ok) m = await res.json();
+      else if (res.status === 401) { text.textContent = 'Your sign-in has ended. Sign in to My Shopkeeper again to check in.'; link.href = '/me'; link.textContent = 'Sign in'; link.hidden = false; return; }
+    } catch (e) { m = null; }
+    const granted = (m && m.purposes) || [];
+    if (!m) {
+      text.textContent = 'You are not a member of ' + brand.name + '. Checking in would tell staff here your name — only after you join and switch on recognition.';
+      link.href = portal; link.textContent = 'Read about ' + brand.name + ' and decide'; link.hidden = false;
+      return;
+    }
+    if (!granted.includes('recognition')) {
+      text.textContent = 'You have not switched on recognition for ' + brand.name + '. Checking in would show staff at ' + store.name +
+        ' your name' + (granted.includes('preferences') ? ', your answers and your don\'t-list' : '') +
+        ' while you are here. Switch it on first if you want that.';
+      link.href = portal; link.textContent = 'Change what ' + brand.name + ' may do'; link.hidden = false;
+      return;
+    }
+    text.textContent = 'Checking in shows staff at ' + store.name + ' your card: your name' +
+      (granted.includes('preferences') ? ', your answers and your don\'t-list' : '') + '. It is written in your log.';
+    const btn = $('checkin-btn');
+    btn.hidden = false;
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      try {
+        const res = await fetch('/v1/me/presence', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify({ store: store.id }) });
+        const body = await res.json().catch(() => null);
+        $('checkin-result').textContent = res.ok ? 'You are checked in. Staff at ' + store.name + ' can greet you now.' : ((body && body.detail) || 'Checking in did not work. Please try again.');
+      } catch (e) {
+        $('checkin-result').textContent = 'The service cannot be reached. Please try again.';
+      } finally { btn.disabled = false; }
+    });
   }
 
   main().catch((e) => missing('The notice could not be loaded right now (' + e.message + ').'));
