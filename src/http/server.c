@@ -475,6 +475,7 @@ static const struct {
     {"/", "index.html"},
     {"/counter", "counter.html"},
     {"/me", "me.html"},
+    {"/reset", "reset.html"},
 };
 
 static int serve_static(struct app *app, const char *path, struct http_resp *resp)
