@@ -8,8 +8,9 @@
 #                                    suggestion benchmark)
 set -euo pipefail
 
+# python3-aiosmtpd: the SMTP sink that catches the demo's and the tests' mail
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
-         libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3)
+         libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3 python3-aiosmtpd)
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium
          fonts-dejavu-core)
 

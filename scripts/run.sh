@@ -13,23 +13,39 @@ TOKEN_FILE="$(dirname "$SHOPKEEPER_DB")/demo-operator.token"
 
 # visits close after a minute without presence, so the demo keeps moving
 export SHOPKEEPER_VISIT_QUIET=${SHOPKEEPER_VISIT_QUIET:-60}
+
+# the demo's mail (password resets, staff invitations) goes to a local SMTP
+# sink that writes each message under var/mail/; nothing leaves the machine
+MAIL_DIR="$(dirname "$SHOPKEEPER_DB")/mail"
+MAIL_PORT=${SHOPKEEPER_DEMO_SMTP_PORT:-8025}
+/usr/bin/python3 scripts/mail_sink.py --port "$MAIL_PORT" --dir "$MAIL_DIR" >/dev/null &
+SINK=$!
+trap 'kill $SINK 2>/dev/null' EXIT
+for _ in $(seq 50); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$MAIL_PORT") 2>/dev/null; then break; fi
+    kill -0 $SINK 2>/dev/null || { echo "the demo's mail sink did not start (port $MAIL_PORT taken? set SHOPKEEPER_DEMO_SMTP_PORT)"; exit 1; }
+    sleep 0.1
+done
+export SHOPKEEPER_SMTP_URL=${SHOPKEEPER_SMTP_URL:-smtp://127.0.0.1:$MAIL_PORT}
+export SHOPKEEPER_MAIL_FROM=${SHOPKEEPER_MAIL_FROM:-shopkeeper@demo.example}
 # request lines would bury the URLs below; SHOPKEEPER_LOG_LEVEL=info shows them
 export SHOPKEEPER_LOG_LEVEL=${SHOPKEEPER_LOG_LEVEL:-warn}
-"$BIN" serve &
-SERVER=$!
-SIM=
-trap 'kill $SIM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' INT TERM EXIT
-
 host=${SHOPKEEPER_LISTEN%:*}; port=${SHOPKEEPER_LISTEN##*:}
 [[ -z "$host" || "$host" == "0.0.0.0" ]] && host=127.0.0.1
 host=${host#[}; host=${host%]}
+url="http://$SHOPKEEPER_LISTEN"
+[[ "$host" == *:* ]] && url="http://[$host]:$port"
+export SHOPKEEPER_PUBLIC_URL=${SHOPKEEPER_PUBLIC_URL:-$url}
+"$BIN" serve &
+SERVER=$!
+SIM=
+trap 'kill $SIM $SERVER $SINK 2>/dev/null; wait $SERVER 2>/dev/null' INT TERM EXIT
+
 for _ in $(seq 50); do
     if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then break; fi
     kill -0 $SERVER 2>/dev/null || { echo "shopkeeper did not start (see the log above)"; exit 1; }
     sleep 0.1
 done
-url="http://$SHOPKEEPER_LISTEN"
-[[ "$host" == *:* ]] && url="http://[$host]:$port"
 DISPLAY_FILE="$(dirname "$SHOPKEEPER_DB")/demo-display.txt"
 rm -f "$DISPLAY_FILE"
 # the demo's devices and scanners: shoppers walk in and out of the stores
@@ -48,6 +64,7 @@ cat <<MSG
                      ($counter_store; demo shoppers arrive every few seconds)
     API              $url/v1/brands   (docs/api.md)
     health           $url/healthz
+    demo mail: $MAIL_DIR/ (password resets and staff invitations land here)
 
   Demo credentials (every password: shopkeeper-demo)
     shopper          jeff@example.com, anna@example.com, ravi@example.com, ...

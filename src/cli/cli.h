@@ -37,6 +37,10 @@ void db_opts_defaults(struct db_opts *o);
 int db_open(const struct db_opts *o, struct store **ret);
 /* Creates an operator and prints nothing; *ret_token gets its bearer token. */
 int operator_new(struct store *st, const char *name, char ret_token[64]);
+/* The base of links people open: url (http:// or https://, trailing '/'
+ * dropped) or, when NULL, "http://" + listen (":8080" -> 127.0.0.1:8080).
+ * -1 when url is not such an address. */
+int public_url_resolve(const char *url, const char *listen, char *ret, size_t len);
 
 #define DB_OPTS_HELP                                                                       \
     "  --db PATH            SQLite database file (env SHOPKEEPER_DB;\n"                    \

@@ -10,6 +10,7 @@
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/timeutil.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -193,6 +194,86 @@ out:
     return rc;
 }
 
+/* password-link EMAIL [--purpose reset|invite] [--kind staff|customer]
+ * [--public-url URL]: a one-time link, printed, for an operator without a
+ * mail relay. args is NULL-terminated. */
+static int a_password_link(struct store *st, char **args)
+{
+    const char *purpose = "reset", *kind = NULL, *email = NULL;
+    const char *url = getenv("SHOPKEEPER_PUBLIC_URL");
+    for (char **a = args; *a; a++) {
+        const char **opt = !strcmp(*a, "--purpose") ? &purpose
+                           : !strcmp(*a, "--kind")    ? &kind
+                           : !strcmp(*a, "--public-url") ? &url
+                                                         : NULL;
+        if (opt) {
+            if (!a[1]) {
+                fprintf(stderr, "shopkeeper admin: %s needs a value\n", *a);
+                return 2;
+            }
+            *opt = *++a;
+        } else if (!email && (*a)[0] != '-') {
+            email = *a;
+        } else {
+            fprintf(stderr, "shopkeeper admin: unexpected \"%s\"\n", *a);
+            return 2;
+        }
+    }
+    char lower[EMAIL_MAX + 2], base[300], token[TOKEN_MAX], hash[TOKEN_HASH_MAX];
+    if (!email || !email_normalize(email, lower, sizeof lower)) {
+        fprintf(stderr, "shopkeeper admin: password-link needs an EMAIL address\n");
+        return 2;
+    }
+    if (strcmp(purpose, "reset") && strcmp(purpose, "invite")) {
+        fprintf(stderr, "shopkeeper admin: --purpose must be reset or invite\n");
+        return 2;
+    }
+    if (kind && strcmp(kind, "staff") && strcmp(kind, "customer")) {
+        fprintf(stderr, "shopkeeper admin: --kind must be staff or customer\n");
+        return 2;
+    }
+    if (public_url_resolve(url, getenv("SHOPKEEPER_LISTEN"), base, sizeof base)) {
+        fprintf(stderr, "shopkeeper admin: --public-url must start with http:// or https://\n");
+        return 2;
+    }
+    struct login_rec staff, cust;
+    int is_staff = (!kind || !strcmp(kind, "staff")) && st->ops->staff_login(st, lower, &staff) == 0;
+    int is_cust =
+        (!kind || !strcmp(kind, "customer")) && st->ops->customer_login(st, lower, &cust) == 0;
+    if (is_staff && is_cust) {
+        fprintf(stderr, "shopkeeper admin: %s is a staff member and a shopper; say which with "
+                        "--kind staff or --kind customer\n", lower);
+        return 2;
+    }
+    if (!is_staff && !is_cust) {
+        fprintf(stderr, "shopkeeper admin: no account uses %s\n", lower);
+        return 1;
+    }
+    if (!strcmp(purpose, "invite") && !is_staff) {
+        fprintf(stderr, "shopkeeper admin: invitations are for staff; a shopper gets --purpose "
+                        "reset\n");
+        return 2;
+    }
+    int64_t ttl = !strcmp(purpose, "invite") ? PWLINK_INVITE_TTL_S : PWLINK_RESET_TTL_S;
+    if (token_new(token)) return 1;
+    token_hash(token, hash);
+    int rc = st->ops->pwlink_create(st, is_staff ? PRINCIPAL_STAFF : PRINCIPAL_CUSTOMER,
+                                    is_staff ? staff.id : cust.id, purpose, hash,
+                                    time_now_us() + ttl * 1000000);
+    if (rc) {
+        fprintf(stderr, "shopkeeper admin: cannot create the link: %s\n", sk_strerror(rc));
+        return 1;
+    }
+    printf("%s/reset#token=%s\n", base, token);
+    fprintf(stderr,
+            "a one-time link for %s (%s) to choose a %spassword; it works once, for %s.\n"
+            "Give it to them privately: whoever opens it can set the password.\n",
+            lower, is_staff ? "staff" : "shopper", strcmp(purpose, "invite") ? "new " : "",
+            ttl == PWLINK_RESET_TTL_S ? "30 minutes" : "7 days");
+    memset(token, 0, sizeof token);
+    return 0;
+}
+
 static const struct admin_action actions[] = {
     {"operator", "create", 1, a_operator_create, "operator create NAME"},
     {"brand", "create", 2, a_brand_create, "brand create SLUG NAME"},
@@ -200,6 +281,11 @@ static const struct admin_action actions[] = {
     {"staff", "create", 4, a_staff_create,
      "staff create BRAND EMAIL NAME ROLE   (password from SHOPKEEPER_PASSWORD, else generated)"},
     {"store", "create", 4, a_store_create, "store create BRAND NAME TIMEZONE CITY"},
+    {"password-link", NULL, -1, a_password_link,
+     "password-link EMAIL [--purpose reset|invite] [--kind staff|customer] [--public-url URL]\n"
+     "      prints a one-time link to choose a password (reset: 30 minutes; invite, staff\n"
+     "      only: 7 days); the link's base is --public-url, else SHOPKEEPER_PUBLIC_URL,\n"
+     "      else http:// + SHOPKEEPER_LISTEN"},
 };
 
 static void admin_usage(FILE *f)
@@ -235,24 +321,28 @@ int cmd_admin(int argc, char **argv)
     }
     int left = argc - optind;
     char **args = argv + optind;
-    if (left < 2) {
+    if (left < 1) {
         admin_usage(stderr);
         return 2;
     }
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         const struct admin_action *a = &actions[i];
-        if (strcmp(args[0], a->object) || strcmp(args[1], a->verb)) continue;
-        if (left - 2 != a->nargs) {
+        /* a row without a verb takes the rest of the line (nargs -1: 1 or more) */
+        int used = a->verb ? 2 : 1;
+        if (left < used || strcmp(args[0], a->object) || (a->verb && strcmp(args[1], a->verb)))
+            continue;
+        if (a->nargs >= 0 ? left - used != a->nargs : left - used < 1) {
             fprintf(stderr, "usage: shopkeeper admin %s\n", a->usage);
             return 2;
         }
         struct store *st;
         if (db_open(&dbo, &st)) return 1;
-        int rc = a->fn(st, args + 2);
+        int rc = a->fn(st, args + used);
         store_close(st);
         return rc;
     }
-    fprintf(stderr, "shopkeeper admin: unknown action \"%s %s\"\n\n", args[0], args[1]);
+    fprintf(stderr, "shopkeeper admin: unknown action \"%s %s\"\n\n", args[0],
+            left > 1 ? args[1] : "");
     admin_usage(stderr);
     return 2;
 }

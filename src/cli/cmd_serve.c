@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "http/sse.h"
 #include "service/housekeeping.h"
+#include "service/mail.h"
 #include "service/recog.h"
 #include "service/suggest_svc.h"
 #include "util/err.h"
@@ -54,6 +55,13 @@ static const char serve_help[] =
     "                       (SHOPKEEPER_RETAIN_ACCESS_LOG_DAYS; default 395, 13 months)\n"
     "  --session-ttl SECS   how long a login lasts (SHOPKEEPER_SESSION_TTL; default\n"
     "                       2592000, 30 days)\n"
+    "  --smtp-url URL       the SMTP relay that sends password-reset mail\n"
+    "                       (SHOPKEEPER_SMTP_URL; e.g. smtp://127.0.0.1:8025,\n"
+    "                       smtps://user:pass@mail.example.com); none: no mail is sent\n"
+    "  --mail-from ADDR     the sender of that mail (SHOPKEEPER_MAIL_FROM; default\n"
+    "                       shopkeeper@localhost)\n"
+    "  --public-url URL     the address people open, the base of links in mail\n"
+    "                       (SHOPKEEPER_PUBLIC_URL; default http:// + --listen)\n"
     "  -h, --help           this help\n\n"
     "environment only:\n"
     "  SHOPKEEPER_BOOTSTRAP_TOKEN  when set (at least 20 characters), an operator with\n"
@@ -133,6 +141,8 @@ int cmd_serve(int argc, char **argv)
         {"max-sightings", required_argument, 0, 'S'},
         {"retain-visits-days", required_argument, 0, 'V'},
         {"retain-access-log-days", required_argument, 0, 'A'},  {"session-ttl", required_argument, 0, 's'},
+        {"smtp-url", required_argument, 0, 'M'}, {"mail-from", required_argument, 0, 'F'},
+        {"public-url", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     char webbuf[PATH_MAX + 8];
@@ -158,6 +168,9 @@ int cmd_serve(int argc, char **argv)
     struct retention retention = RETENTION_DEFAULTS;
     struct recog_config rcfg = {.tolerance = 1, .quiet_s = 300, .k_min = 4, .k_max = 15};
     const char *ttl = env_or("SHOPKEEPER_SESSION_TTL", NULL);
+    struct mail_config mcfg = {.smtp_url = env_or("SHOPKEEPER_SMTP_URL", NULL),
+                               .from = env_or("SHOPKEEPER_MAIL_FROM", "shopkeeper@localhost")};
+    const char *public_url = env_or("SHOPKEEPER_PUBLIC_URL", NULL);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -176,6 +189,9 @@ int cmd_serve(int argc, char **argv)
         case 'V': keep_visits = optarg; break;
         case 'A': keep_access = optarg; break;
         case 's': ttl = optarg; break;
+        case 'M': mcfg.smtp_url = optarg; break;
+        case 'F': mcfg.from = optarg; break;
+        case 'P': public_url = optarg; break;
         case 'h': fputs(serve_help, stdout); return 0;
         default: fputs(serve_help, stderr); return 2;
         }
@@ -224,6 +240,22 @@ int cmd_serve(int argc, char **argv)
         cfg.session_ttl_s = v;
     }
     if (!cfg.web_dir) cfg.web_dir = default_web_dir(webbuf, sizeof webbuf);
+    char urlbuf[300];
+    if (public_url_resolve(public_url, cfg.listen, urlbuf, sizeof urlbuf)) {
+        fprintf(stderr, "shopkeeper serve: --public-url must start with http:// or https:// "
+                        "(at most 200 characters)\n");
+        return 2;
+    }
+    cfg.public_url = urlbuf;
+    if (mcfg.smtp_url && strncmp(mcfg.smtp_url, "smtp://", 7) &&
+        strncmp(mcfg.smtp_url, "smtps://", 8)) {
+        fprintf(stderr, "shopkeeper serve: --smtp-url must start with smtp:// or smtps://\n");
+        return 2;
+    }
+    if (!strchr(mcfg.from, '@') || strpbrk(mcfg.from, " <>\r\n\t") || strlen(mcfg.from) > 254) {
+        fprintf(stderr, "shopkeeper serve: --mail-from must be an email address\n");
+        return 2;
+    }
     log_set_level(cfg.log_level);
     cfg.db_path = dbo.db_path;
     cfg.master_key_path = dbo.master_key_path;
@@ -242,6 +274,18 @@ int cmd_serve(int argc, char **argv)
     }
     app_init(app, st, &cfg);
     char err[256];
+    if (mcfg.smtp_url && mailer_new(&mcfg, &app->mail)) {
+        fprintf(stderr, "shopkeeper serve: cannot start the mail queue\n");
+        app_release(app);
+        free(app);
+        store_close(st);
+        return 1;
+    }
+    if (!mcfg.smtp_url)
+        log_kv(LOG_INFO, "mail.off", "hint",
+               "no --smtp-url: password-reset mail is not sent; `shopkeeper admin "
+               "password-link EMAIL` issues a link",
+               NULL);
     struct recog_events ev = {.publish = publish_to_hub};
     int rc = sse_hub_new(&app->hub);
     ev.ctx = app->hub;
@@ -267,6 +311,7 @@ int cmd_serve(int argc, char **argv)
         recog_stop(app->recog);
         recog_close_all(app->recog, "shutdown");
     }
+    mailer_free(app->mail);
     recog_free(app->recog);
     suggest_svc_free(app->sugg);
     sse_hub_free(app->hub);

@@ -116,3 +116,22 @@ int operator_new(struct store *st, const char *name, char ret_token[64])
     if (!rc) memcpy(ret_token, token, TOKEN_MAX);
     return rc;
 }
+
+int public_url_resolve(const char *url, const char *listen, char *ret, size_t len)
+{
+    if (!url) {
+        const char *l = listen && *listen ? listen : "127.0.0.1:8080";
+        if (l[0] == ':' || strncmp(l, "0.0.0.0:", 8) == 0)
+            snprintf(ret, len, "http://127.0.0.1:%s", strrchr(l, ':') + 1);
+        else
+            snprintf(ret, len, "http://%s", l);
+        return 0;
+    }
+    size_t n = strlen(url);
+    if (n > 200 || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) ||
+        strpbrk(url, " \t\r\n\"<>#?"))
+        return -1;
+    while (n > 8 && url[n - 1] == '/') n--;
+    snprintf(ret, len, "%.*s", (int)n, url);
+    return 0;
+}

@@ -11,6 +11,10 @@
 #define NAME_MAX_CHARS 100
 #define EMAIL_MAX 254
 
+/* one-time password links: a forgotten password's reset, a staff invitation */
+#define PWLINK_RESET_TTL_S (30 * 60)
+#define PWLINK_INVITE_TTL_S (7 * 24 * 3600)
+
 /* 1 if s looks like an email address; its lower-cased form goes to ret. */
 int email_normalize(const char *s, char *ret, size_t len);
 /* 1 if name is a staff role: admin, manager, counter, agent, team_manager,

@@ -2,6 +2,7 @@
 #include "core/ratelimit.h"
 #include "util/err.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static uint64_t rl__hash(const char *s)
@@ -49,4 +50,21 @@ void ratelimit_clear(struct ratelimit *rl, const char *key)
     uint64_t h = rl__hash(key);
     struct ratelimit_slot *s = &rl->slots[h % rl->nslots];
     if (s->key == h) memset(s, 0, sizeof *s);
+}
+
+int64_t ratelimit_wait_seconds(int64_t wait_us)
+{
+    int64_t s = (wait_us + 999999) / 1000000;
+    return s < 1 ? 1 : s;
+}
+
+void ratelimit_wait_words(int64_t wait_us, char *buf, size_t len)
+{
+    int64_t s = ratelimit_wait_seconds(wait_us);
+    if (s < 60) {
+        snprintf(buf, len, "%lld second%s", (long long)s, s == 1 ? "" : "s");
+        return;
+    }
+    int64_t m = (s + 59) / 60;
+    snprintf(buf, len, "%lld minute%s", (long long)m, m == 1 ? "" : "s");
 }

@@ -35,5 +35,10 @@ int ratelimit_check(const struct ratelimit *rl, const char *key, int64_t now,
 /* Counts one event for key at now. */
 void ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now);
 void ratelimit_clear(struct ratelimit *rl, const char *key);
+/* A wait in words for people, rounded up: "15 minutes", "1 minute", "42
+ * seconds" (seconds only under a minute). */
+void ratelimit_wait_words(int64_t wait_us, char *buf, size_t len);
+/* The wait in whole seconds, rounded up (at least 1): for Retry-After. */
+int64_t ratelimit_wait_seconds(int64_t wait_us);
 
 #endif

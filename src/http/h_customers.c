@@ -1,4 +1,6 @@
-/* h_customers.c — signing up, and the customer's own profile. */
+/* h_customers.c — signing up, and the customer's own profile (name and
+ * email; changing the email needs the current password, and the email stays
+ * unique whatever its case). */
 #include "http/handlers.h"
 #include "core/account.h"
 #include "service/recog.h"
@@ -75,17 +77,52 @@ void h_me_get(struct app *app, struct http_req *req, struct http_resp *resp)
     resp_json(resp, 200, c);
 }
 
+/* PATCH /v1/me: {name?, email?, current_password (with email)}. Everything
+ * is checked before anything changes. */
 void h_me_patch(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     json_t *body = req_object(req, resp);
     if (!body) return;
-    const char *name = body_text(body, "name", NAME_MAX_CHARS, resp);
-    if (!name) return;
-    int rc = app->st->ops->customer_rename(app->st, req->who.id, name);
-    if (rc) {
-        resp_store_error(resp, rc, "customer");
+    int bad;
+    const char *name = body_text_opt(body, "name", NAME_MAX_CHARS, resp, &bad);
+    if (bad) return;
+    const char *email = body_text_opt(body, "email", EMAIL_MAX, resp, &bad);
+    if (bad) return;
+    if (!name && !email) {
+        resp_problem(resp, 422, "name or email: say what to change");
         return;
     }
-    if (app->recog) recog_customer_changed(app->recog, req->who.id, NULL);
+    if (email) {
+        char lower[EMAIL_MAX + 2];
+        if (!email_normalize(email, lower, sizeof lower)) {
+            resp_problem(resp, 422, "email: not an email address");
+            return;
+        }
+        const char *current = body_text_opt(body, "current_password", PASSWORD_MAX, resp, &bad);
+        if (bad) return;
+        if (!current) {
+            resp_problem(resp, 422, "current_password: needed to change your email");
+            return;
+        }
+        if (account_check_password(app, req, resp, current)) return;
+        /* sealed exactly as typed; found at login by its lower-cased form */
+        int rc = app->st->ops->customer_email_set(app->st, req->who.id, email);
+        if (rc == SK_ECONFLICT) {
+            resp_problem(resp, 409, "email: another account uses this email");
+            return;
+        }
+        if (rc) {
+            resp_store_error(resp, rc, "customer");
+            return;
+        }
+    }
+    if (name) {
+        int rc = app->st->ops->customer_rename(app->st, req->who.id, name);
+        if (rc) {
+            resp_store_error(resp, rc, "customer");
+            return;
+        }
+        if (app->recog) recog_customer_changed(app->recog, req->who.id, NULL);
+    }
     h_me_get(app, req, resp);
 }

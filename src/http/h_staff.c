@@ -1,7 +1,11 @@
 /*
  * h_staff.c — sessions: log in (staff or customer), who am I, log out.
  * Login attempts are limited per client address (30 a minute) and failed
- * ones per account (5 in 15 minutes); over either, 429 with Retry-After.
+ * ones per address+account (5 in 15 minutes); over either, 429 with
+ * Retry-After. There is deliberately no limit per account alone: wrong
+ * passwords from a stranger's address never refuse the owner at another
+ * address (a stranger with many addresses is slowed by the per-address
+ * limits and by scrypt, not by locking the account).
  */
 #include "http/handlers.h"
 #include "core/account.h"
@@ -14,10 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static void retry_after(struct http_resp *resp, int64_t us)
+/* The key of an address+account counter. */
+static void pair_key(char *buf, size_t len, const char *remote, const char *email)
 {
-    snprintf(resp->retry_after, sizeof resp->retry_after, "%lld",
-             (long long)(us / 1000000 + 1));
+    snprintf(buf, len, "%s|%s", remote, email);
 }
 
 void h_session_create(struct app *app, struct http_req *req, struct http_resp *resp)
@@ -42,17 +46,16 @@ void h_session_create(struct app *app, struct http_req *req, struct http_resp *r
     }
 
     int64_t now = time_now_us(), wait_us = 0;
-    char addr_key[80];
+    char addr_key[80], pair[sizeof req->remote + sizeof lower + 2];
     snprintf(addr_key, sizeof addr_key, "addr|%s", req->remote);
+    pair_key(pair, sizeof pair, req->remote, lower);
     pthread_mutex_lock(&app->rl_mu);
     int limited = ratelimit_check(&app->rl_addr, addr_key, now, &wait_us);
-    if (!limited) limited = ratelimit_check(&app->rl_account, lower, now, &wait_us);
+    if (!limited) limited = ratelimit_check(&app->rl_account, pair, now, &wait_us);
     if (!limited) ratelimit_hit(&app->rl_addr, addr_key, now);
     pthread_mutex_unlock(&app->rl_mu);
     if (limited) {
-        retry_after(resp, wait_us);
-        resp_problem(resp, 429, "too many login attempts; try again in %lld seconds",
-                     (long long)(wait_us / 1000000 + 1));
+        resp_too_many_attempts(resp, wait_us);
         return;
     }
 
@@ -67,13 +70,13 @@ void h_session_create(struct app *app, struct http_req *req, struct http_resp *r
         pk = PRINCIPAL_CUSTOMER;
     if (pk == PRINCIPAL_NONE) {
         pthread_mutex_lock(&app->rl_mu);
-        ratelimit_hit(&app->rl_account, lower, now);
+        ratelimit_hit(&app->rl_account, pair, now);
         pthread_mutex_unlock(&app->rl_mu);
         resp_problem(resp, 401, "the email or the password is wrong");
         return;
     }
     pthread_mutex_lock(&app->rl_mu);
-    ratelimit_clear(&app->rl_account, lower);
+    ratelimit_clear(&app->rl_account, pair);
     pthread_mutex_unlock(&app->rl_mu);
 
     char token[TOKEN_MAX], hash[TOKEN_HASH_MAX], exp[TIME_RFC3339_LEN];

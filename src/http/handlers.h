@@ -14,6 +14,7 @@
  *   h_catalogue.c  catalogue items, CSV import, purchases, my purchase history
  *   h_people.c     the people I shop for, households
  *   h_suggest.c    suggestions: mine, dismiss, outcomes at the counter, training
+ *   h_account.c    my password, forgotten passwords, one-time password links
  * The route table (routes.c) binds them to paths.
  */
 #ifndef SK_HANDLERS_H
@@ -115,8 +116,26 @@ H(h_my_suggestion_dismiss);
 H(h_suggestion_outcome);
 H(h_brand_train);
 
+H(h_password_change);
+H(h_password_reset_request);
+H(h_password_link_get);
+H(h_password_link_use);
+
 #undef H
 
 #include "core/account.h"
+
+/* ---- shared by handlers (h_account.c) ---------------------------------- */
+
+/* 429: "Too many attempts. Try again in 15 minutes." with Retry-After. */
+void resp_too_many_attempts(struct http_resp *resp, int64_t wait_us);
+/* password is the signed-in caller's current one: 0; else a 403 or 429
+ * problem (wrong guesses limited per account) and -1. */
+int account_check_password(struct app *app, struct http_req *req, struct http_resp *resp,
+                           const char *password);
+/* A one-time link for subject (purpose "reset" | "invite", valid ttl_s):
+ * ret_url gets public_url + "/reset#token=..."; the token is not kept. */
+int account_link_new(struct app *app, enum principal_kind kind, const char *subject_id,
+                     const char *purpose, int64_t ttl_s, char *ret_url, size_t len);
 
 #endif

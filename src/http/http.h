@@ -37,11 +37,13 @@ struct app_config {
     size_t sightings_max;        /* largest sightings batch */
     int64_t retain_visits_days;  /* retention, shown to customers */
     int64_t retain_access_log_days;
+    const char *public_url;      /* the base of links in mail ("http://host:port") */
 };
 
 struct recog;
 struct suggest_svc;
 struct sse_hub;
+struct mailer;
 
 /* Process-wide state shared by every handler. */
 struct app {
@@ -49,16 +51,23 @@ struct app {
     struct recog *recog;   /* the recognition service, or NULL */
     struct suggest_svc *sugg; /* the suggestion service, or NULL */
     struct sse_hub *hub;   /* counter display streams */
+    struct mailer *mail;   /* the SMTP relay's queue, or NULL when none is configured */
     struct app_config cfg;
     pthread_mutex_t rl_mu;
     struct ratelimit rl_addr;    /* login attempts per client address */
-    struct ratelimit rl_account; /* failed logins per account */
+    struct ratelimit rl_account; /* failed logins per address+account (h_staff.c) */
     struct ratelimit rl_invite;  /* household invitations per customer */
     struct ratelimit_slot rl_addr_slots[4096];
     struct ratelimit_slot rl_account_slots[4096];
     struct ratelimit_slot rl_invite_slots[1024];
     pthread_mutex_t seen_mu;
     struct strmap seen;          /* store key id -> int64_t last written (us) */
+    struct ratelimit rl_reset_addr;  /* password-reset requests per address */
+    struct ratelimit rl_reset_email; /* reset mails per email address */
+    struct ratelimit rl_pwcheck;     /* wrong current passwords per signed-in account */
+    struct ratelimit_slot rl_reset_addr_slots[1024];
+    struct ratelimit_slot rl_reset_email_slots[1024];
+    struct ratelimit_slot rl_pwcheck_slots[1024];
 };
 
 #define KEY_SEEN_EVERY_US (60 * 1000000LL) /* a key's last use is written once a minute */
@@ -93,6 +102,8 @@ struct http_resp {
 };
 
 #define INVITES_PER_HOUR 20 /* household invitations sent per customer */
+#define RESETS_PER_ADDR_HOUR 10 /* password-reset requests per client address */
+#define RESETS_PER_EMAIL_HOUR 3 /* reset mails to one address (more are not sent) */
 
 typedef void (*http_handler)(struct app *app, struct http_req *req, struct http_resp *resp);
 

@@ -546,6 +546,7 @@ static const struct {
     {"/me", "me.html"},
     {"/console", "console.html"},
     {"/favicon.ico", "favicon.ico"},
+    {"/reset", "reset.html"},
 };
 
 #define PAGE_NOT_FOUND "404.html"
@@ -781,6 +782,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     char status[8], ms[24];
     snprintf(status, sizeof status, "%d", resp.status);
     snprintf(ms, sizeof ms, "%.2f", (double)(time_now_us() - cs->started_us) / 1000.0);
+    /* a one-time link's token (sk_...) travels in its path: never logged */
+    char redacted[256];
+    const char *at = strstr(url, "/sk_");
+    if (at) {
+        const char *end = strchr(at + 1, '/');
+        int keep = at - url < 120 ? (int)(at - url) : 120;
+        snprintf(redacted, sizeof redacted, "%.*s/{token}%.100s", keep, url, end ? end : "");
+        url = redacted;
+    }
     log_kv(resp.status >= 500 ? LOG_ERROR : LOG_INFO, "http.request", "method", method, "path",
            url, "status", status, "ms", ms, NULL);
     json_decref(resp.json);
@@ -825,6 +835,11 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
                    3600 * 1000000LL);
     pthread_mutex_init(&app->seen_mu, NULL);
     if (strmap_init(&app->seen)) return SK_ENOMEM;
+    ratelimit_init(&app->rl_reset_addr, app->rl_reset_addr_slots, 1024, RESETS_PER_ADDR_HOUR,
+                   3600 * 1000000LL);
+    ratelimit_init(&app->rl_reset_email, app->rl_reset_email_slots, 1024,
+                   RESETS_PER_EMAIL_HOUR, 3600 * 1000000LL);
+    ratelimit_init(&app->rl_pwcheck, app->rl_pwcheck_slots, 1024, 5, 15 * 60 * 1000000LL);
     return 0;
 }
 

@@ -2061,6 +2061,12 @@ static const struct store_ops sq_ops = {
     .suggest_shown = sqi_suggest_shown,
     .suggest_outcome = sqi_suggest_outcome,
     .suggest_dismiss = sqi_suggest_dismiss,
+    .account_pwhash_get = sqi_account_pwhash_get,
+    .account_password_set = sqi_account_password_set,
+    .customer_email_set = sqi_customer_email_set,
+    .pwlink_create = sqi_pwlink_create,
+    .pwlink_use = sqi_pwlink_use,
+    .pwlink_get = sqi_pwlink_get,
 };
 
 /* Waits while another connection writes. SQLite's own busy timeout sleeps

@@ -169,4 +169,16 @@ int sqi_suggest_dismiss(struct store *st, const char *bid, const char *cid, cons
 /* the export's "suggestions" section (in the caller's read) */
 int sqi_suggestions_export(sqlite3 *db, const char *cid, json_t **ret);
 
+/* accounts and one-time password links (sqlite_account.c) */
+int sqi_account_pwhash_get(struct store *st, enum principal_kind kind, const char *id,
+                           char ret[CRYPTO_PWHASH_MAX]);
+int sqi_account_password_set(struct store *st, enum principal_kind kind, const char *id,
+                             const char *pwhash, const char *keep_token_hash);
+int sqi_customer_email_set(struct store *st, const char *cid, const char *email);
+int sqi_pwlink_create(struct store *st, enum principal_kind kind, const char *id,
+                      const char *purpose, const char *token_hash, int64_t expires_us);
+int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, const char *pwhash,
+                   struct principal *ret);
+int sqi_pwlink_get(struct store *st, const char *token_hash, int64_t now_us, json_t **ret);
+
 #endif

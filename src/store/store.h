@@ -292,6 +292,31 @@ struct store_ops {
                            char ret_customer[ID_MAX], char ret_brand[ID_MAX]);
     int (*suggest_dismiss)(struct store *st, const char *brand_id, const char *customer_id,
                            const char *sku);
+
+    /* accounts (sqlite_account.c); kind is PRINCIPAL_STAFF or PRINCIPAL_CUSTOMER.
+     * pwhash_get: the subject's password hash, to check a password before a
+     * change. password_set: sets it, revokes every session of the subject
+     * but keep_token_hash (NULL: all) and every unused link, in one
+     * transaction. customer_email_set: the email as typed (sealed) and its
+     * login hash; SK_ECONFLICT when another account has it. */
+    int (*account_pwhash_get)(struct store *st, enum principal_kind kind, const char *subject_id,
+                              char ret[CRYPTO_PWHASH_MAX]);
+    int (*account_password_set)(struct store *st, enum principal_kind kind,
+                                const char *subject_id, const char *pwhash,
+                                const char *keep_token_hash);
+    int (*customer_email_set)(struct store *st, const char *customer_id, const char *email);
+
+    /* one-time password links (reset, staff invitation), stored as SHA-256 of the token */
+    int (*pwlink_create)(struct store *st, enum principal_kind kind, const char *subject_id,
+                         const char *purpose /* "reset" | "invite" */, const char *token_hash,
+                         int64_t expires_us);
+    /* checks the link (unused, unexpired), sets the subject's password hash, marks the link used
+     * and revokes the subject's sessions, in one transaction; ret gets kind, id (and brand_id
+     * for staff). SK_ENOTFOUND: unknown, used or expired. */
+    int (*pwlink_use)(struct store *st, const char *token_hash, int64_t now_us,
+                      const char *pwhash, struct principal *ret);
+    /* an unused, unexpired link as {kind, purpose, expires_at}; SK_ENOTFOUND otherwise */
+    int (*pwlink_get)(struct store *st, const char *token_hash, int64_t now_us, json_t **ret);
 };
 
 struct store {

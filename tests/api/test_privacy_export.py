@@ -93,6 +93,7 @@ EXPORT_MAP["suggestion_events"] = (
 # Documented as not exported (docs/export.md), with the reason.
 NOT_EXPORTED = {
     "tokens": "bearer-token hashes (subject_id), never shown",
+    "password_links": "one-time password link hashes (reset, invitation), never shown",
     "access_log_anchors": "the hash of the last expired access-log entry",
 }
 # In the key store (a separate file): the customer's wrapped data key.

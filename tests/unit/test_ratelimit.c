@@ -150,6 +150,33 @@ static void test_init_zeroes_slots(void **state)
     for (size_t i = 0; i < NSLOTS; i++) assert_int_equal(slots[i].key, 0);
 }
 
+/* Waits are said in words a person reads, rounded up, never "897 seconds". */
+static void test_wait_words(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t us;
+        const char *words;
+        int64_t seconds;
+    } cases[] = {
+        {1, "1 second", 1},
+        {999999, "1 second", 1},
+        {1000001, "2 seconds", 2},
+        {59 * SEC, "59 seconds", 59},
+        {59 * SEC + 1, "1 minute", 60},
+        {60 * SEC, "1 minute", 60},
+        {61 * SEC, "2 minutes", 61},
+        {897 * SEC, "15 minutes", 897},
+        {15 * 60 * SEC, "15 minutes", 900},
+    };
+    char buf[32];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ratelimit_wait_words(cases[i].us, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].words);
+        assert_int_equal(ratelimit_wait_seconds(cases[i].us), cases[i].seconds);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_clear_resets),
         cmocka_unit_test(test_keys_independent),
         cmocka_unit_test(test_init_zeroes_slots),
+        cmocka_unit_test(test_wait_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1343,6 +1343,7 @@
     $('delete-start').hidden = false;
     $('export-status').textContent = '';
     consentsAll = false;
+    renderAccount();
     renderRetention();
     renderConsents();
   }
@@ -1437,6 +1438,171 @@
     $('auth-email').value = '';
     showAuth('Your account is deleted and your data key destroyed: no store will recognise you again. Only the pseudonymous record of your consents remains. Thank you for trying Shopkeeper.');
   });
+
+  // ---- account settings and forgotten password (issue 10) ------------------------
+  // Name, email (needs the current password) and password (current one, the
+  // new one twice; other devices are signed out) under "My data"; "Forgot
+  // your password?" under the sign-in form mails a one-time link (/reset).
+  // These forms exist in the page only while they are on screen, so their
+  // fields never stand in for the sign-in form's.
+
+  const PW_MIN = 8;
+  const PW_MAX = 200;
+  const NAME_MAX = 100;
+  const EMAIL_MAX = 254;
+  const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+  // A labelled input (extra props go to the input) and its hint, outside the
+  // label so that the label alone names the field.
+  function acctField(id, label, props, hint) {
+    return h('div', { class: 'field' },
+      h('label', { for: id }, label),
+      h('input', { id, ...props, 'aria-describedby': hint ? id + '-hint' : null }),
+      hint ? h('small', { class: 'hint', id: id + '-hint' }, hint) : null);
+  }
+
+  // Runs a settings request with its button disabled; problems go under the
+  // form (err). Returns the answer, or undefined.
+  async function saveForm(form, err, fn) {
+    const btn = form.querySelector('button[type=submit]');
+    btn.disabled = true;
+    try { return await attempt(fn, err); } finally { btn.disabled = false; }
+  }
+
+  function nameForm() {
+    const err = h('p', { class: 'error', role: 'alert' });
+    const form = h('form', { class: 'acct-form', novalidate: true, 'aria-labelledby': 'acct-name-h' },
+      h('h3', { id: 'acct-name-h' }, 'Your name'),
+      acctField('acct-name', 'Name', { autocomplete: 'name', maxlength: NAME_MAX, required: true, value: S.me.name }),
+      err, h('button', { class: 'btn primary', type: 'submit' }, 'Save name'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const name = $('acct-name').value.trim();
+      err.textContent = '';
+      if (!name) { err.textContent = 'Please enter your name.'; $('acct-name').focus(); return; }
+      if (name === S.me.name) { err.textContent = 'That is already your name.'; return; }
+      const me = await saveForm(form, err, () => api('PATCH', '/v1/me', { name }));
+      if (!me) return;
+      S.me = me;
+      $('who-name').textContent = me.name;
+      renderData();
+      toast('Your name is now ' + me.name + '.');
+    });
+    return form;
+  }
+
+  function emailForm() {
+    const err = h('p', { class: 'error', role: 'alert' });
+    const form = h('form', { class: 'acct-form', novalidate: true, 'aria-labelledby': 'acct-email-h' },
+      h('h3', { id: 'acct-email-h' }, 'Your email'),
+      h('p', { class: 'small muted' }, 'Now: ', h('b', null, S.me.email)),
+      acctField('acct-email', 'New email', { type: 'email', autocomplete: 'email', maxlength: EMAIL_MAX, required: true }),
+      acctField('acct-email-pw', 'Your current password', { type: 'password', autocomplete: 'current-password', maxlength: PW_MAX, required: true }),
+      err, h('button', { class: 'btn primary', type: 'submit' }, 'Change email'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const email = $('acct-email').value.trim();
+      const current = $('acct-email-pw').value;
+      err.textContent = '';
+      if (!EMAIL_RE.test(email)) { err.textContent = 'Please enter the new email address in full, like name@example.com.'; $('acct-email').focus(); return; }
+      if (!current) { err.textContent = 'Please enter your current password to change your email.'; $('acct-email-pw').focus(); return; }
+      const me = await saveForm(form, err, () => api('PATCH', '/v1/me', { email, current_password: current }));
+      if (!me) {
+        if (lastError && lastError.status === 409) err.textContent = 'Another account already uses this email.';
+        else if (lastError && lastError.status === 403) err.textContent = 'That is not your current password.';
+        return;
+      }
+      S.me = me;
+      renderData();
+      toast('Your email is now ' + me.email + '. Use it to sign in from now on.');
+    });
+    return form;
+  }
+
+  function passwordForm() {
+    const err = h('p', { class: 'error', role: 'alert' });
+    const form = h('form', { class: 'acct-form', novalidate: true, 'aria-labelledby': 'acct-pw-h' },
+      h('h3', { id: 'acct-pw-h' }, 'Your password'),
+      acctField('acct-pw-current', 'Current password', { type: 'password', autocomplete: 'current-password', maxlength: PW_MAX, required: true }),
+      acctField('acct-pw-new', 'New password', { type: 'password', autocomplete: 'new-password', minlength: PW_MIN, maxlength: PW_MAX, required: true },
+        'At least 8 characters. You stay signed in here; other devices are signed out.'),
+      acctField('acct-pw-again', 'New password again', { type: 'password', autocomplete: 'new-password', minlength: PW_MIN, maxlength: PW_MAX, required: true }),
+      err, h('button', { class: 'btn primary', type: 'submit' }, 'Change password'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const current = $('acct-pw-current').value;
+      const pw = $('acct-pw-new').value;
+      const again = $('acct-pw-again').value;
+      err.textContent = '';
+      if (!current) { err.textContent = 'Please enter your current password.'; $('acct-pw-current').focus(); return; }
+      if (pw.length < PW_MIN) { err.textContent = 'Your new password needs at least ' + PW_MIN + ' characters.'; $('acct-pw-new').focus(); return; }
+      if (pw.length > PW_MAX) { err.textContent = 'Your new password can have at most ' + PW_MAX + ' characters.'; $('acct-pw-new').focus(); return; }
+      if (pw !== again) { err.textContent = 'The two new passwords are not the same. Type them again.'; $('acct-pw-again').focus(); return; }
+      const r = await saveForm(form, err,
+        () => api('PUT', '/v1/sessions/current/password', { current_password: current, password: pw }));
+      if (!r) {
+        if (lastError && lastError.status === 403) err.textContent = 'That is not your current password.';
+        return;
+      }
+      renderAccount();
+      toast('Your password is changed. Other devices are signed out.');
+    });
+    return form;
+  }
+
+  function renderAccount() {
+    $('account-forms').replaceChildren(nameForm(), emailForm(), passwordForm());
+  }
+  // off screen, the forms leave the page
+  new MutationObserver(() => {
+    if ($('view-data').hidden) $('account-forms').replaceChildren();
+  }).observe($('view-data'), { attributes: true, attributeFilter: ['hidden'] });
+
+  function forgotForm() {
+    const err = h('p', { class: 'error', role: 'alert' });
+    const status = h('p', { class: 'ok-note', role: 'status', hidden: true });
+    const form = h('form', { id: 'forgot-form', class: 'forgot', novalidate: true, 'aria-labelledby': 'forgot-h' },
+      h('h2', { id: 'forgot-h', class: 'forgot-h' }, 'Forgot your password?'),
+      h('p', { class: 'small muted' }, 'Enter the email you signed up with. We will send you a link to choose a new password; it works once, for 30 minutes.'),
+      acctField('forgot-email', 'Email for the link', { type: 'email', autocomplete: 'email', maxlength: EMAIL_MAX, required: true }),
+      err, status,
+      h('div', { class: 'row' },
+        h('button', { class: 'btn primary', type: 'submit' }, 'Send me a link'),
+        h('button', { class: 'btn ghost', type: 'button', onclick: () => { showForgot(false); $('auth-email').focus(); } }, 'Back to sign in')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const email = $('forgot-email').value.trim();
+      err.textContent = '';
+      status.hidden = true;
+      if (!EMAIL_RE.test(email)) { err.textContent = 'Please enter your email address in full, like name@example.com.'; $('forgot-email').focus(); return; }
+      const r = await saveForm(form, err, () => api('POST', '/v1/password-resets', { email }));
+      if (!r) return;
+      status.textContent = 'Check your inbox: if an account uses ' + email +
+        ', a link to choose a new password is on its way. It works once, for 30 minutes.';
+      status.hidden = false;
+    });
+    return form;
+  }
+
+  function showForgot(open) {
+    $('forgot-slot').replaceChildren(...(open ? [forgotForm()] : []));
+    $('forgot-line').hidden = open;
+    $('forgot-open').setAttribute('aria-expanded', String(open));
+    if (open) {
+      $('forgot-email').value = $('auth-email').value.trim();
+      $('forgot-email').focus();
+    }
+  }
+  $('forgot-open').addEventListener('click', () => showForgot(true));
+  // signing up needs no forgotten password
+  $('tab-signup').addEventListener('click', () => { showForgot(false); $('forgot-line').hidden = true; });
+  $('tab-signin').addEventListener('click', () => showForgot(false));
+  // signed in, the form goes
+  new MutationObserver(() => {
+    if ($('view-auth').hidden) showForgot(false);
+  }).observe($('view-auth'), { attributes: true, attributeFilter: ['hidden'] });
+
+  if (location.hash === '#forgot') showForgot(true);
 
   // ---- start -------------------------------------------------------------------
 

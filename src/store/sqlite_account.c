@@ -1,0 +1,197 @@
+/*
+ * sqlite_account.c — the SQLite side of account changes: a subject's
+ * password (read to check it, set with its sessions revoked), a customer's
+ * email, and one-time password links (reset, staff invitation).
+ *
+ * Invariants:
+ *  1. A link is stored only as the SHA-256 of its token (like bearer tokens).
+ *  2. A link works once: pwlink_use checks it (unused, unexpired) and marks
+ *     it used in the same write transaction that sets the password (BEGIN
+ *     IMMEDIATE: two concurrent uses are serialised, the second finds it used).
+ *  3. A password that changes, by any route, revokes the subject's sessions
+ *     (but the one making the change, when it is a signed-in change) and
+ *     every link of the subject still unused: a reset link mailed earlier
+ *     cannot undo a newer password.
+ */
+#include "store/sqlite_int.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "customers" or "staff", and the link's column for that kind; NULL for
+ * any other kind. */
+static const char *subject_table(enum principal_kind kind)
+{
+    return kind == PRINCIPAL_CUSTOMER ? "customers" : kind == PRINCIPAL_STAFF ? "staff" : NULL;
+}
+
+static const char *link_column(enum principal_kind kind)
+{
+    return kind == PRINCIPAL_CUSTOMER ? "customer_id" : "staff_id";
+}
+
+int sqi_account_pwhash_get(struct store *st, enum principal_kind kind, const char *id,
+                           char ret[CRYPTO_PWHASH_MAX])
+{
+    struct sq_store *s = SQ(st);
+    const char *table = subject_table(kind);
+    if (!table) return SK_EINVAL;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT password_hash FROM %s WHERE id = ?", table);
+    sqlite3 *db = sqi_pool_acquire(s);
+    sqlite3_stmt *stmt;
+    int rc = sqi_q_prepare(db, &stmt, sql, "s", id);
+    if (!rc) {
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            sqi_q_text(stmt, 0, ret, CRYPTO_PWHASH_MAX);
+        else
+            rc = SK_ENOTFOUND;
+        sqi_q_finish(db, stmt);
+    }
+    sqi_pool_release(s, db);
+    return rc;
+}
+
+/* Within the caller's transaction: the new password hash, the subject's
+ * sessions gone (but keep), its unused links spent. */
+static int password_replace(sqlite3 *db, enum principal_kind kind, const char *id,
+                            const char *pwhash, const char *keep, const char *now)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE %s SET password_hash = ? WHERE id = ?",
+             subject_table(kind));
+    int rc = sqi_q_exec(db, sql, "ss", pwhash, id);
+    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+    if (!rc)
+        rc = sqi_q_exec(db,
+                        "DELETE FROM tokens WHERE subject_id = ? AND kind = ? AND hash <> ?", "sss",
+                        id, kind == PRINCIPAL_STAFF ? "staff" : "customer", keep ? keep : "");
+    if (!rc) {
+        snprintf(sql, sizeof sql,
+                 "UPDATE password_links SET used_at = ? WHERE %s = ? AND used_at IS NULL",
+                 link_column(kind));
+        rc = sqi_q_exec(db, sql, "ss", now, id);
+    }
+    return rc;
+}
+
+int sqi_account_password_set(struct store *st, enum principal_kind kind, const char *id,
+                             const char *pwhash, const char *keep_token_hash)
+{
+    struct sq_store *s = SQ(st);
+    if (!subject_table(kind)) return SK_EINVAL;
+    char now[TIME_RFC3339_LEN];
+    sqi_now_text(now);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_tx_begin(db);
+    if (!rc) rc = password_replace(db, kind, id, pwhash, keep_token_hash, now);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
+    return rc;
+}
+
+int sqi_customer_email_set(struct store *st, const char *cid, const char *email)
+{
+    struct sq_store *s = SQ(st);
+    uint8_t key[CRYPTO_KEY_LEN];
+    uint8_t *enc = NULL;
+    size_t len;
+    char eh[65];
+    sqi_email_hash(s, email, eh);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_cust_key(s, db, cid, key);
+    if (!rc) rc = sqi_seal_field(key, cid, "email", email, &enc, &len);
+    if (!rc)
+        rc = sqi_q_exec(db, "UPDATE customers SET email_enc = ?, email_hash = ? WHERE id = ?",
+                        "bss", enc, len, eh, cid);
+    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+    sqi_pool_release(s, db);
+    memset(key, 0, sizeof key);
+    free(enc);
+    return rc;
+}
+
+int sqi_pwlink_create(struct store *st, enum principal_kind kind, const char *id,
+                      const char *purpose, const char *token_hash, int64_t expires_us)
+{
+    struct sq_store *s = SQ(st);
+    if (!subject_table(kind)) return SK_EINVAL;
+    if (strcmp(purpose, "reset") && strcmp(purpose, "invite")) return SK_EINVAL;
+    char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN], sql[200];
+    sqi_now_text(now);
+    time_fmt_rfc3339(expires_us, exp, sizeof exp);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_tx_begin(db);
+    /* links past their time are of no use to anyone: they go as new ones come */
+    if (!rc)
+        rc = sqi_q_exec(db, "DELETE FROM password_links WHERE expires_at <= ?", "s", now);
+    if (!rc) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO password_links (token_hash, %s, purpose, created_at, expires_at) "
+                 "SELECT ?, id, ?, ?, ? FROM %s WHERE id = ?",
+                 link_column(kind), subject_table(kind));
+        rc = sqi_q_exec(db, sql, "sssss", token_hash, purpose, now, exp, id);
+        if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+    }
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
+    return rc;
+}
+
+#define LINK_LIVE "l.token_hash = ? AND l.used_at IS NULL AND l.expires_at > ?"
+
+int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, const char *pwhash,
+                   struct principal *ret)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(now_us, now, sizeof now);
+    struct principal p = {0};
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_tx_begin(db);
+    sqlite3_stmt *stmt = NULL;
+    if (!rc)
+        rc = sqi_q_prepare(db, &stmt,
+                           "SELECT l.customer_id, l.staff_id, st.brand_id, st.role "
+                           "FROM password_links l LEFT JOIN staff st ON st.id = l.staff_id "
+                           "WHERE " LINK_LIVE,
+                           "ss", token_hash, now);
+    if (!rc) {
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+                p.kind = PRINCIPAL_CUSTOMER;
+                sqi_q_text(stmt, 0, p.id, sizeof p.id);
+            } else {
+                p.kind = PRINCIPAL_STAFF;
+                sqi_q_text(stmt, 1, p.id, sizeof p.id);
+                sqi_q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
+                sqi_q_text(stmt, 3, p.role, sizeof p.role);
+            }
+        } else {
+            rc = SK_ENOTFOUND;
+        }
+        sqi_q_finish(db, stmt);
+    }
+    /* spends this link and every other unused one of the subject */
+    if (!rc) rc = password_replace(db, p.kind, p.id, pwhash, NULL, now);
+    rc = sqi_tx_end(db, rc);
+    sqi_pool_release(s, db);
+    if (!rc) *ret = p;
+    return rc;
+}
+
+int sqi_pwlink_get(struct store *st, const char *token_hash, int64_t now_us, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    char now[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(now_us, now, sizeof now);
+    sqlite3 *db = sqi_pool_acquire(s);
+    int rc = sqi_q_row(db, ret,
+                       "SELECT CASE WHEN l.customer_id IS NULL THEN 'staff' ELSE 'customer' END "
+                       "AS kind, l.purpose, l.expires_at FROM password_links l WHERE " LINK_LIVE,
+                       "ss", token_hash, now);
+    sqi_pool_release(s, db);
+    return rc;
+}
