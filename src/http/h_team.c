@@ -9,6 +9,7 @@
  */
 #include "http/handlers.h"
 #include "core/account.h"
+#include "service/mail.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -50,6 +51,40 @@ static int grants_from_body(json_t *body, json_t **ret, struct http_resp *resp)
     return 0;
 }
 
+static const char invite_text[] =
+    "Hello %s,\n\n"
+    "You have been added to %s's Shopkeeper console, where the brand's staff\n"
+    "manage stores, counter displays, choices and members. Choose your password\n"
+    "here to sign in. The link works once, for the next 7 days:\n\n"
+    "%s\n\n"
+    "If you did not expect this, ignore this message.\n";
+
+/* An invited staff member's one-time link: in the answer for the person who
+ * added them, and by mail when a relay is configured. 0, or a problem. */
+static int invite(struct app *app, struct http_req *req, json_t *row, struct http_resp *resp)
+{
+    char url[512], body[1536];
+    int rc = account_link_new(app, PRINCIPAL_STAFF, json_string_value(json_object_get(row, "id")),
+                              "invite", PWLINK_INVITE_TTL_S, url, sizeof url);
+    if (rc) {
+        resp_store_error(resp, rc, "invitation");
+        return -1;
+    }
+    int sent = 0;
+    if (app->mail) {
+        const char *brand = json_string_value(json_object_get(req->brand, "name"));
+        snprintf(body, sizeof body, invite_text, json_string_value(json_object_get(row, "name")),
+                 brand ? brand : "your brand", url);
+        sent = mailer_send(app->mail, json_string_value(json_object_get(row, "email")),
+                           "Your Shopkeeper console invitation", body) == 0;
+        memset(body, 0, sizeof body);
+    }
+    json_object_set_new(row, "invite_url", json_string(url));
+    json_object_set_new(row, "invite_sent", json_boolean(sent));
+    memset(url, 0, sizeof url);
+    return 0;
+}
+
 void h_staff_create(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     json_t *body = req_object(req, resp);
@@ -87,6 +122,8 @@ void h_staff_create(struct app *app, struct http_req *req, struct http_resp *res
         resp_problem(resp, 422, "stores: each must be an open store of this brand");
     else if (rc)
         resp_store_error(resp, rc, "staff member");
+    else if (!password && invite(app, req, row, resp))
+        json_decref(row);
     else
         resp_json(resp, 201, row);
 out:

@@ -154,9 +154,10 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
     sqlite3_stmt *stmt = NULL;
     if (!rc)
         rc = sqi_q_prepare(db, &stmt,
-                           "SELECT l.customer_id, l.staff_id, st.brand_id, st.role "
+                           "SELECT l.customer_id, l.staff_id, st.brand_id "
                            "FROM password_links l LEFT JOIN staff st ON st.id = l.staff_id "
-                           "WHERE " LINK_LIVE,
+                           "WHERE " LINK_LIVE " AND (l.staff_id IS NULL OR "
+                           "(st.id IS NOT NULL AND st.disabled_at IS NULL))",
                            "ss", token_hash, now);
     if (!rc) {
         if (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -167,13 +168,14 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
                 p.kind = PRINCIPAL_STAFF;
                 sqi_q_text(stmt, 1, p.id, sizeof p.id);
                 sqi_q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
-                sqi_q_text(stmt, 3, p.role, sizeof p.role);
             }
         } else {
             rc = SK_ENOTFOUND;
         }
         sqi_q_finish(db, stmt);
     }
+    /* a disabled staff member's link is dead: no password is set */
+    if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
     /* spends this link and every other unused one of the subject */
     if (!rc) rc = password_replace(db, p.kind, p.id, pwhash, NULL, now);
     rc = sqi_tx_end(db, rc);
