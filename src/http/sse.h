@@ -6,8 +6,8 @@
  * subscriber that falls more than SSE_QUEUE_MAX behind is cut off (it
  * reconnects and gets the current cards again). Readers block on their own
  * condition with a keep-alive every SSE_KEEPALIVE_S seconds, which is also
- * how a vanished client is noticed. A stream opens with the event "hello"
- * {keepalive: SSE_KEEPALIVE_S}: a display that hears nothing for twice that
+ * how a vanished client is noticed. A stream opens with the comment
+ * ": keep-alive every N s": a display that hears nothing for twice that
  * treats the server as gone.
  */
 #ifndef SK_SSE_H

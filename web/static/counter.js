@@ -4,7 +4,7 @@
 // browser only (localStorage) and sent in the Authorization header, never in
 // a URL. Paired, it shows the cards of members who opted in, live, from the
 // store's event stream. The server sends a keep-alive every 15 s (it says
-// how often in its first event): hearing nothing for twice that, the page
+// how often in its first comment): hearing nothing for twice that, the page
 // says it is offline and reconnects by itself.
 (function () {
   'use strict';
@@ -176,8 +176,7 @@
   }
 
   function handle(event, data) {
-    if (event === 'hello') { if (data.keepalive > 0) staleMs = data.keepalive * 2000; }
-    else if (event === 'card' || event === 'update') { cards.set(data.visit, data); render(); }
+    if (event === 'card' || event === 'update') { cards.set(data.visit, data); render(); }
     else if (event === 'gone') { cards.delete(data.visit); shown.delete(data.visit); render(); }
   }
 
@@ -227,6 +226,8 @@
           const block = buf.slice(0, i); buf = buf.slice(i + 2);
           let ev = 'message', data = '';
           for (const line of block.split('\n')) {
+            const ka = line.match(/^: keep-alive every (\d+) s/);
+            if (ka && +ka[1] > 0) staleMs = +ka[1] * 2000;
             if (line.startsWith('event: ')) ev = line.slice(7);
             else if (line.startsWith('data: ')) data += line.slice(6);
           }
