@@ -11,6 +11,17 @@ static void card__field(char *fields, size_t len, const char *name)
     snprintf(fields + n, len - n, "%s%s", n ? " " : "", name);
 }
 
+static int card__in_dont(json_t *dont, const char *key)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(dont, i, d) {
+        const char *s = json_string_value(d);
+        if (s && strcmp(s, key) == 0) return 1;
+    }
+    return 0;
+}
+
 json_t *card_build(const struct card_input *in, char *ret_fields, size_t len)
 {
     ret_fields[0] = '\0';
@@ -33,7 +44,9 @@ json_t *card_build(const struct card_input *in, char *ret_fields, size_t len)
             json_array_foreach(in->choices, i, def) {
                 const char *key = json_string_value(json_object_get(def, "key"));
                 json_t *v = json_object_get(visible, key);
-                if (!v) continue;
+                /* an answer the shopper marked "never ask me this" is shown
+                 * only on the don't-list, never also as an answer */
+                if (!v || card__in_dont(in->dont, key)) continue;
                 json_array_append_new(list, json_pack("{s:s, s:O, s:O}", "key", key, "label",
                                                       json_object_get(def, "label"), "value", v));
             }

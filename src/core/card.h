@@ -5,7 +5,8 @@
  * choices: [{key, label, value}], dont: [...], suggestions: [...]}, each
  * part present only under its purpose: the name under recognition; the
  * answers and the don't-list under preferences (and each answer only when
- * its choice's own purpose is granted). Assembled from plain inputs; the
+ * its choice's own purpose is granted, and never when the choice is on the
+ * don't-list: there it reads as its label, "don't ask about"). Assembled from plain inputs; the
  * caller fetched them under the same grants.
  */
 #ifndef SK_CARD_H

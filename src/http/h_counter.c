@@ -1,9 +1,17 @@
 /*
- * h_counter.c — store keys, sightings from scanners, counter codes, and the
- * counter display's cards (list, live stream, served).
+ * h_counter.c — store keys, sightings from scanners, counter codes, the
+ * counter display's cards (list, live stream, served and its undo), and
+ * pairing a display by a short code.
+ *
+ * Pairing: the display asks for a pairing (public, limited per address) and
+ * shows its code; staff claim the code for a store (POST .../displays with
+ * pairing_code); the display's poll, with the secret only it holds, collects
+ * the new key once. The code is 40 random bits in Crockford base32, read
+ * back as forgivingly as a shopper's counter code (core/countercode.h).
  */
 #include "http/handlers.h"
 #include "core/choices.h"
+#include "core/countercode.h"
 #include "http/sse.h"
 #include "service/recog.h"
 #include "util/crypto.h"
@@ -11,8 +19,58 @@
 #include "util/ids.h"
 #include "util/timeutil.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PAIRING_TTL_US (10 * 60 * 1000000LL) /* a code lasts 10 minutes */
+#define PAIRINGS_PER_MINUTE 10               /* per client address */
+
+/* Pairings asked for per client address: process-wide, like the server. */
+static pthread_mutex_t pairing_rl_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ratelimit_slot pairing_rl_slots[1024];
+static struct ratelimit pairing_rl = {pairing_rl_slots, 1024, PAIRINGS_PER_MINUTE,
+                                      60 * 1000000LL};
+
+/* The stored form of a code: SHA-256 of its canonical "ABCD-EFGH". */
+static void pairing_code_hash(uint64_t prefix40, char ret_code[COUNTERCODE_DISPLAY],
+                              char ret_hash[TOKEN_HASH_MAX])
+{
+    countercode_format(prefix40, ret_code);
+    token_hash(ret_code, ret_hash);
+}
+
+/* Staff claim a display's pairing code for this store: no key in the answer
+ * (the display collects it). */
+static void display_claim(struct app *app, struct http_req *req, struct http_resp *resp,
+                          const char *code, const char *name)
+{
+    uint64_t v;
+    if (countercode_parse(code, &v)) {
+        resp_problem(resp, 422,
+                     "pairing_code: the 8 letters and digits shown on the counter display, "
+                     "like ABCD-EFGH");
+        return;
+    }
+    char canon[COUNTERCODE_DISPLAY], hash[TOKEN_HASH_MAX];
+    pairing_code_hash(v, canon, hash);
+    json_t *out;
+    int rc = app->st->ops->pairing_claim(app->st, req->brand_id, req->store_id, hash, name,
+                                         time_now_us() + PAIRING_TTL_US, &out);
+    if (rc == SK_ENOTFOUND) {
+        resp_problem(resp, 404,
+                     "no counter display is waiting with the code %s; codes last 10 minutes "
+                     "— show a new one on the display",
+                     canon);
+        return;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "pairing");
+        return;
+    }
+    resp_json(resp, 201, out);
+}
 
 static void store_key_create(struct app *app, struct http_req *req, struct http_resp *resp,
                              enum principal_kind kind)
@@ -27,6 +85,13 @@ static void store_key_create(struct app *app, struct http_req *req, struct http_
         const char *n = body_text_opt(body, "name", 60, resp, &bad);
         if (bad) return;
         if (n) name = n;
+        const char *code =
+            kind == PRINCIPAL_DISPLAY ? body_text_opt(body, "pairing_code", 20, resp, &bad) : NULL;
+        if (bad) return;
+        if (code) {
+            display_claim(app, req, resp, code, name);
+            return;
+        }
     }
     char token[TOKEN_MAX], hash[TOKEN_HASH_MAX];
     if (token_new(token)) {
@@ -43,6 +108,88 @@ static void store_key_create(struct app *app, struct http_req *req, struct http_
     }
     json_object_set_new(out, "key", json_string(token));
     resp_json(resp, 201, out);
+}
+
+void h_pairing_create(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    int64_t now = time_now_us(), wait_us = 0;
+    char addr_key[80];
+    snprintf(addr_key, sizeof addr_key, "pair|%s", req->remote);
+    pthread_mutex_lock(&pairing_rl_mu);
+    int limited = ratelimit_check(&pairing_rl, addr_key, now, &wait_us);
+    if (!limited) ratelimit_hit(&pairing_rl, addr_key, now);
+    pthread_mutex_unlock(&pairing_rl_mu);
+    if (limited) {
+        long long secs = (long long)(wait_us / 1000000 + 1);
+        snprintf(resp->retry_after, sizeof resp->retry_after, "%lld", secs);
+        resp_problem(resp, 429,
+                     "this address asked for too many pairing codes; wait %lld second%s and a "
+                     "new code appears",
+                     secs, secs == 1 ? "" : "s");
+        return;
+    }
+    char id[ID_MAX], secret[TOKEN_MAX], secret_hash[TOKEN_HASH_MAX];
+    char code[COUNTERCODE_DISPLAY], code_hash[TOKEN_HASH_MAX];
+    json_t *out = NULL;
+    int rc = SK_ECONFLICT;
+    /* a code already waiting is drawn again (1 in 2^40 per waiting code) */
+    for (int tries = 0; rc == SK_ECONFLICT && tries < 4; tries++) {
+        uint8_t r[5];
+        if (id_new("dpr", id) || token_new(secret) || crypto_random(r, sizeof r)) {
+            rc = SK_ECRYPTO;
+            break;
+        }
+        uint64_t v = 0;
+        for (size_t i = 0; i < sizeof r; i++) v = v << 8 | r[i];
+        pairing_code_hash(v, code, code_hash);
+        token_hash(secret, secret_hash);
+        rc = app->st->ops->pairing_create(app->st, id, secret_hash, code_hash,
+                                          now + PAIRING_TTL_US, &out);
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "pairing");
+        return;
+    }
+    json_object_set_new(out, "code", json_string(code));
+    json_object_set_new(out, "secret", json_string(secret));
+    resp_json(resp, 201, out);
+}
+
+void h_pairing_poll(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    json_t *body = req_object(req, resp);
+    if (!body) return;
+    const char *secret = body_text(body, "secret", TOKEN_MAX, resp);
+    if (!secret) return;
+    const char *id = req_param(req, "pairing");
+    char secret_hash[TOKEN_HASH_MAX], key[TOKEN_MAX], key_hash[TOKEN_HASH_MAX];
+    if (token_new(key)) {
+        resp_problem(resp, 500, "could not create a key");
+        return;
+    }
+    token_hash(secret, secret_hash);
+    token_hash(key, key_hash);
+    json_t *out;
+    int rc = id_is_plausible(id)
+                 ? app->st->ops->pairing_poll(app->st, id, secret_hash, key_hash, &out)
+                 : SK_ENOTFOUND;
+    if (rc == SK_ENOTFOUND) {
+        resp_problem(resp, 404,
+                     "no pairing with this id and secret; this display needs a new code");
+        return;
+    }
+    if (rc == SK_ECONFLICT) {
+        resp_problem(resp, 410, "this pairing code has expired; this display needs a new code");
+        return;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "pairing");
+        return;
+    }
+    /* the key exists from this answer on, and only in it */
+    if (!strcmp(json_string_value(json_object_get(out, "status")), "paired"))
+        json_object_set_new(out, "key", json_string(key));
+    resp_json(resp, 200, out);
 }
 
 void h_scanner_create(struct app *app, struct http_req *req, struct http_resp *resp)
@@ -189,6 +336,28 @@ void h_served(struct app *app, struct http_req *req, struct http_resp *resp)
         return;
     }
     resp_json(resp, 200, json_pack("{s:s, s:b}", "visit", vid, "served", 1));
+}
+
+void h_served_undo(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    const char *vid = req_param(req, "visit");
+    int rc = id_is_plausible(vid) ? recog_unserve(app->recog, req->store_id, vid) : SK_ENOTFOUND;
+    if (rc == SK_ENOTFOUND) {
+        resp_problem(resp, 404, "no open card for this visit at this store");
+        return;
+    }
+    if (rc == SK_ECONFLICT) {
+        resp_problem(resp, 409,
+                     "this card was marked served more than %d seconds ago and can no longer "
+                     "be undone",
+                     RECOG_UNSERVE_S);
+        return;
+    }
+    if (rc) {
+        resp_store_error(resp, rc, "visit");
+        return;
+    }
+    resp_json(resp, 200, json_pack("{s:s, s:b}", "visit", vid, "served", 0));
 }
 
 void h_recog_stats(struct app *app, struct http_req *req, struct http_resp *resp)

@@ -81,6 +81,9 @@ H(h_code);
 H(h_cards);
 H(h_cards_stream);
 H(h_served);
+H(h_served_undo);
+H(h_pairing_create);
+H(h_pairing_poll);
 H(h_recog_stats);
 
 H(h_privacy);

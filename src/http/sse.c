@@ -138,8 +138,13 @@ struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id)
     snprintf(c->store_id, sizeof c->store_id, "%s", store_id);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
-    /* tell the browser how soon to reconnect after a drop */
-    client_append(c, "retry: 2000\n\n", 13);
+    /* tell the browser how soon to reconnect after a drop, and (in a
+     * comment, which clients that do not care skip) how often a keep-alive
+     * comes: a page that hears nothing for twice that is offline */
+    char hello[96];
+    int n = snprintf(hello, sizeof hello, "retry: 2000\n: keep-alive every %d s\n\n",
+                     SSE_KEEPALIVE_S);
+    client_append(c, hello, (size_t)n);
     pthread_rwlock_wrlock(&h->lock);
     c->shutdown = h->shutdown;
     c->next = h->head;

@@ -6,7 +6,9 @@
  * subscriber that falls more than SSE_QUEUE_MAX behind is cut off (it
  * reconnects and gets the current cards again). Readers block on their own
  * condition with a keep-alive every SSE_KEEPALIVE_S seconds, which is also
- * how a vanished client is noticed.
+ * how a vanished client is noticed. A stream opens with the comment
+ * ": keep-alive every N s": a display that hears nothing for twice that
+ * treats the server as gone.
  */
 #ifndef SK_SSE_H
 #define SK_SSE_H

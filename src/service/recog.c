@@ -7,6 +7,7 @@
  *    (no visit) ---------------------------------> OPEN ---+ presence:
  *        ^          [open_visit: row written,       |  ^   | last_seen = now
  *        |           card published, look logged]   |  +---+ served: flag set
+ *        |                                          |      (undone within RECOG_UNSERVE_S)
  *        |                                          |
  *        |   quiet_s without presence [recog_tick]  |
  *        |   recognition withdrawn, left, erased    |
@@ -59,6 +60,7 @@ struct visit_rec {
     char opened_at[TIME_RFC3339_LEN];
     int64_t last_seen_us;
     int served;
+    int64_t served_us; /* when Served was tapped (0: not served) */
     json_t *card;
 };
 
@@ -465,6 +467,16 @@ static void visit_key(char *buf, size_t len, const char *a, const char *b)
     snprintf(buf, len, "%s|%s", a, b);
 }
 
+/* A served card says when, and until when Served can be undone. */
+static void card_served_times(json_t *card, int64_t served_us)
+{
+    char at[TIME_RFC3339_LEN], until[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(served_us, at, sizeof at);
+    time_fmt_rfc3339(served_us + RECOG_UNSERVE_S * 1000000LL, until, sizeof until);
+    json_object_set_new(card, "served_at", json_string(at));
+    json_object_set_new(card, "undo_until", json_string(until));
+}
+
 /* Builds the card of a visit from the store's consent-filtered data.
  * SK_EFORBIDDEN when recognition is no longer granted. */
 static int card_make(struct recog *r, const struct visit_rec *v, json_t **ret, char *fields,
@@ -483,6 +495,7 @@ static int card_make(struct recog *r, const struct visit_rec *v, json_t **ret, c
     };
     int recognised;
     json_t *card = card_from_data(data, &in, fields, flen, &recognised);
+    if (v->served) card_served_times(card, v->served_us);
     if (!recognised) {
         json_decref(card);
         json_decref(data);
@@ -888,14 +901,52 @@ int recog_served(struct recog *r, const char *store_id, const char *visit_id)
         pthread_mutex_unlock(&r->mu);
         return SK_ENOTFOUND;
     }
+    int64_t now = time_now_us();
+    if (v->served) { /* a second tap changes nothing: the undo time stays */
+        pthread_mutex_unlock(&r->mu);
+        return 0;
+    }
     v->served = 1;
+    v->served_us = now;
     /* cards are shared with readers: replace, never mutate in place */
     json_t *card = json_deep_copy(v->card);
     json_object_set_new(card, "served", json_true());
+    card_served_times(card, now);
     json_decref(v->card);
     v->card = json_incref(card);
     pthread_mutex_unlock(&r->mu);
-    int rc = r->st->ops->visit_served(r->st, visit_id, time_now_us());
+    int rc = r->st->ops->visit_served(r->st, visit_id, now);
+    publish(r, store_id, "update", card);
+    json_decref(card);
+    return rc;
+}
+
+int recog_unserve(struct recog *r, const char *store_id, const char *visit_id)
+{
+    pthread_mutex_lock(&r->mu);
+    struct visit_rec *v = strmap_get(&r->by_id, visit_id);
+    if (!v || strcmp(v->store_id, store_id)) {
+        pthread_mutex_unlock(&r->mu);
+        return SK_ENOTFOUND;
+    }
+    if (!v->served) { /* nothing to undo: already as asked */
+        pthread_mutex_unlock(&r->mu);
+        return 0;
+    }
+    if (time_now_us() - v->served_us > RECOG_UNSERVE_S * 1000000LL) {
+        pthread_mutex_unlock(&r->mu);
+        return SK_ECONFLICT;
+    }
+    v->served = 0;
+    v->served_us = 0;
+    json_t *card = json_deep_copy(v->card);
+    json_object_set_new(card, "served", json_false());
+    json_object_del(card, "served_at");
+    json_object_del(card, "undo_until");
+    json_decref(v->card);
+    v->card = json_incref(card);
+    pthread_mutex_unlock(&r->mu);
+    int rc = r->st->ops->visit_served(r->st, visit_id, 0);
     publish(r, store_id, "update", card);
     json_decref(card);
     return rc;

@@ -90,7 +90,12 @@ void recog_customer_erased(struct recog *r, const char *customer_id);
 
 /* The open cards of a store, newest first. */
 int recog_cards(struct recog *r, const char *store_id, json_t **ret);
+/* Served, once: the card gets served_at and undo_until (publishes "update"). */
 int recog_served(struct recog *r, const char *store_id, const char *visit_id);
+/* Undoes Served within RECOG_UNSERVE_S seconds (SK_ECONFLICT after; 0 when
+ * the card was not served); every display of the store gets the update. */
+#define RECOG_UNSERVE_S 60
+int recog_unserve(struct recog *r, const char *store_id, const char *visit_id);
 
 /* Where a card's suggestions come from (the suggestion service): for a
  * visit, *ret_list [{sku, title, reason, for?}] (already recorded as shown)

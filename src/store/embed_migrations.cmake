@@ -1,19 +1,23 @@
 # Generates a C file holding every src/store/migrations/NNNN_name.sql, in
-# order, as struct migration entries. Run by CMake at build time:
+# order, as struct migration entries. Numbers must rise; a gap is allowed
+# (branches number their migrations apart, and the runner applies each
+# version not yet recorded). Run by CMake at build time:
 #   cmake -DSRC_DIR=... -DOUT=... -P embed_migrations.cmake
 file(GLOB files "${SRC_DIR}/[0-9][0-9][0-9][0-9]_*.sql")
 list(SORT files)
 set(body "/* Generated from src/store/migrations by embed_migrations.cmake. */\n")
 string(APPEND body "#include \"store/migrations.h\"\n\nconst struct migration store_migrations[] = {\n")
 set(count 0)
+set(last 0)
 foreach(f ${files})
   get_filename_component(name "${f}" NAME_WE)
   string(SUBSTRING "${name}" 0 4 num)
   math(EXPR version "${num}")
-  math(EXPR expect "${count} + 1")
-  if(NOT version EQUAL expect)
-    message(FATAL_ERROR "migration ${name}: expected number ${expect}")
+  if(NOT version GREATER last)
+    message(FATAL_ERROR "migration ${name}: numbers must rise (after ${last})")
   endif()
+  set(last ${version})
+  math(EXPR expect "${count} + 1")
   file(READ "${f}" sql)
   string(REPLACE "\\" "\\\\" sql "${sql}")
   string(REPLACE "\"" "\\\"" sql "${sql}")

@@ -1,8 +1,9 @@
 /*
  * migrations.h — the numbered SQL files of src/store/migrations, embedded at
- * build time (CMake generates migrations_data.c). Versions are 1..count in
- * order; a database whose recorded version is above count is from a newer
- * Shopkeeper and is refused.
+ * build time (CMake generates migrations_data.c). Versions rise, possibly
+ * with gaps; each version not yet recorded in the database is applied, in
+ * order. A database whose highest recorded version is above the last one
+ * known here is from a newer Shopkeeper and is refused.
  */
 #ifndef SK_MIGRATIONS_H
 #define SK_MIGRATIONS_H

@@ -397,16 +397,25 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
         have = json_integer_value(json_object_get(row, "v"));
         json_decref(row);
     }
-    if (have > (int64_t)store_migrations_count) {
+    int64_t known = store_migrations_count
+                        ? store_migrations[store_migrations_count - 1].version
+                        : 0;
+    if (have > known) {
         snprintf(err, errlen,
                  "the database is at schema version %lld but this shopkeeper knows only up to "
-                 "%zu: it was written by a newer version; upgrade shopkeeper or use another "
+                 "%lld: it was written by a newer version; upgrade shopkeeper or use another "
                  "--db",
-                 (long long)have, store_migrations_count);
+                 (long long)have, (long long)known);
         return SK_EVERSION;
     }
-    for (size_t i = (size_t)have; i < store_migrations_count; i++) {
+    for (size_t i = 0; i < store_migrations_count; i++) {
         const struct migration *m = &store_migrations[i];
+        /* versions may have gaps: apply each one not yet recorded */
+        if (sqi_q_row(db, &row, "SELECT version FROM schema_migrations WHERE version = ?", "i",
+                      (int64_t)m->version) == 0) {
+            json_decref(row);
+            continue;
+        }
         char now[TIME_RFC3339_LEN];
         int rc = sqi_tx_begin(db);
         if (!rc && sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) rc = SK_EDB;
@@ -1646,7 +1655,8 @@ static int sq_visit_served(struct store *st, const char *vid, int64_t at_us)
     char at[TIME_RFC3339_LEN];
     time_fmt_rfc3339(at_us, at, sizeof at);
     sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "UPDATE visits SET served_at = ? WHERE id = ?", "ss", at, vid);
+    int rc = sqi_q_exec(db, "UPDATE visits SET served_at = ? WHERE id = ?", "ss",
+                        at_us ? at : NULL, vid);
     sqi_pool_release(s, db);
     return rc;
 }
@@ -2067,6 +2077,9 @@ static const struct store_ops sq_ops = {
     .pwlink_create = sqi_pwlink_create,
     .pwlink_use = sqi_pwlink_use,
     .pwlink_get = sqi_pwlink_get,
+    .pairing_create = sqi_pairing_create,
+    .pairing_poll = sqi_pairing_poll,
+    .pairing_claim = sqi_pairing_claim,
 };
 
 /* Waits while another connection writes. SQLite's own busy timeout sleeps

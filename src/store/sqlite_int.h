@@ -181,4 +181,12 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
                    struct principal *ret);
 int sqi_pwlink_get(struct store *st, const char *token_hash, int64_t now_us, json_t **ret);
 
+/* counter display pairings (sqlite_pairing.c) */
+int sqi_pairing_create(struct store *st, const char *id, const char *secret_hash,
+                       const char *code_hash, int64_t expires_us, json_t **ret);
+int sqi_pairing_poll(struct store *st, const char *id, const char *secret_hash,
+                     const char *key_hash, json_t **ret);
+int sqi_pairing_claim(struct store *st, const char *bid, const char *sid, const char *code_hash,
+                      const char *name, int64_t expires_us, json_t **ret);
+
 #endif

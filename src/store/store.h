@@ -195,6 +195,7 @@ struct store_ops {
                       char ret_id[ID_MAX]);
     int (*visit_close)(struct store *st, const char *visit_id, int64_t last_seen_us,
                        int64_t closed_us, const char *reason);
+    /* at_us 0: not served after all (the counter's undo) */
     int (*visit_served)(struct store *st, const char *visit_id, int64_t at_us);
     /* closes every visit still open in the store (after a crash: open
      * visits live in memory); returns how many in *ret_n */
@@ -317,6 +318,24 @@ struct store_ops {
                       const char *pwhash, struct principal *ret);
     /* an unused, unexpired link as {kind, purpose, expires_at}; SK_ENOTFOUND otherwise */
     int (*pwlink_get)(struct store *st, const char *token_hash, int64_t now_us, json_t **ret);
+
+    /* counter displays paired by a short code (only hashes are stored).
+     * create: a waiting pairing until expires_us (expired ones go;
+     * SK_ECONFLICT: the code is taken, make another) -> {id, expires_at}.
+     * poll, with the secret's hash: {status: "waiting", expires_at} or,
+     * once claimed, the display key of key_hash is created and the pairing
+     * deleted in one transaction -> {status: "paired", store, display: {id,
+     * name}}; SK_ENOTFOUND: no such id or another secret; SK_ECONFLICT:
+     * expired. claim: the waiting, unexpired pairing of code_hash becomes
+     * the store's, collectable until expires_us -> {id, kind, name,
+     * brand_id, store_id, paired}; SK_ENOTFOUND when none waits. */
+    int (*pairing_create)(struct store *st, const char *id, const char *secret_hash,
+                          const char *code_hash, int64_t expires_us, json_t **ret);
+    int (*pairing_poll)(struct store *st, const char *id, const char *secret_hash,
+                        const char *key_hash, json_t **ret);
+    int (*pairing_claim)(struct store *st, const char *brand_id, const char *store_id,
+                         const char *code_hash, const char *name, int64_t expires_us,
+                         json_t **ret);
 };
 
 struct store {

@@ -51,6 +51,7 @@ export async function startServer(extra = []) {
   return {
     url, dir, db,
     log: () => log,
+    pid: () => proc.pid, // to pause (SIGSTOP) and resume (SIGCONT) the server
     down, up,
     async stop() {
       await down();

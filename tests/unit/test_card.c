@@ -164,9 +164,9 @@ static void test_preferences_only_shows_answers_and_dont_without_name(void **sta
     assert_false(has_name(card));
     /* brand's order (size, receipt), the "suggestions" choice hidden, the
      * answer to the removed "milk" choice not shown at all */
+    /* "receipt" is answered but on the don't-list: shown only there */
     assert_json_is(json_object_get(card, "choices"),
-                   "[{\"key\":\"size\",\"label\":\"Usual size\",\"value\":\"Tall\"},"
-                   " {\"key\":\"receipt\",\"label\":\"Wants a receipt\",\"value\":false}]");
+                   "[{\"key\":\"size\",\"label\":\"Usual size\",\"value\":\"Tall\"}]");
     assert_json_is(json_object_get(card, "dont"), "[\"Wants a receipt\",\"no pastry offers\"]");
     assert_null(json_object_get(card, "suggestions"));
     assert_string_equal(f.fields, "choices dont");
@@ -181,9 +181,9 @@ static void test_recognition_and_preferences(void **state)
     fixture_init(&f, "recognition preferences");
     json_t *card = build(&f);
     assert_json_is(json_object_get(card, "customer"), "{\"name\":\"Jeff\"}");
+    /* "receipt" is answered but on the don't-list: shown only there */
     assert_json_is(json_object_get(card, "choices"),
-                   "[{\"key\":\"size\",\"label\":\"Usual size\",\"value\":\"Tall\"},"
-                   " {\"key\":\"receipt\",\"label\":\"Wants a receipt\",\"value\":false}]");
+                   "[{\"key\":\"size\",\"label\":\"Usual size\",\"value\":\"Tall\"}]");
     assert_json_is(json_object_get(card, "dont"), "[\"Wants a receipt\",\"no pastry offers\"]");
     assert_null(json_object_get(card, "suggestions"));
     assert_string_equal(f.fields, "name choices dont");
@@ -199,7 +199,6 @@ static void test_suggestions_choice_shown_only_when_its_purpose_is_granted(void 
     json_t *card = build(&f);
     assert_json_is(json_object_get(card, "choices"),
                    "[{\"key\":\"size\",\"label\":\"Usual size\",\"value\":\"Tall\"},"
-                   " {\"key\":\"receipt\",\"label\":\"Wants a receipt\",\"value\":false},"
                    " {\"key\":\"pastry\",\"label\":\"Favourite pastry\","
                    "  \"value\":\"Almond croissant\"}]");
     assert_true(json_is_array(json_object_get(card, "suggestions")));
@@ -331,6 +330,25 @@ static void test_dont_keys_read_as_labels_in_given_order(void **state)
     fixture_release(&f);
 }
 
+/* Staff must not read "Wants a receipt: no" and "don't ask: Wants a
+ * receipt" on one card: a choice on the don't-list is never an answer too,
+ * whatever was answered before; free text on the list hides nothing. */
+static void test_an_answer_on_the_dont_list_is_shown_only_there(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "recognition preferences suggestions");
+    json_t *dont = parse("[\"size\",\"pastry\",\"Tall\"]");
+    f.in.dont = dont;
+    json_t *card = build(&f);
+    assert_json_is(json_object_get(card, "choices"),
+                   "[{\"key\":\"receipt\",\"label\":\"Wants a receipt\",\"value\":false}]");
+    assert_json_is(json_object_get(card, "dont"), "[\"Usual size\",\"Favourite pastry\",\"Tall\"]");
+    json_decref(card);
+    json_decref(dont);
+    fixture_release(&f);
+}
+
 static void test_served_and_inputs_untouched(void **state)
 {
     (void)state;
@@ -349,7 +367,7 @@ static void test_served_and_inputs_untouched(void **state)
     assert_true(json_equal(f.dont, dont_before));
     fixture_release(&f);
     assert_json_is(json_object_get(card, "dont"), "[\"Wants a receipt\",\"no pastry offers\"]");
-    assert_int_equal(json_array_size(json_object_get(card, "choices")), 3);
+    assert_int_equal(json_array_size(json_object_get(card, "choices")), 2);
     json_decref(card);
     json_decref(defs_before);
     json_decref(answers_before);
@@ -386,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_only_dont_given_logs_only_dont),
         cmocka_unit_test(test_only_undefined_answers_shows_no_choices),
         cmocka_unit_test(test_dont_keys_read_as_labels_in_given_order),
+        cmocka_unit_test(test_an_answer_on_the_dont_list_is_shown_only_there),
         cmocka_unit_test(test_served_and_inputs_untouched),
         cmocka_unit_test(test_fields_string_truncates_safely),
     };

@@ -303,9 +303,9 @@ static void test_sighting_opens_one_visit(void **state)
     sight(f, f->store_id, &d);
     expect_card(f, 0, f->store_id, "device", visit);
     json_t *card = f->rec.ev[0].data;
+    /* "receipt" is answered but on the don't-list: it shows only there */
     json_t *want = parse("[{\"key\":\"drink\",\"label\":\"The usual\","
-                         "  \"value\":\"Tall Drip Pike\"},"
-                         " {\"key\":\"receipt\",\"label\":\"Wants a receipt\",\"value\":false}]");
+                         "  \"value\":\"Tall Drip Pike\"}]");
     assert_true(json_equal(json_object_get(card, "choices"), want));
     json_decref(want);
     want = parse("[\"Wants a receipt\"]");
@@ -603,8 +603,13 @@ static void test_served_updates_the_card(void **state)
     assert_string_equal(e->name, "update");
     assert_string_equal(e->store_id, f->store_id);
     assert_true(json_is_true(json_object_get(e->data, "served")));
-    /* otherwise the same card */
+    /* otherwise the same card, with when and until when it can be undone */
     json_object_set_new(before, "served", json_true());
+    assert_non_null(str(e->data, "served_at"));
+    assert_non_null(str(e->data, "undo_until"));
+    assert_true(strcmp(str(e->data, "undo_until"), str(e->data, "served_at")) > 0);
+    json_object_set(before, "served_at", json_object_get(e->data, "served_at"));
+    json_object_set(before, "undo_until", json_object_get(e->data, "undo_until"));
     assert_true(json_equal(e->data, before));
     json_decref(before);
     /* the first event's data was not changed under the subscriber */
@@ -618,6 +623,22 @@ static void test_served_updates_the_card(void **state)
     recog_customer_changed(f->r, f->customer, f->brand);
     assert_int_equal(f->rec.n, 3);
     assert_true(json_is_true(json_object_get(last_event(f)->data, "served")));
+    assert_non_null(str(last_event(f)->data, "undo_until"));
+
+    /* undone within the minute: unserved everywhere, in the row too */
+    assert_int_equal(recog_unserve(f->r, other, visit), SK_ENOTFOUND);
+    assert_int_equal(recog_unserve(f->r, f->store_id, visit), 0);
+    assert_int_equal(f->rec.n, 4);
+    assert_string_equal(last_event(f)->name, "update");
+    assert_true(json_is_false(json_object_get(last_event(f)->data, "served")));
+    assert_null(json_object_get(last_event(f)->data, "undo_until"));
+    assert_int_equal(db_count(f, "SELECT count(*) FROM visits WHERE id = ? AND served_at IS "
+                                 "NULL",
+                              visit),
+                     1);
+    /* undoing again changes nothing and publishes nothing */
+    assert_int_equal(recog_unserve(f->r, f->store_id, visit), 0);
+    assert_int_equal(f->rec.n, 4);
 }
 
 static void test_app_presence(void **state)
