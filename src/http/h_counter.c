@@ -301,7 +301,7 @@ void h_cards(struct app *app, struct http_req *req, struct http_resp *resp)
 
 void h_cards_stream(struct app *app, struct http_req *req, struct http_resp *resp)
 {
-    struct sse_client *c = sse_subscribe(app->hub, req->store_id);
+    struct sse_client *c = sse_subscribe(app->hub, req->store_id, req->who.id);
     if (!c) {
         resp_problem(resp, 503, "cannot subscribe now");
         return;

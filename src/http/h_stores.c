@@ -4,6 +4,7 @@
  */
 #include "http/handlers.h"
 #include "core/qr.h"
+#include "http/sse.h"
 #include "util/err.h"
 #include "util/ids.h"
 
@@ -137,6 +138,7 @@ void h_store_close(struct app *app, struct http_req *req, struct http_resp *resp
         resp_store_error(resp, rc, "store");
         return;
     }
+    if (app->hub) sse_cut(app->hub, NULL, req->store_id); /* its displays go dark now */
     resp_json(resp, 200, out);
 }
 
@@ -162,6 +164,7 @@ void h_store_key_revoke(struct app *app, struct http_req *req, struct http_resp 
         resp_store_error(resp, rc, "key of this store");
         return;
     }
+    if (app->hub) sse_cut(app->hub, kid, NULL); /* a display streaming with it stops now */
     resp_json(resp, 200, row);
 }
 

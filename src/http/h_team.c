@@ -9,6 +9,7 @@
  */
 #include "http/handlers.h"
 #include "core/account.h"
+#include "http/sse.h"
 #include "service/mail.h"
 #include "util/crypto.h"
 #include "util/err.h"
@@ -236,8 +237,13 @@ void h_staff_patch(struct app *app, struct http_req *req, struct http_resp *resp
         resp_problem(resp, 422, "stores: each must be an open store of this brand");
     else if (rc)
         resp_store_error(resp, rc, "staff member");
-    else
+    else {
+        /* a disabled person's open card streams end with their sessions, and a
+         * changed person's reconnect under their new grants */
+        if ((json_is_true(disabled) || grants) && app->hub)
+            sse_cut(app->hub, req_param(req, "staff"), NULL);
         resp_json(resp, 200, out);
+    }
 out:
     json_decref(grants);
     json_decref(f);

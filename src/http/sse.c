@@ -20,6 +20,7 @@ struct sse_client {
     struct sse_hub *hub;
     struct sse_client *prev, *next; /* guarded by the hub's lock */
     char store_id[ID_MAX];
+    char who_id[ID_MAX];            /* the display key or staff member streaming */
     pthread_mutex_t mu;             /* guards the queue below */
     pthread_cond_t cv;
     char *buf;
@@ -130,12 +131,13 @@ void sse_publish(struct sse_hub *h, const char *store_id, const char *event, jso
     free(text);
 }
 
-struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id)
+struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id, const char *who_id)
 {
     struct sse_client *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->hub = h;
     snprintf(c->store_id, sizeof c->store_id, "%s", store_id);
+    snprintf(c->who_id, sizeof c->who_id, "%s", who_id ? who_id : "");
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     /* tell the browser how soon to reconnect after a drop, and (in a
@@ -153,6 +155,23 @@ struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id)
     h->count++;
     pthread_rwlock_unlock(&h->lock);
     return c;
+}
+
+size_t sse_cut(struct sse_hub *h, const char *who_id, const char *store_id)
+{
+    size_t n = 0;
+    pthread_rwlock_rdlock(&h->lock);
+    for (struct sse_client *c = h->head; c; c = c->next) {
+        if (who_id && strcmp(c->who_id, who_id) != 0) continue;
+        if (store_id && strcmp(c->store_id, store_id) != 0) continue;
+        pthread_mutex_lock(&c->mu);
+        c->cut = 1;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        n++;
+    }
+    pthread_rwlock_unlock(&h->lock);
+    return n;
 }
 
 void sse_send(struct sse_client *c, const char *event, json_t *data)

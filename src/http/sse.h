@@ -33,8 +33,12 @@ size_t sse_hub_clients(struct sse_hub *h);
 /* Sends event with data (JSON) to every subscriber of store_id. */
 void sse_publish(struct sse_hub *h, const char *store_id, const char *event, json_t *data);
 
-/* A new subscriber; initial holds events to send first (may be NULL). */
-struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id);
+/* A new subscriber of store_id, streaming for who_id (a display key or a
+ * staff member; may be NULL). */
+struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id, const char *who_id);
+/* Ends the streams of who_id (NULL: anyone) at store_id (NULL: any store)
+ * at once — a revoked key, a disabled person, a closed store; the count. */
+size_t sse_cut(struct sse_hub *h, const char *who_id, const char *store_id);
 /* Queues one event for this subscriber only. */
 void sse_send(struct sse_client *c, const char *event, json_t *data);
 /* The MHD content reader and free callbacks. */
