@@ -60,6 +60,7 @@ cat <<MSG
   Shopkeeper is running at $url/
     home page        $url/
     customer portal  $url/me   (sign in as jeff@example.com)
+    brand console    $url/console   (staff: sign in as admin@pike-pine.example)
     counter display  $counter_url
                      ($counter_store; demo shoppers arrive every few seconds)
     API              $url/v1/brands   (docs/api.md)
@@ -68,8 +69,9 @@ cat <<MSG
 
   Demo credentials (every password: shopkeeper-demo)
     shopper          jeff@example.com, anna@example.com, ravi@example.com, ...
-    staff            admin@pike-pine.example, manager@pike-pine.example,
-                     counter@pike-pine.example (also marlowe-books, harrow-vale)
+    staff            admin@pike-pine.example (the whole brand),
+                     manager@pike-pine.example, counter@pike-pine.example
+                     (the brand's first store); also at marlowe-books, harrow-vale
     operator token   $(cat "$TOKEN_FILE" 2>/dev/null || echo "(in $TOKEN_FILE)")
 
   Try:  curl $url/v1/brands

@@ -53,9 +53,11 @@ static const char serve_help[] =
     "                       (SHOPKEEPER_RETAIN_VISITS_DAYS; default 30)\n"
     "  --retain-access-log-days N  access-log entries are removed after N days\n"
     "                       (SHOPKEEPER_RETAIN_ACCESS_LOG_DAYS; default 395, 13 months)\n"
-    "  --session-ttl SECS   how long a login lasts (SHOPKEEPER_SESSION_TTL; default\n"
-    "                       2592000, 30 days)\n"
-    "  --smtp-url URL       the SMTP relay that sends password-reset mail\n"
+    "  --session-ttl SECS   how long a shopper's login lasts (SHOPKEEPER_SESSION_TTL;\n"
+    "                       default 2592000, 30 days)\n"
+    "  --staff-session-ttl SECS  how long a staff login lasts (console, counter staff;\n"
+    "                       SHOPKEEPER_STAFF_SESSION_TTL; default 43200, 12 hours)\n"
+    "  --smtp-url URL       the SMTP relay that sends password-reset and invitation mail\n"
     "                       (SHOPKEEPER_SMTP_URL; e.g. smtp://127.0.0.1:8025,\n"
     "                       smtps://user:pass@mail.example.com); none: no mail is sent\n"
     "  --mail-from ADDR     the sender of that mail (SHOPKEEPER_MAIL_FROM; default\n"
@@ -141,6 +143,7 @@ int cmd_serve(int argc, char **argv)
         {"max-sightings", required_argument, 0, 'S'},
         {"retain-visits-days", required_argument, 0, 'V'},
         {"retain-access-log-days", required_argument, 0, 'A'},  {"session-ttl", required_argument, 0, 's'},
+        {"staff-session-ttl", required_argument, 0, 'e'},
         {"smtp-url", required_argument, 0, 'M'}, {"mail-from", required_argument, 0, 'F'},
         {"public-url", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
@@ -156,6 +159,7 @@ int cmd_serve(int argc, char **argv)
         .sightings_max = 5000,
         .log_level = LOG_INFO,
         .session_ttl_s = 30 * 24 * 3600,
+        .staff_session_ttl_s = 12 * 3600,
     };
     const char *level = env_or("SHOPKEEPER_LOG_LEVEL", "info");
     const char *max_body = env_or("SHOPKEEPER_MAX_BODY", NULL);
@@ -168,6 +172,7 @@ int cmd_serve(int argc, char **argv)
     struct retention retention = RETENTION_DEFAULTS;
     struct recog_config rcfg = {.tolerance = 1, .quiet_s = 300, .k_min = 4, .k_max = 15};
     const char *ttl = env_or("SHOPKEEPER_SESSION_TTL", NULL);
+    const char *staff_ttl = env_or("SHOPKEEPER_STAFF_SESSION_TTL", NULL);
     struct mail_config mcfg = {.smtp_url = env_or("SHOPKEEPER_SMTP_URL", NULL),
                                .from = env_or("SHOPKEEPER_MAIL_FROM", "shopkeeper@localhost")};
     const char *public_url = env_or("SHOPKEEPER_PUBLIC_URL", NULL);
@@ -189,6 +194,7 @@ int cmd_serve(int argc, char **argv)
         case 'V': keep_visits = optarg; break;
         case 'A': keep_access = optarg; break;
         case 's': ttl = optarg; break;
+        case 'e': staff_ttl = optarg; break;
         case 'M': mcfg.smtp_url = optarg; break;
         case 'F': mcfg.from = optarg; break;
         case 'P': public_url = optarg; break;
@@ -238,6 +244,10 @@ int cmd_serve(int argc, char **argv)
     if (ttl) {
         if (parse_num("--session-ttl", ttl, 60, 365LL * 24 * 3600, &v)) return 2;
         cfg.session_ttl_s = v;
+    }
+    if (staff_ttl) {
+        if (parse_num("--staff-session-ttl", staff_ttl, 60, 30LL * 24 * 3600, &v)) return 2;
+        cfg.staff_session_ttl_s = v;
     }
     if (!cfg.web_dir) cfg.web_dir = default_web_dir(webbuf, sizeof webbuf);
     char urlbuf[300];

@@ -85,7 +85,10 @@ void h_session_create(struct app *app, struct http_req *req, struct http_resp *r
         return;
     }
     token_hash(token, hash);
-    int64_t expires = now + app->cfg.session_ttl_s * 1000000;
+    int64_t ttl = pk == PRINCIPAL_STAFF && app->cfg.staff_session_ttl_s
+                      ? app->cfg.staff_session_ttl_s
+                      : app->cfg.session_ttl_s;
+    int64_t expires = now + ttl * 1000000;
     int rc = app->st->ops->token_create(app->st, pk, rec.id,
                                         pk == PRINCIPAL_STAFF ? rec.brand_id : NULL, NULL, hash,
                                         expires);

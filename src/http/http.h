@@ -33,7 +33,8 @@ struct app_config {
     size_t max_body;             /* bytes */
     unsigned max_connections;
     enum log_level log_level;
-    int64_t session_ttl_s;
+    int64_t session_ttl_s;       /* a shopper's sign-in */
+    int64_t staff_session_ttl_s; /* a staff sign-in (a shared till computer: shorter) */
     size_t sightings_max;        /* largest sightings batch */
     int64_t retain_visits_days;  /* retention, shown to customers */
     int64_t retain_access_log_days;
