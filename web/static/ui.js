@@ -131,3 +131,32 @@ export function fmtWhen(iso) {
   const d = new Date(iso);
   return d.toLocaleString([], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
+
+// Shows or hides el (the console's CSS makes [hidden] win over any display).
+export function showIf(el, on) { el.hidden = !on; }
+
+// Asks before a link leaves a screen that has unsaved changes, and lets the
+// browser ask before the tab is closed or reloaded. Ends with the screen.
+export function guardUnsaved(el, dirty, question) {
+  const onClick = async (ev) => {
+    if (!el.isConnected) { stop(); return; }
+    if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+    const a = ev.target.closest?.('a[href]');
+    if (!a || a.target === '_blank' || a.hasAttribute('download') || a.href === location.href || !dirty()) return;
+    ev.preventDefault();
+    if (!await confirmAction(question, 'Leave', 'Stay')) return;
+    stop();
+    location.assign(a.href);
+  };
+  const onUnload = (ev) => {
+    if (!el.isConnected) { stop(); return; }
+    if (dirty()) { ev.preventDefault(); ev.returnValue = ''; }
+  };
+  function stop() {
+    document.removeEventListener('click', onClick, true);
+    window.removeEventListener('beforeunload', onUnload);
+  }
+  document.addEventListener('click', onClick, true);
+  window.addEventListener('beforeunload', onUnload);
+}
+
