@@ -299,12 +299,23 @@ class Server:
                                    json={"name": name or uniq("Store "), "timezone": timezone,
                                          "city": "Testville"}), 201)
 
-    def new_staff(self, brand, role="admin", login=True, token=None):
+    def store_ids(self, brand):
+        """Every store of the brand (a store role is given per store)."""
+        items = assert_ok(self.get(f"/v1/brands/{brand['id']}/stores?limit=200"))["items"]
+        return [s["id"] for s in items if not s.get("closed_at")]
+
+    def new_staff(self, brand, role="admin", login=True, token=None, stores=None):
+        """A staff member; a manager or counter works at stores (default: every
+        store the brand has now, one made when it has none)."""
         email = f"{uniq('staff')}@{brand['slug']}.test"
         password = "pw-" + secrets.token_urlsafe(12)
+        body = {"email": email, "name": f"Staff {role}", "role": role, "password": password}
+        if role in ("manager", "counter"):
+            if stores is None:
+                stores = self.store_ids(brand) or [self.new_store(brand)["id"]]
+            body["stores"] = stores
         s = assert_ok(self.post(f"/v1/brands/{brand['id']}/staff", token or self.op_token,
-                                json={"email": email, "name": f"Staff {role}", "role": role,
-                                      "password": password}), 201)
+                                json=body), 201)
         s["password"] = password
         if login:
             s["token"] = self.login(email, password)["token"]

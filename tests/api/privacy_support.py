@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from conftest import BIN, assert_ok, sanitizer_report, uniq
-from recog_support import CHOICES, Shop
+from recog_support import CHOICES, Shop, new_store
 
 ZERO_HASH = "0" * 64
 
@@ -66,9 +66,11 @@ def named_staff(server, brand, role, name, token=None):
     shown to a customer; logged in."""
     email = f"{uniq('st')}@{brand['slug']}.test"
     password = "pw-" + secrets.token_urlsafe(12)
+    body = {"email": email, "name": name, "role": role, "password": password}
+    if role in ("manager", "counter"):
+        body["stores"] = server.store_ids(brand) or [server.new_store(brand)["id"]]
     s = assert_ok(server.post(f"/v1/brands/{brand['id']}/staff", token or server.op_token,
-                              json={"email": email, "name": name, "role": role,
-                                    "password": password}), 201)
+                              json=body), 201)
     s["password"] = password
     s["token"] = server.login(email, password)["token"]
     return s
@@ -81,12 +83,14 @@ def company(server, name=None, staff=("admin", "counter")):
     b = server.new_brand(name=name or f"Privacy Co {uniq('')}", choices=CHOICES,
                          notice={"text": "We recognise members who opt in.",
                                  "faq": [{"q": "Can I leave?", "a": "Any time."}]})
+    # the shop's store first: managers and counter staff work at it
+    store = new_store(server, b, None, "Testville")
     people = {}
     for role in staff:
         people[role] = named_staff(server, b, role, f"Hildegard {role.title()} Quimby-{uniq('')}")
     co = SimpleNamespace(brand=b, staff=people, **people)
     maker = people.get("admin") or people.get("manager")
-    co.shop = Shop(server, b, maker["token"]) if maker else None
+    co.shop = Shop(server, b, maker["token"], store=store) if maker else None
     return co
 
 

@@ -244,10 +244,10 @@ class Shop:
     """A store (opened by the operator) with a scanner key and a display key
     made with token (a brand admin's or manager's)."""
 
-    def __init__(self, server, brand, token, city="Testville"):
+    def __init__(self, server, brand, token, city="Testville", store=None):
         self.server = server
         self.brand = brand
-        self.store = new_store(server, brand, None, city)
+        self.store = store or new_store(server, brand, None, city)
         self.id = self.store["id"]
         self.scanner = store_key(server, self.store, "scanner", token)
         self.display = store_key(server, self.store, "display", token)

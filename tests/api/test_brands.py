@@ -183,26 +183,40 @@ def test_stores(server):
 
 def test_staff_create_and_list(server):
     b = server.new_brand()
+    store = server.new_store(b)["id"]
     admin = server.new_staff(b, "admin")
     assert admin["brand_id"] == b["id"] and admin["role"] == "admin"
+    assert admin["grants"] == [{"role": "admin"}]
+    assert admin["disabled"] is False and admin["disabled_at"] is None
+    assert admin["invited"] is False
     assert "password" not in assert_ok(server.get(f"/v1/brands/{b['id']}/staff",
                                                   admin["token"]))["items"][0]
     email = f"{uniq('s')}@example.com"
     s = assert_ok(server.post(f"/v1/brands/{b['id']}/staff", admin["token"],
                               json={"email": email.upper(), "name": "Counter", "role": "counter",
-                                    "password": "long-enough-1"}), 201)
+                                    "stores": [store], "password": "long-enough-1"}), 201)
     assert s["email"] == email and "password_hash" not in s
+    assert s["role"] == "counter" and s["grants"] == [{"role": "counter", "store": store}]
     assert_problem(server.post(f"/v1/brands/{b['id']}/staff", admin["token"],
                                json={"email": email, "name": "Again", "role": "counter",
-                                     "password": "long-enough-1"}), 409, "email")
+                                     "stores": [store], "password": "long-enough-1"}),
+                   409, "email")
     for body, field in [
-        ({"email": "not-an-email", "name": "N", "role": "counter", "password": "long-enough"},
-         "email"),
+        ({"email": "not-an-email", "name": "N", "role": "counter", "stores": [store],
+          "password": "long-enough"}, "email"),
         ({"email": f"{uniq('s')}@x.com", "name": "N", "role": "boss", "password": "long-enough"},
          "role"),
-        ({"email": f"{uniq('s')}@x.com", "name": "N", "role": "counter", "password": "short"},
-         "password"),
-        ({"email": f"{uniq('s')}@x.com", "role": "counter", "password": "long-enough"}, "name"),
+        ({"email": f"{uniq('s')}@x.com", "name": "N", "role": "counter", "stores": [store],
+          "password": "short"}, "password"),
+        ({"email": f"{uniq('s')}@x.com", "role": "counter", "stores": [store],
+          "password": "long-enough"}, "name"),
+        # a store role names its stores; a brand-wide role takes none
+        ({"email": f"{uniq('s')}@x.com", "name": "N", "role": "counter",
+          "password": "long-enough"}, "stores"),
+        ({"email": f"{uniq('s')}@x.com", "name": "N", "role": "manager", "stores": [],
+          "password": "long-enough"}, "stores"),
+        ({"email": f"{uniq('s')}@x.com", "name": "N", "role": "admin", "stores": [store],
+          "password": "long-enough"}, "stores"),
     ]:
         assert_problem(server.post(f"/v1/brands/{b['id']}/staff", admin["token"], json=body),
                        422, field)
@@ -220,15 +234,16 @@ def roles_brand(server):
     return b, staff
 
 
-def _valid_body(method, pattern):
-    """A body the route would accept from an allowed caller."""
+def _valid_body(method, pattern, store=None):
+    """A body the route would accept from an allowed caller (a new counter
+    works at store)."""
     if pattern.endswith("/choices"):
         return {"choices": COFFEE_CHOICES}
     if pattern.endswith("/notice"):
         return {"text": "What we keep and why."}
     if pattern.endswith("/staff") and method == "POST":
         return {"email": f"{uniq('r')}@example.com", "name": "New", "role": "counter",
-                "password": "long-enough-1"}
+                "stores": [store], "password": "long-enough-1"}
     if pattern.endswith("/stores") and method == "POST":
         return {"name": uniq("Store "), "timezone": "UTC"}
     return None
@@ -236,28 +251,42 @@ def _valid_body(method, pattern):
 
 def test_counter_cannot_admin_but_admin_can(server, roles_brand):
     b, staff = roles_brand
-    bid = b["id"]
+    bid, sid = b["id"], b["store"]["id"]
     writes = [("PUT", f"/v1/brands/{bid}/choices", "/choices"),
               ("PUT", f"/v1/brands/{bid}/notice", "/notice"),
               ("POST", f"/v1/brands/{bid}/staff", "/staff"),
               ("POST", f"/v1/brands/{bid}/stores", "/stores")]
     before = assert_ok(server.get(f"/v1/brands/{bid}"))
     stores_before = assert_ok(server.get(f"/v1/brands/{bid}/stores"))
+    staff_before = assert_ok(server.get(f"/v1/brands/{bid}/staff", staff["admin"]["token"]))
     for method, path, suffix in writes:
-        for role in ("counter", "manager"):
+        roles = ("counter",) if suffix == "/staff" else ("counter", "manager")
+        for role in roles:
             r = server.call(method, path, staff[role]["token"],
-                            json=_valid_body(method, "x" + suffix))
+                            json=_valid_body(method, "x" + suffix, sid))
             assert_problem(r, 403, role)
+    # a manager adds staff only with store roles at their own store: no admin
+    r = server.post(f"/v1/brands/{bid}/staff", staff["manager"]["token"],
+                    json={"email": f"{uniq('r')}@example.com", "name": "Boss", "role": "admin",
+                          "password": "long-enough-1"})
+    assert_problem(r, 403, ["admin", "manager"])
     after = assert_ok(server.get(f"/v1/brands/{bid}"))
     assert (after["choices_version"], after["notice_version"]) == \
         (before["choices_version"], before["notice_version"])
     assert assert_ok(server.get(f"/v1/brands/{bid}/stores")) == stores_before
+    assert assert_ok(server.get(f"/v1/brands/{bid}/staff", staff["admin"]["token"])) == \
+        staff_before
+    # ... and a counter at their store is theirs to add
+    assert_ok(server.post(f"/v1/brands/{bid}/staff", staff["manager"]["token"],
+                          json=_valid_body("POST", "x/staff", sid)), 201)
     for method, path, suffix in writes:
         assert_ok(server.call(method, path, staff["admin"]["token"],
-                              json=_valid_body(method, "x" + suffix)))
-    # listing staff: admin and manager, not counter
-    assert_ok(server.get(f"/v1/brands/{bid}/staff", staff["manager"]["token"]))
-    assert_problem(server.get(f"/v1/brands/{bid}/staff", staff["counter"]["token"]), 403)
+                              json=_valid_body(method, "x" + suffix, sid)))
+    # listing staff: admin, and a manager for their store; not counter
+    assert_ok(server.get(f"/v1/brands/{bid}/staff", staff["manager"]["token"],
+                         params={"store": sid}))
+    assert_problem(server.get(f"/v1/brands/{bid}/staff", staff["counter"]["token"]), 403,
+                   "counter")
 
 
 def test_roles_follow_the_route_table(server, routes, roles_brand):
@@ -271,12 +300,22 @@ def test_roles_follow_the_route_table(server, routes, roles_brand):
             continue
         if "{brand}" not in rt["pattern"] and "{store}" not in rt["pattern"]:
             continue
-        path = fill_pattern(rt["pattern"], {"brand": b["id"], "store": b["store"]["id"]})
-        body = _valid_body(rt["method"], rt["pattern"])
-        kw = {} if body is None else {"json": body}
+        store = b["store"]["id"]
+        if rt["pattern"].endswith("/close"):
+            # closing ends the store's roles: close one of its own
+            store = server.new_store(b)["id"]
+        path = fill_pattern(rt["pattern"], {"brand": b["id"], "store": store})
+        body = _valid_body(rt["method"], rt["pattern"], b["store"]["id"])
         known = (body is not None or rt["method"] == "GET") and \
             rt["pattern"].count("{") == 1 and "{brand}" in rt["pattern"]
         for role, s in staff.items():
+            # (a fresh body for each: a new staff member's email is taken once)
+            body = _valid_body(rt["method"], rt["pattern"], b["store"]["id"])
+            kw = {} if body is None else {"json": body}
+            if rt["method"] == "GET" and rt["pattern"].endswith("/staff"):
+                kw["params"] = {"store": b["store"]["id"]}  # a manager lists their store's
+            if rt["method"] == "GET" and rt["pattern"].endswith("/members"):
+                kw["params"] = {"q": "Nobody Here"}
             r = server.call(rt["method"], path, s["token"], **kw)
             if role in rt["roles"]:
                 if known:

@@ -109,18 +109,24 @@ def test_admin_creates_brand_staff_store_and_staff_log_in(cli, server_factory):
     assert staff["email"] == email and staff["role"] == "admin"
     assert staff["brand_id"] == brand["id"] and password not in p.stdout
 
-    # without SHOPKEEPER_PASSWORD a password is generated and shown once
-    email2 = f"{uniq('ctr')}@example.com"
-    p = cli("admin", "staff", "create", brand["id"], email2, "Counter Person", "counter")
-    assert p.returncode == 0, p.stderr
-    m = re.search(r"password \(shown once\): (\S+)", p.stdout)
-    assert m
-    generated = m.group(1)
-
     p = cli("admin", "store", "create", slug, "Main Street", "Europe/Paris", "Paris")
     assert p.returncode == 0, p.stderr
     store = json.loads(p.stdout)
     assert store["brand_id"] == brand["id"] and store["city"] == "Paris"
+
+    # counter staff work at the stores named; none named is refused
+    email2 = f"{uniq('ctr')}@example.com"
+    p = cli("admin", "staff", "create", brand["id"], email2, "Counter Person", "counter")
+    assert p.returncode == 1 and "stores" in p.stderr, (p.stdout, p.stderr)
+    # without SHOPKEEPER_PASSWORD a password is generated and shown once
+    p = cli("admin", "staff", "create", brand["id"], email2, "Counter Person",
+            f"counter:{store['id']}")
+    assert p.returncode == 0, p.stderr
+    m = re.search(r"password \(shown once\): (\S+)", p.stdout)
+    assert m
+    generated = m.group(1)
+    counter = json.loads(p.stdout[:p.stdout.rindex("}") + 1])
+    assert counter["grants"] == [{"role": "counter", "store": store["id"]}]
 
     p = cli("admin", "operator", "create", "Night Operator")
     assert p.returncode == 0, p.stderr
@@ -136,6 +142,7 @@ def test_admin_creates_brand_staff_store_and_staff_log_in(cli, server_factory):
     assert_ok(srv.put(f"/v1/brands/{slug}/notice", s["token"], json={"text": "Hello."}))
     s2 = srv.login(email2, generated)
     assert s2["role"] == "counter"
+    assert assert_ok(srv.get(f"/v1/stores/{store['id']}/cards", s2["token"]))["items"] == []
     assert_problem(srv.put(f"/v1/brands/{slug}/notice", s2["token"], json={"text": "x"}), 403)
     who = assert_ok(srv.get("/v1/sessions/current", op_token))
     assert who["kind"] == "operator"

@@ -19,8 +19,9 @@ NOTICE = {"text": "We keep your name and your answers, only if you join.",
 @pytest.fixture(scope="module")
 def shop(server):
     b = server.new_brand(name="Pike Test Coffee", choices=CHOICES, notice=NOTICE)
-    counter = server.new_staff(b, "counter")
-    return b, counter
+    # member lookups are for admins and managers (counter staff have none)
+    manager = server.new_staff(b, "manager")
+    return b, manager
 
 
 def member_url(brand, customer_id):
@@ -28,7 +29,7 @@ def member_url(brand, customer_id):
 
 
 def test_newcomer_story(server, shop):
-    brand, counter = shop
+    brand, manager = shop
     # 1. sign up
     c = server.new_customer(name="Nina Newcomer")
     assert c["id"].startswith("cus_") and c["token"].startswith("sk_")
@@ -55,7 +56,7 @@ def test_newcomer_story(server, shop):
     assert p["choices_version"] == brand["choices_version"]
 
     # 4. the brand's staff see them
-    v = assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    v = assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
     assert v["id"] == c["id"] and v["name"] == "Nina Newcomer"
     assert sorted(v["purposes"]) == ["preferences", "recognition"]
     assert v["preferences"]["answers"] == prefs["answers"]
@@ -66,7 +67,7 @@ def test_newcomer_story(server, shop):
     m2 = server.join(c, brand, ["recognition"])
     assert m2["purposes"] == ["recognition"]
     assert m2["changes"] == [{"purpose": "preferences", "action": "withdraw"}]
-    v2 = assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    v2 = assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
     assert v2["name"] == "Nina Newcomer" and v2["purposes"] == ["recognition"]
     assert "preferences" not in v2
     # and the customer can no longer set preferences for the brand
@@ -84,14 +85,20 @@ def test_newcomer_story(server, shop):
         assert RFC3339_UTC.match(e["at"]) and len(e["receipt"]) >= 16 and e["id"]
     assert ledger[2]["at"] >= ledger[0]["at"]
 
-    # 7. every look by the brand is in the customer's access log
+    # counter staff may not look a member up: refused, naming the role needed
+    counter = server.new_staff(brand, "counter")
+    r = server.get(member_url(brand, c["id"]), counter["token"])
+    assert_problem(r, 403, ["admin or manager", "counter"])
+    assert "Nina" not in r.text
+
+    # 7. every look by the brand is in the customer's access log (the refused one is not)
     log = assert_ok(server.get("/v1/me/access-log", c["token"]))["items"]
     assert len(log) == 2
     newest, oldest = log
     assert oldest["fields"] == "name preferences" and newest["fields"] == "name"
     for e in log:
         assert e["brand_id"] == brand["id"] and e["actor_kind"] == "staff"
-        assert e["actor_role"] == "counter" and RFC3339_UTC.match(e["at"])
+        assert e["actor_role"] == "manager" and RFC3339_UTC.match(e["at"])
     assert assert_ok(server.get("/v1/me/access-log", c["token"],
                                 params={"brand": brand["slug"]}))["items"] == log
     assert_problem(server.get("/v1/me/access-log", c["token"], params={"brand": "no-such-zz"}),
@@ -132,14 +139,14 @@ def test_via_portal_and_bad_via(server, shop):
 
 
 def test_non_member_is_indistinguishable_from_no_one(server, shop):
-    brand, counter = shop
+    brand, manager = shop
     stranger = server.new_customer()
     other = server.new_brand()
     server.join(stranger, other, ["recognition", "preferences"])  # a member elsewhere only
 
-    r_stranger = server.get(member_url(brand, stranger["id"]), counter["token"])
-    r_unknown = server.get(member_url(brand, "cus_0000000000000000000000000000"), counter["token"])
-    r_garbage = server.get(member_url(brand, "not.an.id"), counter["token"])
+    r_stranger = server.get(member_url(brand, stranger["id"]), manager["token"])
+    r_unknown = server.get(member_url(brand, "cus_0000000000000000000000000000"), manager["token"])
+    r_garbage = server.get(member_url(brand, "not.an.id"), manager["token"])
     bodies = [assert_problem(r, 404) for r in (r_stranger, r_unknown, r_garbage)]
     assert bodies[0] == bodies[1] == bodies[2]
     assert stranger["id"] not in r_stranger.text
@@ -148,19 +155,19 @@ def test_non_member_is_indistinguishable_from_no_one(server, shop):
 
 
 def test_field_needs_its_purpose(server, shop):
-    brand, counter = shop
+    brand, manager = shop
     c = server.new_customer(name="Pat Prefs-Only")
     server.join(c, brand, ["preferences"])
     assert_ok(server.put(f"/v1/me/brands/{brand['id']}/preferences", c["token"],
                          json={"answers": {"usual": "Tall Drip"}}))
-    v = assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    v = assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
     assert "name" not in v and "Pat" not in str(v)
     assert v["preferences"]["answers"] == {"usual": "Tall Drip"}
 
     # a member with no purpose at all: no field
     c2 = server.new_customer(name="Zero Grants")
     server.join(c2, brand, [])
-    v2 = assert_ok(server.get(member_url(brand, c2["id"]), counter["token"]))
+    v2 = assert_ok(server.get(member_url(brand, c2["id"]), manager["token"]))
     assert v2["purposes"] == [] and "name" not in v2 and "preferences" not in v2
 
     # recognition only: the name and nothing else
@@ -169,23 +176,23 @@ def test_field_needs_its_purpose(server, shop):
     assert_ok(server.put(f"/v1/me/brands/{brand['id']}/preferences", c3["token"],
                          json={"answers": {"receipt": False}}))
     server.join(c3, brand, ["recognition"])
-    v3 = assert_ok(server.get(member_url(brand, c3["id"]), counter["token"]))
+    v3 = assert_ok(server.get(member_url(brand, c3["id"]), manager["token"]))
     assert v3["name"] == "Rita Recognised" and "preferences" not in v3
     # granting preferences again brings the (kept) answers back
     server.join(c3, brand, ["recognition", "preferences"])
-    v3 = assert_ok(server.get(member_url(brand, c3["id"]), counter["token"]))
+    v3 = assert_ok(server.get(member_url(brand, c3["id"]), manager["token"]))
     assert v3["preferences"]["answers"] == {"receipt": False}
 
 
 def test_answer_needs_the_purpose_of_its_choice(server, shop):
     """A choice may name another purpose ("authors" is under suggestions):
     its answer is visible to the brand only while that purpose is granted."""
-    brand, counter = shop
+    brand, manager = shop
     c = server.new_customer()
     server.join(c, brand, ["preferences"])
     assert_ok(server.put(f"/v1/me/brands/{brand['id']}/preferences", c["token"],
                          json={"answers": {"usual": "Flat White", "authors": "Tana French"}}))
-    v = assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    v = assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
     assert v["preferences"]["answers"] == {"usual": "Flat White"}
     assert "Tana French" not in str(v)
     # the customer still sees everything they gave
@@ -193,20 +200,20 @@ def test_answer_needs_the_purpose_of_its_choice(server, shop):
     assert mine["answers"] == {"usual": "Flat White", "authors": "Tana French"}
     # granting suggestions makes it visible on the next request
     server.join(c, brand, ["preferences", "suggestions"])
-    v = assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    v = assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
     assert v["preferences"]["answers"] == {"usual": "Flat White", "authors": "Tana French"}
     server.join(c, brand, ["preferences"])
-    v = assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    v = assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
     assert v["preferences"]["answers"] == {"usual": "Flat White"}
 
 
 def test_leaving_removes_everything_and_keeps_the_ledger(server, shop):
-    brand, counter = shop
+    brand, manager = shop
     c = server.new_customer(name="Leo Leaver")
     server.join(c, brand, ["recognition", "preferences", "offers"])
     assert_ok(server.put(f"/v1/me/brands/{brand['id']}/preferences", c["token"],
                          json={"answers": {"usual": "Tall Drip"}, "dont": ["receipt"]}))
-    assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
 
     r = server.delete(f"/v1/me/brands/{brand['slug']}", c["token"])
     out = assert_ok(r)
@@ -214,9 +221,9 @@ def test_leaving_removes_everything_and_keeps_the_ledger(server, shop):
                                            "name": brand["name"]}}
 
     # the brand sees nothing, exactly as for an unknown customer
-    gone = assert_problem(server.get(member_url(brand, c["id"]), counter["token"]), 404)
+    gone = assert_problem(server.get(member_url(brand, c["id"]), manager["token"]), 404)
     unknown = assert_problem(server.get(member_url(brand, "cus_0000000000000000000000000000"),
-                                        counter["token"]), 404)
+                                        manager["token"]), 404)
     assert gone == unknown
     # the customer's side: no membership, no preferences
     assert assert_ok(server.get("/v1/me/brands", c["token"]))["items"] == []
@@ -233,7 +240,7 @@ def test_leaving_removes_everything_and_keeps_the_ledger(server, shop):
     server.join(c, brand, ["preferences"])
     p = assert_ok(server.get(f"/v1/me/brands/{brand['id']}/preferences", c["token"]))
     assert p["answers"] == {} and p["dont"] == [] and p["choices_version"] == 0
-    v = assert_ok(server.get(member_url(brand, c["id"]), counter["token"]))
+    v = assert_ok(server.get(member_url(brand, c["id"]), manager["token"]))
     assert v["preferences"]["answers"] == {}
 
 

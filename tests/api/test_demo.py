@@ -45,14 +45,19 @@ def test_demo_through_the_api(demo):
     ledger = assert_ok(srv.get("/v1/me/consents", jeff["token"]))["items"]
     assert ledger and all(e["action"] == "grant" and e["via"] == "demo" for e in ledger)
 
-    # the counter at Pike & Pine sees him; Harrow & Vale does not
-    counter = srv.login("counter@pike-pine.example", DEMO_PASSWORD)
-    v = assert_ok(srv.get(f"/v1/brands/pike-pine/members/{me['id']}", counter["token"]))
+    # the manager at Pike & Pine sees him; Harrow & Vale does not
+    manager = srv.login("manager@pike-pine.example", DEMO_PASSWORD)
+    v = assert_ok(srv.get(f"/v1/brands/pike-pine/members/{me['id']}", manager["token"]))
     assert v["name"] == "Jeff Morgan"
     assert v["preferences"]["answers"]["usual"] == "Tall Drip Pike"
-    hv = srv.login("counter@harrow-vale.example", DEMO_PASSWORD)
+    hv = srv.login("manager@harrow-vale.example", DEMO_PASSWORD)
     assert_problem(srv.get(f"/v1/brands/harrow-vale/members/{me['id']}", hv["token"]), 404)
     assert_problem(srv.get(f"/v1/brands/pike-pine/members/{me['id']}", hv["token"]), 403)
+    # the counter staff serve him at the counter but cannot look him up
+    counter = srv.login("counter@pike-pine.example", DEMO_PASSWORD)
+    r = srv.get(f"/v1/brands/pike-pine/members/{me['id']}", counter["token"])
+    assert_problem(r, 403, ["admin or manager", "counter"])
+    assert "Jeff" not in r.text
 
 
 def test_demo_staff_roles(demo):
@@ -64,3 +69,16 @@ def test_demo_staff_roles(demo):
     manager = srv.login("manager@marlowe-books.example", DEMO_PASSWORD)
     assert_problem(srv.put("/v1/brands/marlowe-books/notice", manager["token"],
                            json={"text": "x"}), 403)
+    # the manager and the counter staff work at the brand's first store only
+    stores = [s["id"] for s in
+              assert_ok(srv.get("/v1/brands/marlowe-books/stores"))["items"]]
+    assert len(stores) >= 2
+    by_role = {s["role"]: s for s in staff}
+    assert by_role["admin"]["grants"] == [{"role": "admin"}]
+    assert by_role["manager"]["grants"] == [{"role": "manager", "store": stores[0]}]
+    assert by_role["counter"]["grants"] == [{"role": "counter", "store": stores[0]}]
+    assert_ok(srv.get(f"/v1/stores/{stores[0]}/keys", manager["token"]))
+    assert_problem(srv.get(f"/v1/stores/{stores[1]}/keys", manager["token"]), 403, "manager")
+    counter = srv.login("counter@marlowe-books.example", DEMO_PASSWORD)
+    assert_ok(srv.get(f"/v1/stores/{stores[0]}/cards", counter["token"]))
+    assert_problem(srv.get(f"/v1/stores/{stores[1]}/cards", counter["token"]), 403, "counter")

@@ -65,10 +65,13 @@ def world(server, routes):
     w["A_store"] = server.new_store(a)
     w["B_store"] = server.new_store(b)
     w["A_admin"] = server.new_staff(a, "admin")
+    w["A_manager"] = server.new_staff(a, "manager")
     w["A_counter"] = server.new_staff(a, "counter")
     w["B_admin"] = server.new_staff(b, "admin")
     w["A_scanner"] = make_store_key(server, routes, "scanner", w["A_admin"], a, w["A_store"])
     w["A_display"] = make_store_key(server, routes, "display", w["A_admin"], a, w["A_store"])
+    w["B_scanner"] = assert_ok(server.post(f"/v1/stores/{w['B_store']['id']}/scanners",
+                                           w["B_admin"]["token"], json={"name": "B door"}), 201)
     # a customer who is a member of both, with preferences at B
     c = server.new_customer(name="Member Of Both")
     server.join(c, a, ["recognition", "preferences"])
@@ -92,7 +95,8 @@ def b_snapshot(server, w):
     c = w["customer"]
     membership = assert_ok(server.get(f"/v1/me/brands/{b['id']}", c["token"]))
     prefs = assert_ok(server.get(f"/v1/me/brands/{b['id']}/preferences", c["token"]))
-    return {"brand": brand, "stores": stores, "staff": staff,
+    keys = assert_ok(server.get(f"/v1/stores/{w['B_store']['id']}/keys", w["B_admin"]["token"]))
+    return {"brand": brand, "stores": stores, "staff": staff, "keys": keys,
             "purposes": membership["purposes"], "prefs": prefs,
             "ledger": len(server.ledger(c))}
 
@@ -108,12 +112,18 @@ def non_public_brand_routes(routes):
              ("POST", "/v1/brands/{brand}/stores"),
              ("GET", "/v1/brands/{brand}/members/{customer}"),
              ("PUT", "/v1/me/brands/{brand}"), ("DELETE", "/v1/me/brands/{brand}"),
-             ("PUT", "/v1/me/brands/{brand}/preferences")}
+             ("PUT", "/v1/me/brands/{brand}/preferences"),
+             ("GET", "/v1/brands/{brand}/staff/{staff}"),
+             ("PATCH", "/v1/brands/{brand}/staff/{staff}"),
+             ("PATCH", "/v1/brands/{brand}/stores/{store}"),
+             ("POST", "/v1/brands/{brand}/stores/{store}/close"),
+             ("GET", "/v1/stores/{store}/keys"), ("DELETE", "/v1/stores/{store}/keys/{key}")}
     assert known <= {(r["method"], r["pattern"]) for r in out}
     return out
 
 
-@pytest.mark.parametrize("caller", ["A_admin", "A_counter", "A_scanner", "A_display"])
+@pytest.mark.parametrize("caller", ["A_admin", "A_manager", "A_counter", "A_scanner",
+                                    "A_display"])
 def test_brand_a_tokens_never_reach_brand_b(server, routes, world, caller):
     w = world
     token = w[caller] if isinstance(w[caller], str) else w[caller]["token"]
@@ -124,7 +134,7 @@ def test_brand_a_tokens_never_reach_brand_b(server, routes, world, caller):
         for ref in refs:
             path = fill_pattern(rt["pattern"], {
                 "brand": ref, "store": w["B_store"]["id"], "customer": w["customer"]["id"],
-                "staff": w["B_admin"]["id"]})
+                "staff": w["B_admin"]["id"], "key": w["B_scanner"]["id"]})
             body = None if rt["method"] in ("GET", "DELETE") else generic_body()
             kw = {} if body is None else {"json": body}
             r = server.call(rt["method"], path, token, **kw)
@@ -149,9 +159,14 @@ def test_staff_of_a_see_nothing_of_b_through_a_paths(server, world):
     assert_problem(r, 404)
     # and the same staff do see their own member (the lookups above were fair)
     v = assert_ok(server.get(f"/v1/brands/{a['id']}/members/{w['customer']['id']}",
-                             w["A_counter"]["token"]))
+                             w["A_admin"]["token"]))
     assert v["name"] == "Member Of Both" and "preferences" in v
     assert v["preferences"]["answers"] == {}  # B's answers are B's
+    # (counter staff look nobody up, not even their own brand's members)
+    r = server.get(f"/v1/brands/{a['id']}/members/{w['customer']['id']}",
+                   w["A_counter"]["token"])
+    assert_problem(r, 403, "counter")
+    assert "Member Of Both" not in r.text
     staff = assert_ok(server.get(f"/v1/brands/{a['id']}/staff", w["A_admin"]["token"]))
     assert w["B_admin"]["id"] not in str(staff)
 

@@ -66,10 +66,10 @@ def test_consents_paging(server, five_brands):
 def test_staff_and_store_lists_page_too(server, five_brands):
     b = five_brands[2]
     admin = server.new_staff(b, "admin")
-    for _ in range(2):
-        server.new_staff(b, "counter", login=False)
     for _ in range(3):
         server.new_store(b)
+    for _ in range(2):
+        server.new_staff(b, "counter", login=False)  # (at the stores above)
     staff, _ = walk(server, f"/v1/brands/{b['id']}/staff", admin["token"], limit=2)
     assert len(staff) == 3 and len({s["id"] for s in staff}) == 3
     stores, pages = walk(server, f"/v1/brands/{b['id']}/stores", limit=1)

@@ -56,13 +56,19 @@ def test_each_kind_of_look_is_one_entry(server, pike, streams):
                 answers={"usual": "Flat White", "receipt": True}, dont=["pastry offers"])
     assert access_log(server, jo) == []
 
-    # 1. a counter staff member opens her profile
-    view = assert_ok(member_view(server, brand, jo, pike.counter["token"]))
+    # counter staff may not open a profile: refused, and no look
+    r = member_view(server, brand, jo, pike.counter["token"])
+    assert_problem(r, 403, ["admin or manager", "counter"])
+    assert "Jo Looked-At" not in r.text
+    assert access_log(server, jo) == []
+
+    # 1. a store manager opens her profile
+    view = assert_ok(member_view(server, brand, jo, pike.manager["token"]))
     assert view["name"] == "Jo Looked-At"
     log = access_log(server, jo)
     assert len(log) == 1
     e = log[0]
-    assert e["actor_kind"] == "staff" and e["actor_role"] == "counter"
+    assert e["actor_kind"] == "staff" and e["actor_role"] == "manager"
     assert e["brand_id"] == brand["id"] and e["brand_slug"] == brand["slug"]
     assert e["brand_name"] == brand["name"]
     assert e["store_id"] is None and e["store_name"] is None
@@ -160,9 +166,13 @@ def test_lookups_of_non_members_are_not_looks(server, pike, elsewhere):
     assert_ok(server.delete(f"/v1/me/brands/{brand['id']}", former["token"]))
     stranger_id = "cus_" + secrets.token_hex(14)
     before = total_access_rows(server)
+    refusals = []
     for who in (outsider, former, {"id": stranger_id}):
-        for token in (pike.counter["token"], pike.manager["token"], pike.admin["token"]):
+        for token in (pike.manager["token"], pike.admin["token"]):
             assert_problem(member_view(server, brand, who, token), 404)
+        # counter staff are refused before any lookup: the same answer for anyone
+        refusals.append(assert_problem(member_view(server, brand, who, pike.counter["token"]),
+                                       403, "counter"))
         assert_problem(server.get(f"/v1/brands/{brand['id']}/members/{who['id']}/export",
                                   pike.admin["token"]), 404)
     # staff of one brand cannot look at a member of another through it
@@ -172,6 +182,7 @@ def test_lookups_of_non_members_are_not_looks(server, pike, elsewhere):
     a = member_view(server, brand, outsider, pike.admin["token"]).json()
     b = member_view(server, brand, {"id": stranger_id}, pike.admin["token"]).json()
     assert a == b
+    assert refusals[0] == refusals[1] == refusals[2]
     assert access_log(server, outsider) == [] and access_log(server, former) == []
     assert total_access_rows(server) == before
 
@@ -219,7 +230,7 @@ def test_paging_and_brand_filter(server, pike, elsewhere):
     jo = member(server, pike.brand, ["recognition", "preferences"])
     server.join(jo, elsewhere.brand, ["recognition"])
     ids = []
-    for token, brand in [(pike.counter["token"], pike.brand), (elsewhere.admin["token"], elsewhere.brand),
+    for token, brand in [(pike.manager["token"], pike.brand), (elsewhere.admin["token"], elsewhere.brand),
                          (pike.manager["token"], pike.brand), (pike.admin["token"], pike.brand),
                          (elsewhere.admin["token"], elsewhere.brand)]:
         assert_ok(member_view(server, brand, jo, token))
@@ -228,7 +239,7 @@ def test_paging_and_brand_filter(server, pike, elsewhere):
     ids = [e["id"] for e in full["items"]]
     assert ids == sorted(ids, reverse=True), "not newest first"
     assert [e["actor_role"] for e in full["items"]] == ["admin", "admin", "manager", "admin",
-                                                        "counter"]
+                                                        "manager"]
     assert [e["brand_id"] for e in full["items"]] == [elsewhere.brand["id"], pike.brand["id"],
                                                       pike.brand["id"], elsewhere.brand["id"],
                                                       pike.brand["id"]]
@@ -284,14 +295,16 @@ def test_no_staff_members_personal_name_in_any_entry(server, pike, streams):
     display = streams(shop)
     phone = Device(k=8)
     phone.register(server, jo)
-    for role in ("counter", "manager", "admin"):
+    for role in ("manager", "admin"):
         assert_ok(member_view(server, pike.brand, jo, pike.staff[role]["token"]))
+    # (counter staff cannot open a profile, so they leave no entry)
+    assert_problem(member_view(server, pike.brand, jo, pike.counter["token"]), 403)
     assert_ok(server.get(f"/v1/brands/{pike.brand['id']}/members/{jo['id']}/export",
                          pike.admin["token"]))
     shop.sight(phone.eid())
     display.expect("card")
-    log = wait_until(lambda: (lambda l: l if len(l) == 5 else None)(access_log(server, jo)),
-                     what="five entries")
+    log = wait_until(lambda: (lambda l: l if len(l) == 4 else None)(access_log(server, jo)),
+                     what="four entries")
     assert {e["actor_kind"] for e in log} == {"staff", "export", "display"}
     texts = [json.dumps(log, ensure_ascii=False),
              json.dumps(export(server, jo)["access_log"], ensure_ascii=False)]
@@ -304,6 +317,6 @@ def test_no_staff_members_personal_name_in_any_entry(server, pike, streams):
         rows = con.execute("SELECT * FROM access_log WHERE customer_id = ?", (jo["id"],)).fetchall()
     finally:
         con.close()
-    assert len(rows) == 5
+    assert len(rows) == 4
     for needle in staff_secrets(pike):
         assert needle not in repr(rows)

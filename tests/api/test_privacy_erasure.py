@@ -41,7 +41,7 @@ def read_as(srv, person, brand):
 
 def test_erasure(server_factory, tmp_path):
     srv = server_factory()
-    co = company(srv, name="Erasure Coffee", staff=("admin", "counter"))
+    co = company(srv, name="Erasure Coffee", staff=("admin", "manager"))
     other = srv.new_brand(name="Erasure Books")
     shop = co.shop
 
@@ -75,7 +75,7 @@ def test_erasure(server_factory, tmp_path):
         ben_card = display.expect("card")
         assert ben_card["customer"]["name"] == BEN
         assert_ok(srv.get(f"/v1/brands/{co.brand['id']}/members/{ann['id']}",
-                          co.counter["token"]))
+                          co.manager["token"]))
         wait_until(lambda: len(access_log(srv, ann)) == 3, what="Ann's three looks")
         ledger = srv.ledger(ann)
         assert len(ledger) == 4  # two grants at the coffee brand, a grant and a withdrawal

@@ -113,7 +113,7 @@ def zoe(server):
     """A customer with data in every table that can hold some: two brands
     joined, one left, answers with quotes and emoji, two devices, an open
     and a closed visit, a consent withdrawal, and looks of every kind."""
-    a = company(server, name="Export Coffee", staff=("admin", "counter"))
+    a = company(server, name="Export Coffee", staff=("admin", "manager", "counter"))
     b = company(server, name="Export Books", staff=("admin",))
     c = server.new_brand(name="Export Gone")
     email = f"{secrets.token_hex(4)}.zoe@example.com"
@@ -146,7 +146,7 @@ def zoe(server):
     assert_ok(server.post("/v1/me/presence", z["token"], json={"store": b.shop.id}))
     server.join(z, b.brand, ["preferences"])
     # looks: staff, export (the displays have looked already)
-    assert_ok(server.get(f"/v1/brands/{a.brand['id']}/members/{z['id']}", a.counter["token"]))
+    assert_ok(server.get(f"/v1/brands/{a.brand['id']}/members/{z['id']}", a.manager["token"]))
     assert_ok(server.get(f"/v1/brands/{a.brand['id']}/members/{z['id']}/export",
                          a.admin["token"]))
     wait_until(lambda: len(access_log(server, z)) == 4, what="four looks")

@@ -167,10 +167,10 @@ def test_serve_sweeps_at_start(server_factory):
 
 def test_access_log_expiry_keeps_the_chain_anchored(server_factory):
     srv = server_factory()
-    co = company(srv, name="Anchor Coffee", staff=("admin", "counter"))
+    co = company(srv, name="Anchor Coffee", staff=("admin", "manager"))
     jo = member(srv, co.brand, ["recognition", "preferences"])
 
-    def look(role="counter"):
+    def look(role="manager"):
         assert_ok(srv.get(f"/v1/brands/{co.brand['id']}/members/{jo['id']}",
                           co.staff[role]["token"]))
 
@@ -243,13 +243,13 @@ def test_expiry_is_per_customer(server_factory):
     """Each customer's chain is anchored on its own: a sweep that expires
     one customer's old entries leaves another's newer chain unanchored."""
     srv = server_factory()
-    co = company(srv, name="Two Chains Coffee", staff=("counter",))
+    co = company(srv, name="Two Chains Coffee", staff=("manager",))
     early = member(srv, co.brand, ["recognition"])
     late = member(srv, co.brand, ["recognition"])
 
     def look(c):
         assert_ok(srv.get(f"/v1/brands/{co.brand['id']}/members/{c['id']}",
-                          co.counter["token"]))
+                          co.manager["token"]))
 
     look(early)
     look(early)
@@ -278,10 +278,13 @@ def test_concurrent_looks_keep_time_order_and_the_chain_survives_any_cutoff(serv
     and a sweep whose cutoff falls between two of them expires the later
     one, keeps the earlier, and the chain check reports tampering."""
     srv = server_factory()
-    co = company(srv, name="Busy Counter Coffee", staff=("admin", "manager", "counter"))
+    co = company(srv, name="Busy Counter Coffee", staff=("admin", "manager"))
     jo = member(srv, co.brand, ["recognition", "preferences"])
     url = srv.url(f"/v1/brands/{co.brand['id']}/members/{jo['id']}")
+    # three who may look a member up (counter staff may not): admin and two managers
     tokens = [s["token"] for s in co.staff.values()]
+    tokens.append(srv.new_staff(co.brand, "manager")["token"])
+    assert len(tokens) == 3
 
     def burst(worker):
         with requests.Session() as http:

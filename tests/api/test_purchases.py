@@ -16,9 +16,9 @@ from conftest import BIN, assert_ok, assert_problem, uniq
 def shop(server):
     b = server.new_brand(name="Purchase Test Books")
     admin = server.new_staff(b, "admin")
-    counter = server.new_staff(b, "counter")
     store = server.new_store(b)
     other_store = server.new_store(b)
+    counter = server.new_staff(b, "counter", stores=[store["id"]])  # at the first store only
     for sku, title in [("bk-1", "The Spy"), ("bk-2", "Gardening"), ("cof-1", "Beans")]:
         assert_ok(server.put(f"/v1/brands/{b['id']}/items/{sku}", admin["token"],
                              json={"title": title, "category": "books/fiction"}))
@@ -41,6 +41,14 @@ def buy(server, shop, token, body, key=None, status=201):
 def history(server, shop, customer):
     return assert_ok(server.get(f"/v1/me/brands/{shop['brand']['id']}/purchases",
                                 customer["token"]))["items"]
+
+
+def purchase_count(server):
+    con = server.db_connect()
+    try:
+        return con.execute("SELECT count(*) FROM purchases").fetchone()[0]
+    finally:
+        con.close()
 
 
 def count_rows(server, pid):
@@ -96,9 +104,13 @@ def test_purchase_validation(server, shop):
         ({"store": s, "customer": "bad id!", "lines": [ok_line]}, "customer"),
         ({"store": s, "lines": [ok_line, {"sku": "no-such", "qty": 1, "price": 1}]},
          "lines[1].sku"),
-        ({"store": "sto_unknown000000000000", "lines": [ok_line]}, "store"),
     ]:
         assert_problem(buy(server, shop, tok, body, status=None), 422, field)
+    # an unknown store: no such store for the brand-wide admin; counter staff
+    # hold no role there, so it is theirs to be refused
+    unknown = {"store": "sto_unknown000000000000", "lines": [ok_line]}
+    assert_problem(buy(server, shop, shop["admin"]["token"], unknown, status=None), 422, "store")
+    assert_problem(buy(server, shop, tok, unknown, status=None), 403, "store")
     # the header is required
     r = server.post(f"/v1/brands/{shop['brand']['id']}/purchases", tok,
                     json={"store": s, "lines": [ok_line]})
@@ -106,8 +118,10 @@ def test_purchase_validation(server, shop):
     # another brand's store
     other = server.new_brand()
     ostore = server.new_store(other)
+    assert_problem(buy(server, shop, shop["admin"]["token"],
+                       {"store": ostore["id"], "lines": [ok_line]}, status=None), 422, "store")
     assert_problem(buy(server, shop, tok, {"store": ostore["id"], "lines": [ok_line]},
-                       status=None), 422, "store")
+                       status=None), 403, "store")
 
 
 def test_pos_key_posts_only_for_its_store(server, shop):
@@ -128,6 +142,24 @@ def test_pos_key_posts_only_for_its_store(server, shop):
     # counter staff may not make pos keys
     assert_problem(server.post(f"/v1/stores/{shop['store']['id']}/pos",
                                shop["counter"]["token"]), 403)
+
+
+def test_staff_record_purchases_only_where_they_hold_a_role(server, shop):
+    line = [{"sku": "bk-2", "qty": 1, "price": 20}]
+    before = purchase_count(server)
+    r = buy(server, shop, shop["counter"]["token"],
+            {"store": shop["other_store"]["id"], "lines": line}, status=None)
+    assert_problem(r, 403, "store")
+    assert purchase_count(server) == before
+    # a manager of the other store may; the admin anywhere in the brand
+    manager = server.new_staff(shop["brand"], "manager", stores=[shop["other_store"]["id"]])
+    p = buy(server, shop, manager["token"], {"store": shop["other_store"]["id"], "lines": line})
+    assert p["store"] == shop["other_store"]["id"]
+    assert_problem(buy(server, shop, manager["token"],
+                       {"store": shop["store"]["id"], "lines": line}, status=None), 403, "store")
+    p = buy(server, shop, shop["admin"]["token"], {"store": shop["other_store"]["id"],
+                                                   "lines": line})
+    assert p["store"] == shop["other_store"]["id"]
 
 
 def test_linked_only_under_history_grant(server, shop):

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import RFC3339_UTC, assert_ok, assert_problem
-from recog_support import (CHOICES, Device, Shop, compute_eid, db_rows, member,
+from recog_support import (CHOICES, Device, Shop, compute_eid, db_rows, member, new_store,
                            provision_ik, raw_public, stats)
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -79,12 +79,16 @@ def test_full_story(server, pike, streams):
     dev = phone.register(server, jeff)
     assert dev["id"].startswith("dev_") and dev["rotation_exponent"] == 8
 
-    # an admin makes the scanner key, a manager the display key
+    # an admin makes the scanner key, the store's manager the display key
     store = Shop(server, brand, pike.admin["token"])
+    manager = server.new_staff(brand, "manager", stores=[store.id])
     sk = assert_ok(server.post(f"/v1/stores/{store.id}/scanners", pike.admin["token"],
                                json={"name": "door"}), 201)
-    dk = assert_ok(server.post(f"/v1/stores/{store.id}/displays", pike.manager["token"],
+    dk = assert_ok(server.post(f"/v1/stores/{store.id}/displays", manager["token"],
                                json={"name": "till"}), 201)
+    # (a manager of another store may not)
+    assert_problem(server.post(f"/v1/stores/{store.id}/displays", pike.manager["token"],
+                               json={"name": "till"}), 403, ["manager", store.store["name"]])
     for k in (sk, dk):
         assert k["key"].startswith("sk_") and k["id"] and k["store_id"] == store.id
     store.scanner, store.display = sk["key"], dk["key"]
@@ -215,7 +219,10 @@ def test_withdrawal_clears_every_store_of_the_brand_only(server, pike, streams):
     other = server.new_brand(name="Other Test Books", choices=CHOICES)
     other_admin = server.new_staff(other, "admin")
     p1 = Shop(server, pike.brand, pike.admin["token"])
-    p2 = Shop(server, pike.brand, pike.manager["token"])
+    p2_store = new_store(server, pike.brand)
+    p2 = Shop(server, pike.brand, server.new_staff(pike.brand, "manager",
+                                                   stores=[p2_store["id"]])["token"],
+              store=p2_store)
     q1 = Shop(server, other, other_admin["token"])
     c = member(server, pike.brand, ["recognition"])
     server.join(c, other, ["recognition"])

@@ -1,12 +1,14 @@
 """Recognition (issue 3): isolation of the new keys. A scanner key posts
 sightings only for its own store; a display key reads only its own store's
 cards; staff stay inside their brand; each key does only its own job."""
+import json
 from types import SimpleNamespace
 
 import pytest
 
 from conftest import assert_ok, assert_problem
-from recog_support import CHOICES, Device, Shop, member, stats, store_key, stream_get
+from recog_support import (CHOICES, Device, Shop, member, new_store, stats, store_key,
+                           stream_get)
 
 
 @pytest.fixture(scope="module")
@@ -14,12 +16,13 @@ def w(server):
     a = server.new_brand(name="Iso Brand A", choices=CHOICES)
     b = server.new_brand(name="Iso Brand B", choices=CHOICES)
     x = SimpleNamespace(A=a, B=b)
+    a1, a2 = new_store(server, a), new_store(server, a)
     x.A_admin = server.new_staff(a, "admin")
-    x.A_manager = server.new_staff(a, "manager")
-    x.A_counter = server.new_staff(a, "counter")
+    x.A_manager = server.new_staff(a, "manager", stores=[a2["id"]])  # manages A2
+    x.A_counter = server.new_staff(a, "counter", stores=[a1["id"]])  # serves at A1
     x.B_admin = server.new_staff(b, "admin")
-    x.A1 = Shop(server, a, x.A_admin["token"])
-    x.A2 = Shop(server, a, x.A_manager["token"])
+    x.A1 = Shop(server, a, x.A_admin["token"], store=a1)
+    x.A2 = Shop(server, a, x.A_manager["token"], store=a2)
     x.B1 = Shop(server, b, x.B_admin["token"])
     # a customer recognisable everywhere, so a misrouted sighting would show
     x.c = member(server, a, ["recognition", "preferences"], name="Everywhere Eve")
@@ -57,10 +60,20 @@ def test_a_sighting_shows_only_at_the_scanners_store(server, w, streams):
     sb1.quiet(0.1)
     assert w.A2.cards() == [] and w.B1.cards() == []
     assert [c["visit"] for c in w.A1.cards(second_display)] == [card["visit"]]
-    # staff of brand A read it too, and may follow the stream
+    # staff of brand A at that store read it too, and may follow the stream
     assert w.A1.cards(w.A_counter["token"]) == [card]
     staff_stream = streams(w.A1, w.A_counter["token"])
     assert staff_stream.expect("card") == card
+    # staff of another store of the brand do not: a role holds at its own store
+    for r in (server.get(f"/v1/stores/{w.A1.id}/cards", w.A_manager["token"]),
+              stream_get(server, w.A1.id, w.A_manager["token"]),
+              server.post(f"/v1/stores/{w.A1.id}/cards/{card['visit']}/served",
+                          w.A_manager["token"])):
+        body = assert_problem(r, 403, ["manager", w.A1.store["name"]])
+        assert "Everywhere Eve" not in json.dumps(body)
+    assert_problem(server.get(f"/v1/stores/{w.A2.id}/cards", w.A_counter["token"]), 403,
+                   ["counter", w.A2.store["name"]])
+    assert [c["visit"] for c in w.A1.cards()] == [card["visit"]]  # not served by them
 
 
 def test_display_key_stays_in_its_store(server, w):

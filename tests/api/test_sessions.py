@@ -23,13 +23,18 @@ def test_staff_login_whoami_logout(server, people):
     assert s["token"].startswith("sk_") and len(s["token"]) >= 3 + 22  # >= 128 bits
     assert RFC3339_UTC.match(s["expires_at"])
     who = assert_ok(server.get("/v1/sessions/current", s["token"]))
-    assert who == {"kind": "staff", "id": staff["id"], "brand_id": b["id"], "role": "manager"}
-    # the token works for what a manager may do
-    assert_ok(server.get(f"/v1/brands/{b['id']}/staff", s["token"]))
+    (store,) = server.store_ids(b)
+    assert who == {"kind": "staff", "id": staff["id"], "brand_id": b["id"], "role": "manager",
+                   "grants": [{"role": "manager", "store": store}]}
+    # the token works for what a manager may do: the staff of their store
+    mine = assert_ok(server.get(f"/v1/brands/{b['id']}/staff", s["token"],
+                                params={"store": store}))
+    assert [x["id"] for x in mine["items"]] == [staff["id"]]
     out = assert_ok(server.delete("/v1/sessions/current", s["token"]))
     assert out == {"revoked": True}
     assert_problem(server.get("/v1/sessions/current", s["token"]), 401)
-    assert_problem(server.get(f"/v1/brands/{b['id']}/staff", s["token"]), 401)
+    assert_problem(server.get(f"/v1/brands/{b['id']}/staff", s["token"],
+                              params={"store": store}), 401)
     assert_problem(server.delete("/v1/sessions/current", s["token"]), 401)
 
 
