@@ -408,28 +408,33 @@ static void roles_words(unsigned mask, char *buf, size_t len)
 static int authorize_grants(const struct route *r, struct http_req *req, struct http_resp *resp)
 {
     if (req->who.kind != PRINCIPAL_STAFF || (r->who & WHO_PUBLIC)) return 0;
+    /* about themselves (who am I, sign out, their password): no grant needed,
+     * so a person whose last role ended can still see so and sign out */
+    if (!req->brand_id && !req->store_id) return 0;
     if (grants_allow(req->who.grants, req->who.ngrants, r->roles, req->store_id)) return 0;
     char need[96], held[256];
-    if (r->roles) roles_words(r->roles, need, sizeof need);
-    else snprintf(need, sizeof need, "any staff role");
+    char roles[80];
+    roles_words(r->roles, roles, sizeof roles);
+    if (r->roles) snprintf(need, sizeof need, "the role %s", roles);
+    else snprintf(need, sizeof need, "a staff role");
     size_t off = 0;
     held[0] = '\0';
     for (size_t i = 0; i < req->who.ngrants && off < sizeof held; i++) {
         const struct staff_grant *g = &req->who.grants[i];
-        const char *where = !g->store_id[0] ? "the whole brand"
-                            : req->store_id && !strcmp(g->store_id, req->store_id)
-                                ? "this store"
-                                : "another store";
+        const char *where = !g->store_id[0]  ? "the whole brand"
+                            : !req->store_id ? "a store"
+                            : !strcmp(g->store_id, req->store_id) ? "this store"
+                                                                  : "another store";
         off += (size_t)snprintf(held + off, sizeof held - off, "%s%s at %s", i ? ", " : "",
                                 role_name(g->role), where);
     }
     const char *store_name =
         req->store ? json_string_value(json_object_get(req->store, "name")) : NULL;
     if (store_name)
-        resp_problem(resp, 403, "%s %s needs the role %s at the store \"%s\"; you hold %s",
+        resp_problem(resp, 403, "%s %s needs %s at the store \"%s\"; you hold %s",
                      r->method, r->pattern, need, store_name, held[0] ? held : "no role");
     else
-        resp_problem(resp, 403, "%s %s needs the role %s in this brand; you hold %s", r->method,
+        resp_problem(resp, 403, "%s %s needs %s in this brand; you hold %s", r->method,
                      r->pattern, need, held[0] ? held : "no role");
     return -1;
 }
@@ -635,6 +640,12 @@ static void dispatch(struct app *app, struct http_req *req, struct conn_state *c
     if (scope_brand(app, req, resp)) return;
     if (scope_store(app, req, resp)) return;
     if (authorize_grants(r, req, resp)) return;
+    if (req->store && !json_is_null(json_object_get(req->store, "closed_at")) &&
+        strcmp(req->method, "GET") != 0) {
+        resp_problem(resp, 409, "the store \"%s\" is closed; nothing can be added or changed there",
+                     json_string_value(json_object_get(req->store, "name")));
+        return;
+    }
     note_key_seen(app, req);
     if (cs->len > 0) {
         /* Bodies are JSON whatever the client called them (curl -d says

@@ -617,9 +617,6 @@ def test_closing_a_store_revokes_its_keys_and_the_roles_there(team):
                              json={"role": "counter", "stores": [A]}), 422, "store")
 
 
-@pytest.mark.xfail(strict=True, reason="server: staff whose grants have all ended get 403 on "
-                   "GET and DELETE /v1/sessions/current (\"needs the role any staff role\"), "
-                   "so they can neither see that they hold no role nor sign out")
 def test_staff_left_with_no_role_can_still_see_so_and_sign_out(team):
     t = team
     srv = t.srv

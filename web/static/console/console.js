@@ -88,6 +88,11 @@ async function route() {
   if (!ctx) return;
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   const open = areasFor();
+  if (!open.length) {
+    $('screen').replaceChildren(h('h1', {}, 'No role at the moment'),
+      h('p', {}, `You hold no role in ${ctx.brand.name} right now — perhaps your store closed or your role changed. Ask an admin of ${ctx.brand.name}; you can sign out meanwhile.`));
+    return;
+  }
   let area = open.find((a) => a.path === parts[0]);
   if (!area) {
     area = open[0];
