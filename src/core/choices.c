@@ -15,7 +15,19 @@
         goto fail;                                                                         \
     } while (0)
 
+static int text__clean(const char *s, size_t max_chars, int lines);
+
 int text_is_clean(const char *s, size_t max_chars)
+{
+    return text__clean(s, max_chars, 0);
+}
+
+int text_is_clean_lines(const char *s, size_t max_chars)
+{
+    return text__clean(s, max_chars, 1);
+}
+
+static int text__clean(const char *s, size_t max_chars, int lines)
 {
     size_t chars = 0;
     const unsigned char *p = (const unsigned char *)s;
@@ -25,7 +37,7 @@ int text_is_clean(const char *s, size_t max_chars)
         if (len == 0) return 0;
         for (size_t i = 1; i < len; i++)
             if ((p[i] & 0xc0) != 0x80) return 0;
-        if (len == 1 && (c < 0x20 || c == 0x7f)) return 0;
+        if (len == 1 && (c < 0x20 || c == 0x7f) && !(lines && c == '\n')) return 0;
         if (len > 1) { /* no overlong forms, surrogates or code points past U+10FFFF */
             static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
             unsigned cp = c & (0x7fu >> len);

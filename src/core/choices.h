@@ -43,5 +43,7 @@ json_t *answers_visible(json_t *defs, json_t *answers, const struct purpose_set 
 json_t *choices_find(json_t *defs, const char *key);
 /* 1 if s is valid UTF-8 with no control characters and 1..max code points. */
 int text_is_clean(const char *s, size_t max_chars);
+/* The same, with line breaks (\n) allowed: paragraphs of a notice. */
+int text_is_clean_lines(const char *s, size_t max_chars);
 
 #endif

@@ -123,8 +123,14 @@ void h_notice_put(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     json_t *body = req_object(req, resp);
     if (!body) return;
-    const char *text = body_text(body, "text", NOTICE_TEXT_MAX, resp);
-    if (!text) return;
+    const char *text = json_string_value(json_object_get(body, "text"));
+    if (!text || !text_is_clean_lines(text, NOTICE_TEXT_MAX)) {
+        resp_problem(resp, 422,
+                     "text: required, 1-%d characters; line breaks are kept, other control "
+                     "characters (tabs included) are not allowed",
+                     NOTICE_TEXT_MAX);
+        return;
+    }
     json_t *faq = json_object_get(body, "faq");
     json_t *nfaq = json_array();
     if (faq && !json_is_null(faq)) {
@@ -138,8 +144,11 @@ void h_notice_put(struct app *app, struct http_req *req, struct http_resp *resp)
         json_array_foreach(faq, i, e) {
             const char *q = json_string_value(json_object_get(e, "q"));
             const char *a = json_string_value(json_object_get(e, "a"));
-            if (!q || !a || !text_is_clean(q, FAQ_TEXT_MAX) || !text_is_clean(a, FAQ_TEXT_MAX)) {
-                resp_problem(resp, 422, "faq[%zu]: needs q and a, each text of 1-%d characters",
+            if (!q || !a || !text_is_clean(q, FAQ_TEXT_MAX) ||
+                !text_is_clean_lines(a, FAQ_TEXT_MAX)) {
+                resp_problem(resp, 422,
+                             "faq[%zu]: needs q (one line) and a (line breaks allowed), each "
+                             "1-%d characters",
                              i, FAQ_TEXT_MAX);
                 json_decref(nfaq);
                 return;
@@ -157,7 +166,24 @@ void h_notice_put(struct app *app, struct http_req *req, struct http_resp *resp)
 
 void h_notice_get(struct app *app, struct http_req *req, struct http_resp *resp)
 {
-    (void)app;
+    const char *v = req_query(req, "version");
+    if (v) {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        if (*end || end == v || n < 1 || n > 1000000) {
+            resp_problem(resp, 422, "version: a version number (1, 2, ...)");
+            return;
+        }
+        json_t *out;
+        int rc = app->st->ops->notice_get(app->st, req->brand_id, n, &out);
+        if (rc == SK_ENOTFOUND)
+            resp_problem(resp, 404, "the brand has no notice version %lld", n);
+        else if (rc)
+            resp_store_error(resp, rc, "notice");
+        else
+            resp_json(resp, 200, out);
+        return;
+    }
     json_t *n = json_object_get(req->brand, "notice");
     if (!n || json_is_null(n)) {
         resp_problem(resp, 404, "the brand has not published a notice yet");

@@ -662,6 +662,29 @@ static int sq_choices_put(struct store *st, const char *brand_id, json_t *normal
     return 0;
 }
 
+static int sq_notice_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
+{
+    struct sq_store *s = SQ(st);
+    sqlite3 *db = sqi_pool_acquire(s);
+    json_t *row;
+    int rc = sqi_q_row(db, &row,
+                       "SELECT version, body, created_at FROM brand_notices WHERE brand_id = ? "
+                       "AND version = ?",
+                       "si", brand_id, version);
+    sqi_pool_release(s, db);
+    if (rc) return rc;
+    json_t *notice = sqi_json_parse_text(row, "body");
+    if (!notice) {
+        json_decref(row);
+        return SK_EDB;
+    }
+    json_object_set(notice, "version", json_object_get(row, "version"));
+    json_object_set(notice, "updated_at", json_object_get(row, "created_at"));
+    json_decref(row);
+    *ret = notice;
+    return 0;
+}
+
 static int sq_choices_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
 {
     struct sq_store *s = SQ(st);
@@ -937,13 +960,23 @@ static int ledger_append(struct sq_store *s, sqlite3 *db, const char *cid, const
     if (grant)
         return sqi_q_exec(db,
                       "INSERT INTO membership_purposes (brand_id, customer_id, purpose, "
-                      "granted_at) VALUES (?, ?, ?, ?)",
+                      "granted_at) VALUES (?, ?, ?, ?) "
+                      /* a renewal under a new notice keeps the first grant's time */
+                      "ON CONFLICT (brand_id, customer_id, purpose) DO NOTHING",
                       "ssss", bid, cid, purpose, at);
     return sqi_q_exec(db,
                   "DELETE FROM membership_purposes WHERE brand_id = ? AND customer_id = ? AND "
                   "purpose = ?",
                   "sss", bid, cid, purpose);
 }
+
+/* The notice version a member agreed to: of the purposes granted now, the
+ * oldest notice version under which one was last granted; {v} */
+#define MEMBER_NOTICE_VERSION_SQL                                                             \
+    "SELECT MIN(v) AS v FROM (SELECT e.purpose, MAX(e.notice_version) AS v "                 \
+    "FROM consent_events e JOIN membership_purposes mp ON mp.brand_id = e.brand_id AND "     \
+    "mp.customer_id = e.customer_id AND mp.purpose = e.purpose "                             \
+    "WHERE e.customer_id = ? AND e.brand_id = ? AND e.action = 'grant' GROUP BY e.purpose)"
 
 int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret)
 {
@@ -967,6 +1000,13 @@ int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **
                             "joined_at", json_object_get(m, "joined_at"), "updated_at",
                             json_object_get(m, "updated_at"));
     json_decref(m);
+    /* the notice the member agreed to: the oldest under which a purpose
+     * they grant now was last granted (null when they grant nothing) */
+    json_t *nv;
+    if (sqi_q_row(db, &nv, MEMBER_NOTICE_VERSION_SQL, "ss", cid, bid) == 0) {
+        json_object_set(out, "notice_version", json_object_get(nv, "v"));
+        json_decref(nv);
+    }
     *ret = out;
     return 0;
 }
@@ -1005,6 +1045,21 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
             json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", grant.item[i],
                                                      "action", "grant"));
         }
+        /* Choosing again after the notice changed is agreeing to the new
+         * notice: what is kept is granted again under its version, so the
+         * ledger says which notice each grant was given under. */
+        json_t *last = NULL;
+        if (!rc && cur.n &&
+            sqi_q_row(db, &last, MEMBER_NOTICE_VERSION_SQL, "ss", cid, bid) == 0 &&
+            json_integer_value(json_object_get(last, "v")) < nv) {
+            for (size_t i = 0; !rc && i < cur.n; i++) {
+                if (purpose_set_has(&withdraw, cur.item[i])) continue;
+                rc = ledger_append(s, db, cid, bid, cur.item[i], 1, nv, via, now);
+                json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", cur.item[i],
+                                                         "action", "renew"));
+            }
+        }
+        json_decref(last);
     }
     if (!rc) rc = sqi_membership_read(db, cid, bid, &out);
     rc = sqi_tx_end(db, rc);
@@ -2005,6 +2060,7 @@ static const struct store_ops sq_ops = {
     .choices_put = sq_choices_put,
     .choices_get = sq_choices_get,
     .notice_put = sq_notice_put,
+    .notice_get = sq_notice_get,
     .staff_create = sqi_staff_create,
     .staff_list = sqi_staff_list,
     .staff_get = sqi_staff_get,

@@ -95,6 +95,8 @@ struct store_ops {
     /* version 0: the current one; {version, choices, created_at} */
     int (*choices_get)(struct store *st, const char *brand_id, int64_t version, json_t **ret);
     int (*notice_put)(struct store *st, const char *brand_id, json_t *notice, json_t **ret);
+    /* one version of the notice: {text, faq, version, updated_at}; SK_ENOTFOUND */
+    int (*notice_get)(struct store *st, const char *brand_id, int64_t version, json_t **ret);
 
     /* staff. grants: [{role, store?}] normalized by the caller (a store role
      * names a store; SK_EINVAL when a store is not the brand's or closed).

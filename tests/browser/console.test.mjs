@@ -170,3 +170,91 @@ test('the door sign leads to the notice, where a member checks in with one tap',
   assert.equal(await q.getByRole('button', { name: "I'm here — check in" }).count(), 0);
   await other.close();
 });
+
+// The issue's "done when": with only a browser, a brand admin opens a new
+// store, pairs its counter display by the code it shows, sets the brand's
+// choices, and sees a demo shopper's card arrive on that counter.
+test('a brand admin opens a store, pairs its counter, sets a choice and sees a card arrive', async () => {
+  const ctx = await browser.newContext({ viewport: DESKTOP });
+  const page = await ctx.newPage();
+  await signIn(page, 'admin@pike-pine.example');
+  await page.getByRole('link', { name: 'Stores' }).click();
+  const form = page.locator('form', { has: page.getByRole('heading', { name: 'Open a store' }) });
+  await form.getByLabel('Name').fill('Pier 70');
+  await form.getByLabel('City').fill('Seattle');
+  await form.getByLabel('Time zone').fill('America/Los_Angeles');
+  await form.getByRole('button', { name: 'Open store' }).click();
+  await page.getByRole('heading', { name: 'Pier 70' }).waitFor();
+  const storeId = page.url().split('#/stores/')[1];
+
+  // the till's screen shows a code; the admin types it into the console
+  const till = await browser.newContext({ viewport: DESKTOP });
+  const counter = await till.newPage();
+  await counter.goto(`${srv.url}/counter`);
+  await counter.waitForFunction(() => /^[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(document.getElementById('pair-code')?.textContent || ''));
+  const code = (await counter.locator('#pair-code').textContent()).trim();
+  const pair = page.locator('form', { has: page.getByRole('heading', { name: 'Pair a counter display' }) });
+  await pair.getByLabel('Code shown on the display').fill(code);
+  await pair.getByLabel('Name').fill('Front till');
+  await pair.getByRole('button', { name: 'Pair display' }).click();
+  await page.getByText('Front till is paired').waitFor();
+  await counter.getByText('Live').waitFor({ timeout: 8000 });
+  await counter.getByText('Pier 70').waitFor();
+  await page.getByRole('cell', { name: 'Front till', exact: true }).waitFor();
+
+  // a new simple choice, through the choices editor
+  await page.getByRole('link', { name: 'Choices' }).click();
+  await page.getByRole('button', { name: /Add a choice/ }).click();
+  await page.getByLabel('Question').last().fill('Sleeve on the cup');
+  await page.getByLabel('Kind').last().selectOption('yesno');
+  await page.getByRole('button', { name: /^Save/ }).first().click();
+  await page.getByText(/Saved as version/).waitFor();
+  const brand = (await api(srv.url, 'GET', '/v1/brands/pike-pine')).body;
+  const sleeve = brand.choices.find((c) => c.label === 'Sleeve on the cup');
+  assert.ok(sleeve, 'the choice is the brand\'s now');
+
+  // Jeff answers it and walks in (the app check-in): his card arrives
+  const jeff = await login(srv.url, 'jeff@example.com');
+  const prefs = (await api(srv.url, 'GET', '/v1/me/brands/pike-pine/preferences', jeff)).body;
+  const answers = { ...(prefs.answers || {}), [sleeve.key]: true };
+  const put = await api(srv.url, 'PUT', '/v1/me/brands/pike-pine/preferences', jeff, { answers, dont: prefs.dont || [] });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const r = await api(srv.url, 'POST', '/v1/me/presence', jeff, { store: storeId });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const card = counter.locator('article.card');
+  await card.first().waitFor();
+  assert.match(await card.first().innerText(), /Jeff/);
+  assert.match(await card.first().innerText(), /Sleeve on the cup/);
+  await axeCheck(counter, 'counter-paired-from-console');
+  await counter.screenshot({ path: `${SHOTS}/done-when-counter.png` });
+  await till.close();
+  await ctx.close();
+});
+
+test('a member sees that the notice changed since they agreed, and choosing again agrees', async () => {
+  const admin = await login(srv.url, 'admin@pike-pine.example');
+  const cur = (await api(srv.url, 'GET', '/v1/brands/pike-pine/notice')).body;
+  const v = await api(srv.url, 'PUT', '/v1/brands/pike-pine/notice', admin,
+    { text: cur.text + '\n\nFrom today we also keep the stores you visit, for 30 days.', faq: cur.faq });
+  assert.equal(v.status, 200);
+  const anna = await login(srv.url, 'anna@example.com');
+  const mine = (await api(srv.url, 'GET', '/v1/me/brands/pike-pine', anna));
+  assert.equal(mine.status, 200, 'Anna is a Pike & Pine member in the demo');
+  const phone = await browser.newContext({ viewport: PHONE });
+  await phone.addInitScript((t) => sessionStorage.setItem('shopkeeper.customer', t), anna);
+  const p = await phone.newPage();
+  await p.goto(`${srv.url}/me#brand/pike-pine`);
+  const note = p.getByRole('status').filter({ hasText: 'changed its notice' });
+  await note.waitFor();
+  assert.match(await note.innerText(), new RegExp(`You agreed to version ${mine.body.notice_version}; version ${v.body.version}`));
+  await note.getByText('See the version you agreed to').click();
+  await note.getByText(cur.text.slice(0, 30)).waitFor();
+  await axeCheck(p, 'portal-notice-changed');
+  await shoot(p, 'portal-notice-changed');
+  await phone.close();
+  // agreeing again (here over the API the portal uses) clears it
+  const again = await api(srv.url, 'PUT', '/v1/me/brands/pike-pine', anna,
+    { purposes: mine.body.purposes, notice_version: v.body.version });
+  assert.equal(again.status, 200);
+  assert.equal(again.body.notice_version, v.body.version);
+});

@@ -398,7 +398,7 @@
       h('p', { class: 'notice-text' }, b.notice ? b.notice.text : 'This brand has not published its notice yet.'),
       faq.length ? h('div', { class: 'faq' },
         h('h3', null, 'Questions people ask'),
-        faq.map((f) => h('details', { open: !!open }, h('summary', null, f.q), h('p', null, f.a)))) : null,
+        faq.map((f) => h('details', { open: !!open }, h('summary', null, f.q), h('p', { class: 'faq-a' }, f.a)))) : null,
       b.notice ? h('p', { class: 'muted small' }, 'Notice version ' + b.notice.version + ' · updated ' + fmtDate(b.notice.updated_at)) : null);
   }
 
@@ -484,6 +484,31 @@
     } catch (e) { /* the error stays shown */ }
   }
 
+  // The brand's notice changed since the member agreed: say so, and show
+  // the version they agreed to beside the one in force. Choosing again on
+  // this page is agreeing to the new one (the service records it).
+  function noticeChangedNote(b, m) {
+    if (!b.notice || !m.notice_version || m.notice_version >= b.notice.version) return null;
+    const old = h('div', { class: 'notice-old' }, h('p', { class: 'muted small' }, 'Loading…'));
+    const det = h('details', null, h('summary', null, 'See the version you agreed to'), old);
+    det.addEventListener('toggle', async () => {
+      if (!det.open || old.dataset.loaded) return;
+      try {
+        const n = await api('GET', '/v1/brands/' + encodeURIComponent(b.id) + '/notice?version=' + m.notice_version);
+        old.dataset.loaded = '1';
+        old.replaceChildren(h('p', { class: 'notice-text' }, n.text),
+          ...(n.faq || []).map((f) => h('p', { class: 'small' }, h('b', null, f.q), ' ', f.a)),
+          h('p', { class: 'muted small' }, 'Version ' + n.version + ' · ' + fmtDate(n.updated_at)));
+      } catch (e) { old.replaceChildren(h('p', { class: 'error' }, e.message)); }
+    });
+    return h('div', { class: 'panel notice-changed', role: 'status' },
+      h('h2', null, b.name + ' changed its notice'),
+      h('p', null, 'You agreed to version ' + m.notice_version + '; version ' + b.notice.version + ' is in force since ' +
+        fmtDate(b.notice.updated_at) + '. Read it below under "About ' + b.name + '". What you allow stays as it is; ' +
+        'switching a permission on or off here agrees to the new version.'),
+      det);
+  }
+
   function memberView(b, m) {
     const slug = b.slug;
     const preview = h('div', { class: 'panel preview-panel' });
@@ -542,12 +567,12 @@
     refreshPreview();
     renderPurchases(b, bought, granted);
     renderSuggestions(b, suggest, granted, refreshPreview);
-    return h('div', { class: 'member-grid' },
+    return h('div', null, noticeChangedNote(b, m), h('div', { class: 'member-grid' },
       h('div', { class: 'g-perms' }, perms),
       h('div', { class: 'g-preview' }, preview),
       h('div', { class: 'g-choices' }, choicesBox),
       h('div', { class: 'g-shop' }, suggest, bought),
-      h('div', { class: 'g-rest' }, about, leaveBox));
+      h('div', { class: 'g-rest' }, about, leaveBox)));
   }
 
   // "What you bought here": the customer's linked purchases, newest first,

@@ -70,9 +70,12 @@ export async function render(ctx, el) {
   const stashKey = `${ctx.me.id}:${brand.id}`;
   const kept = drafts.get(stashKey);
   if (kept) ({ text, faq } = kept);
-  // The service keeps each text as one paragraph: line breaks become spaces.
+  // The notice and the answers keep their paragraphs (line breaks); a
+  // question is one line. Tabs and stray spaces at line ends go.
   const flat = (t) => (t || '').replace(/\s+/g, ' ').trim();
-  const norm = (n) => ({ text: flat(n?.text), faq: (n?.faq || []).map((f) => ({ q: flat(f.q), a: flat(f.a) })) });
+  const paras = (t) => (t || '').replace(/\r\n?/g, '\n').replace(/[^\S\n]+/g, ' ')
+    .split('\n').map((l) => l.trim()).join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  const norm = (n) => ({ text: paras(n?.text), faq: (n?.faq || []).map((f) => ({ q: flat(f.q), a: paras(f.a) })) });
   const draftNotice = () => norm({ text, faq });
   const dirty = () => JSON.stringify(draftNotice()) !== JSON.stringify(norm(published));
   const keep = () => {
@@ -91,7 +94,7 @@ export async function render(ctx, el) {
   const saveBtn = h('button', { type: 'button', onclick: () => save() }, 'Save as a new version');
   const changes = h('div', {});
 
-  const textField = field('What you collect and why', textIn, 'Members see it as one paragraph.');
+  const textField = field('What you collect and why', textIn, 'Members see your paragraphs as you write them.');
   textField.append(count);
   el.append(
     h('h1', {}, 'Notice & FAQ'),

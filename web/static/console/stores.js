@@ -119,6 +119,7 @@ async function devices(ctx, el, id) {
         } }, 'Revoke')))))) : h('p', {}, 'No devices yet.'));
     const gone = keys.length - live.length;
     if (gone) table.append(h('p', { class: 'small' }, `${gone} revoked device${gone === 1 ? '' : 's'} not shown.`));
+    return keys;
   }
   box.append(table, msg);
 
@@ -134,10 +135,15 @@ async function devices(ctx, el, id) {
     const code = pair.querySelector('[name=code]').value.trim();
     const name = pair.querySelector('[name=name]').value.trim();
     if (!code) throw new Error('Type the code the display shows.');
-    await api('POST', `/v1/stores/${id}/displays`, { name, pairing_code: code });
+    const d = await api('POST', `/v1/stores/${id}/displays`, { name, pairing_code: code });
     pair.querySelector('[name=code]').value = '';
-    await load();
     say(pmsg, `${name} is paired. It shows this store's cards now.`, 'ok');
+    // the display collects its key on its next poll (every 2 s): list it then
+    for (let i = 0; i < 10; i++) {
+      const keys = await load();
+      if (keys.some((k) => k.id === d.id)) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   });
 
   // scanner and till keys: shown once, for the device's own settings
