@@ -38,6 +38,7 @@ async function crawl(page, label) {
     await page.waitForLoadState('networkidle');
     assert.equal(await page.locator('.screen .msg.error[role=alert]:not([hidden])').count(), 0,
       `${label}: ${href} shows an error: ${await page.locator('.screen').innerText()}`);
+    await axeCheck(page, `console ${label} ${href}`);
     const links = await page.locator('.screen a[href^="#/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
     for (const l of links) if (!seen.has(l) && !l.endsWith('/sign')) queue.push(l);
   }
@@ -47,9 +48,9 @@ async function crawl(page, label) {
 
 test('each role crawls its console and meets no refusal', async () => {
   const expected = {
-    'admin@pike-pine.example': ['#/stores', '#/choices', '#/notice', '#/staff', '#/members', '#/catalogue', '#/counter'],
-    'manager@pike-pine.example': ['#/stores', '#/staff', '#/members', '#/catalogue', '#/counter'],
-    'counter@pike-pine.example': ['#/counter'],
+    'admin@pike-pine.example': ['#/stores', '#/choices', '#/notice', '#/staff', '#/members', '#/catalogue', '#/counter', '#/account'],
+    'manager@pike-pine.example': ['#/stores', '#/staff', '#/members', '#/catalogue', '#/counter', '#/account'],
+    'counter@pike-pine.example': ['#/counter', '#/account'],
   };
   for (const [email, areas] of Object.entries(expected)) {
     const ctx = await browser.newContext({ viewport: DESKTOP });

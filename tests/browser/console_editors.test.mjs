@@ -86,7 +86,7 @@ test('an admin adds a yes/no choice, sees it previewed, saves it, and a member i
   await card.getByText("Don't ask about: Wants a receipt").waitFor();
 
   // reorder with the keyboard's button: focus stays on it
-  const up = page.getByRole('button', { name: 'Move “Oat milk by default” up' });
+  const up = page.getByRole('button', { name: 'Move up: “Oat milk by default”' });
   await up.focus();
   await page.keyboard.press('Enter');
   assert.deepEqual(await editorOrder(page), ['Regular order', 'Room for cream', 'Milk', 'Wants a receipt', 'Oat milk by default', 'Name on the cup']);
@@ -99,7 +99,7 @@ test('an admin adds a yes/no choice, sees it previewed, saves it, and a member i
   assert.ok(await page.getByLabel('Answers to pick from').last().isVisible());
   await page.getByRole('button', { name: 'Save as a new version' }).click();
   await page.getByRole('alert').getByText('Choice 7 (“Pastry”): give at least one answer to pick from.').waitFor();
-  await page.getByRole('button', { name: 'Remove “Pastry”' }).click();
+  await page.getByRole('button', { name: 'Remove: “Pastry”' }).click();
 
   await page.getByRole('button', { name: 'Save as a new version' }).click();
   await page.getByText('Saved as version 2.').waitFor();
@@ -112,7 +112,7 @@ test('an admin adds a yes/no choice, sees it previewed, saves it, and a member i
   await shoot(page, 'console-choices');
 
   // retire "Name on the cup": asked first; the earlier version keeps it
-  await page.getByRole('button', { name: 'Retire “Name on the cup”' }).click();
+  await page.getByRole('button', { name: 'Retire: “Name on the cup”' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Retire' }).click();
   await page.getByText('Retired when you save').waitFor();
   await page.getByRole('button', { name: 'Save as a new version' }).click();
@@ -162,7 +162,7 @@ test('an admin edits the notice and FAQ, sees what changes, and saves a new vers
   await page.keyboard.type('Who sees my answers?');
   await page.getByLabel('Answer', { exact: true }).last().fill('Staff at the counter, and only while you allow it.');
   // the first question moves down
-  await page.getByRole('button', { name: 'Move “Do you track people walking by?” down' }).click();
+  await page.getByRole('button', { name: 'Move down: “Do you track people walking by?”' }).click();
 
   const changes = page.locator('section[aria-labelledby=nt-diff-h]');
   await changes.locator('[data-change=add]', { hasText: 'We keep purchases for two years' }).waitFor();
@@ -180,7 +180,7 @@ test('an admin edits the notice and FAQ, sees what changes, and saves a new vers
   await page.getByText('Members see version 2').waitFor();
   const after = (await api(srv.url, 'GET', '/v1/brands/pike-pine/notice', null)).body;
   assert.equal(after.version, 2);
-  assert.equal(after.text, before.text + ' We keep purchases for two years, then delete them.', 'a line break is saved as a space');
+  assert.equal(after.text, before.text + '\n\nWe keep purchases for two years, then delete them.', 'paragraphs are kept');
   assert.deepEqual(after.faq.map((f) => f.q), ['Can I stop being recognised?', 'Do you track people walking by?', 'Who sees my answers?']);
   // beside it, the version it replaced, the differences marked
   await changes.getByText('Version 1').waitFor();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, api, login, eid, launch, SHOTS } from './harness.mjs';
+import { axeCheck } from './harness.mjs';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); mkdirSync(SHOTS, { recursive: true }); });
@@ -45,6 +46,7 @@ test('a card appears on a sighting and leaves on withdrawal', async () => {
   assert.match(await card.first().innerText(), /Jeff/);
   assert.match(await card.first().innerText(), /pastry offers/);
   await page.waitForTimeout(400); // let the arrival animation finish
+  await axeCheck(page, 'counter-card');
   await page.screenshot({ path: join(SHOTS, 'counter-card.png') });
 
   // served, with one tap

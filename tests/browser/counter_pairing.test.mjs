@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, api, login, launch, SHOTS, PHONE } from './harness.mjs';
+import { axeCheck } from './harness.mjs';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); mkdirSync(SHOTS, { recursive: true }); });
@@ -32,6 +33,7 @@ test('a new display shows a code, a manager enters it, and it goes live', async 
   const size = await codeEl.evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   assert.ok(size >= 60, `the code is ${size}px`);
   await page.screenshot({ path: join(SHOTS, 'counter-pairing.png') });
+  await axeCheck(page, 'counter-pairing');
 
   const manager = await login(srv.url, 'manager@pike-pine.example');
   const store = await store5th();

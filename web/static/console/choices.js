@@ -156,9 +156,9 @@ export async function render(ctx, el) {
     label.addEventListener('input', () => {
       c.label = label.value;
       legend.textContent = `${n}. ${title()}`;
-      up.setAttribute('aria-label', `Move “${title()}” up`);
-      down.setAttribute('aria-label', `Move “${title()}” down`);
-      retire.setAttribute('aria-label', `${c.fresh ? 'Remove' : 'Retire'} “${title()}”`);
+      up.setAttribute('aria-label', `Move up: “${title()}”`);
+      down.setAttribute('aria-label', `Move down: “${title()}”`);
+      retire.setAttribute('aria-label', `${c.fresh ? 'Remove' : 'Retire'}: “${title()}”`);
       if (c.fresh && !c.keyTouched) {
         const taken = new Set(draft.filter((d) => d !== c).map((d) => d.key));
         c.key = keyFrom(c.label || 'choice', taken);
@@ -186,10 +186,10 @@ export async function render(ctx, el) {
     purpose.addEventListener('change', () => { c.purpose = purpose.value; changed(); });
 
     const up = h('button', { type: 'button', class: 'secondary', disabled: i === 0, 'data-focus': `up-${c.uid}`,
-      'aria-label': `Move “${title()}” up`, onclick: () => move(c, -1, 'up') }, 'Move up');
+      'aria-label': `Move up: “${title()}”`, onclick: () => move(c, -1, 'up') }, 'Move up');
     const down = h('button', { type: 'button', class: 'secondary', disabled: i === draft.length - 1, 'data-focus': `down-${c.uid}`,
-      'aria-label': `Move “${title()}” down`, onclick: () => move(c, 1, 'down') }, 'Move down');
-    const retire = h('button', { type: 'button', class: 'secondary', 'aria-label': `${c.fresh ? 'Remove' : 'Retire'} “${title()}”`,
+      'aria-label': `Move down: “${title()}”`, onclick: () => move(c, 1, 'down') }, 'Move down');
+    const retire = h('button', { type: 'button', class: 'secondary', 'aria-label': `${c.fresh ? 'Remove' : 'Retire'}: “${title()}”`,
       onclick: () => retireOne(c) }, c.fresh ? 'Remove' : 'Retire');
 
     // closed, a choice is one line; open, its fields

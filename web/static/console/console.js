@@ -14,6 +14,7 @@ const AREAS = [
   { path: 'members', title: 'Members', roles: ['admin', 'manager'], module: './members.js' },
   { path: 'catalogue', title: 'Catalogue', roles: ['admin', 'manager'], module: './catalogue.js' },
   { path: 'counter', title: 'Counter', roles: ['admin', 'manager', 'counter'], module: './counter-help.js' },
+  { path: 'account', title: 'Your account', roles: ['*'], module: './account.js' },
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -25,6 +26,7 @@ function makeCtx(me, brand, stores) {
     me, brand, stores,
     // whether one grant with a role in roles covers store (null: any store)
     can(roles, store = null) {
+      if (roles.includes('*')) return true;
       return grants.some((g) => roles.includes(g.role) && (!g.store || !store || g.store === store));
     },
     isAdmin() { return grants.some((g) => g.role === 'admin'); },
@@ -88,7 +90,7 @@ async function route() {
   if (!ctx) return;
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   const open = areasFor();
-  if (!open.length) {
+  if (!open.some((a) => !a.roles.includes('*')) && parts[0] !== 'account') {
     $('screen').replaceChildren(h('h1', {}, 'No role at the moment'),
       h('p', {}, `You hold no role in ${ctx.brand.name} right now — perhaps your store closed or your role changed. Ask an admin of ${ctx.brand.name}; you can sign out meanwhile.`));
     return;

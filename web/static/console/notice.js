@@ -162,15 +162,15 @@ export async function render(ctx, el) {
     const a = h('textarea', { rows: '3', maxlength: String(FAQ_TEXT_MAX) }, f.a);
     const name = () => (f.q.trim() ? `“${f.q.trim().slice(0, 60)}”` : `question ${i + 1}`);
     const up = h('button', { type: 'button', class: 'secondary', disabled: i === 0, 'data-focus': `up-${f.uid}`,
-      'aria-label': `Move ${name()} up`, onclick: () => move(f, -1, 'up') }, 'Move up');
+      'aria-label': `Move up: ${name()}`, onclick: () => move(f, -1, 'up') }, 'Move up');
     const down = h('button', { type: 'button', class: 'secondary', disabled: i === faq.length - 1, 'data-focus': `down-${f.uid}`,
-      'aria-label': `Move ${name()} down`, onclick: () => move(f, 1, 'down') }, 'Move down');
-    const rm = h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove ${name()}`, onclick: () => remove(f) }, 'Remove');
+      'aria-label': `Move down: ${name()}`, onclick: () => move(f, 1, 'down') }, 'Move down');
+    const rm = h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove: ${name()}`, onclick: () => remove(f) }, 'Remove');
     q.addEventListener('input', () => {
       f.q = q.value;
-      up.setAttribute('aria-label', `Move ${name()} up`);
-      down.setAttribute('aria-label', `Move ${name()} down`);
-      rm.setAttribute('aria-label', `Remove ${name()}`);
+      up.setAttribute('aria-label', `Move up: ${name()}`);
+      down.setAttribute('aria-label', `Move down: ${name()}`);
+      rm.setAttribute('aria-label', `Remove: ${name()}`);
       changed();
     });
     a.addEventListener('input', () => { f.a = a.value; changed(); });

@@ -76,7 +76,7 @@ async function listAndAdd(ctx, el, query) {
     field('Name', h('input', { name: 'name', required: true, maxlength: 100 })),
     field('Work email', h('input', { name: 'email', type: 'email', required: true, maxlength: 254 })),
     roles.el,
-    field('First password (optional)', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', minlength: 10, maxlength: 200 }),
+    field('First password (optional)', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', minlength: 8, maxlength: 200 }),
       'Leave empty to send an invitation: they choose their own password from a one-time link.'),
     h('button', { type: 'submit' }, 'Add'), msg, out);
   onSubmit(form, msg, async () => {
