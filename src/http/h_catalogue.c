@@ -127,9 +127,9 @@ void h_purchase_create(struct app *app, struct http_req *req, struct http_resp *
     }
     /* staff record sales where one of their roles holds */
     if (req->who.kind == PRINCIPAL_STAFF && !who_may_act_at_store(req, 0, store)) {
-        json_decref(p);
         resp_problem(resp, 403, "store: you hold no role at the store %s (you hold %s)", store,
                      req->who.role[0] ? req->who.role : "no role");
+        json_decref(p); /* store points into p */
         return;
     }
     json_object_set_new(p, "source", json_string("api"));
