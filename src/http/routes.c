@@ -22,7 +22,8 @@ const struct route http_routes[] = {
      "current or ?version=N choices"},
     {"PUT", "/v1/brands/{brand}/notice", h_notice_put, ADMIN_OR_OP, ROLE_ADMIN,
      "set what the brand collects and why, and its FAQ"},
-    {"GET", "/v1/brands/{brand}/notice", h_notice_get, WHO_PUBLIC, 0, "the brand's notice"},
+    {"GET", "/v1/brands/{brand}/notice", h_notice_get, WHO_PUBLIC, 0,
+     "the brand's notice, current or ?version=N"},
 
     {"POST", "/v1/brands/{brand}/staff", h_staff_create, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
      "add a staff member (a manager: at their own stores)"},
