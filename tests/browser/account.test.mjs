@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
-import { startServer, api, launch, SHOTS, shoot, PHONE, DESKTOP } from './harness.mjs';
+import { startServer, api, launch, SHOTS, shoot, axeCheck, PHONE, DESKTOP } from './harness.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let srv, browser, sink, mailDir;
@@ -101,6 +101,7 @@ test('forgot password: sign-in, mail, /reset, sign in with the new password', as
   assert.ok(!page.url().includes('token'), 'the token leaves the address bar');
   await page.getByText(/This link works for 30 more minutes|This link works for 29 more minutes/).waitFor();
   await shoot(page, 'account-reset-form');
+  await axeCheck(page, 'account-reset-form');
   await page.getByLabel('New password', { exact: true }).fill('brand-new-password');
   await page.getByLabel('The same password again').fill('brand-new-passwort');
   await page.getByRole('button', { name: 'Set my password' }).click();
@@ -110,6 +111,7 @@ test('forgot password: sign-in, mail, /reset, sign in with the new password', as
   await page.getByRole('heading', { name: 'Your password is set' }).waitFor();
   await page.getByText('Your password is set — sign in').waitFor();
   await shoot(page, 'account-reset-done');
+  await axeCheck(page, 'account-reset-done');
 
   await page.getByRole('link', { name: 'Sign in' }).click();
   await page.waitForURL(/\/me$/);
@@ -127,6 +129,7 @@ test('forgot password: sign-in, mail, /reset, sign in with the new password', as
   await again.getByRole('heading', { name: 'This link no longer works' }).waitFor();
   await again.getByText('used or has expired').waitFor();
   await shoot(again, 'account-reset-used');
+  await axeCheck(again, 'account-reset-used');
   await again.getByRole('link', { name: 'Ask for a new link' }).click();
   await again.locator('#forgot-form').waitFor();
   assert.deepEqual([...page.errors, ...again.errors], []);

@@ -259,3 +259,41 @@ test('a member sees that the notice changed since they agreed, and choosing agai
   assert.equal(again.status, 200);
   assert.equal(again.body.notice_version, v.body.version);
 });
+
+test('an invited counter worker chooses a password from the link and sees only the counter', async () => {
+  const ctx = await browser.newContext({ viewport: DESKTOP });
+  const page = await ctx.newPage();
+  await signIn(page, 'manager@pike-pine.example');
+  await page.getByRole('link', { name: 'Staff' }).click();
+  const add = page.locator('form', { has: page.getByRole('heading', { name: 'Add someone' }) });
+  await add.getByLabel('Name').fill('Ines Roth');
+  await add.getByLabel('Work email').fill('ines@pike-pine.example');
+  // a manager gives only store roles, at their own store
+  const options = await add.getByLabel('Role').locator('option').allInnerTexts();
+  assert.deepEqual(options, ['Counter staff', 'Store manager']);
+  await add.getByLabel('5th Avenue').check();
+  await add.getByRole('button', { name: 'Add' }).click();
+  await page.getByText('Ines Roth is added as Counter staff at 5th Avenue').waitFor();
+  const link = (await add.locator('.secret').innerText()).trim();
+  assert.match(link, /\/reset#token=sk_/);
+  await ctx.close();
+
+  const ines = await browser.newContext({ viewport: PHONE });
+  const p = await ines.newPage();
+  await p.goto(link);
+  await p.getByRole('heading', { name: /Welcome/ }).waitFor();
+  await p.getByLabel('New password', { exact: true }).fill('ines-at-the-till');
+  await p.getByLabel('The same password again').fill('ines-at-the-till');
+  await p.getByRole('button', { name: 'Set my password' }).click();
+  await p.getByText('Your password is set').first().waitFor();
+  await signIn(p, 'ines@pike-pine.example', 'ines-at-the-till');
+  const nav = await p.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.deepEqual(nav, ['#/counter', '#/account']);
+  await p.getByRole('link', { name: 'Your account' }).click();
+  await p.getByRole('listitem').filter({ hasText: 'Counter staff at 5th Avenue' }).waitFor();
+  // the link works once
+  const again = await ines.newPage();
+  await again.goto(link);
+  await again.getByRole('heading', { name: 'This link no longer works' }).waitFor();
+  await ines.close();
+});
