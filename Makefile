@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all build deps test-deps run test unit api unit-asan api-asan bench clean
+.PHONY: all build deps test-deps run test check bench clean
 
 all: build
 
@@ -39,6 +39,12 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@SHOPKEEPER_BIN=$(CURDIR)/$(ASAN_BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== browser tests (Chromium) =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper node --test tests/browser/
+
+# The quick tier while iterating: unit and API tests on the normal build only
+# (no sanitizer build, no browsers). `make test` is what CI runs.
+check: test-deps build
+	@cd $(BUILD) && ctest --output-on-failure
+	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 
 bench: build
 	@scripts/install-deps.sh --bench
