@@ -307,13 +307,14 @@ int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t *
 
 /* ---- store keys -------------------------------------------------------- */
 
+#define KEY_COLS "id, kind, name, store_id, created_at, last_seen_at, revoked_at"
+
 int sqi_store_key_list(struct store *st, const char *sid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
     sqlite3 *db = sqi_pool_acquire(s);
     int rc = sqi_q_rows(db, ret,
-                        "SELECT id, kind, name, store_id, created_at, last_seen_at, revoked_at "
-                        "FROM store_keys WHERE store_id = ? "
+                        "SELECT " KEY_COLS " FROM store_keys WHERE store_id = ? "
                         "ORDER BY revoked_at IS NOT NULL, kind, created_at",
                         "s", sid);
     sqi_pool_release(s, db);
@@ -337,8 +338,7 @@ int sqi_store_key_revoke(struct store *st, const char *sid, const char *key_id, 
     json_t *row = NULL;
     if (!rc)
         rc = sqi_q_row(db, &row,
-                       "SELECT id, kind, name, store_id, created_at, last_seen_at, revoked_at "
-                       "FROM store_keys WHERE id = ?",
+                       "SELECT " KEY_COLS " FROM store_keys WHERE id = ?",
                        "s", key_id);
     rc = sqi_tx_end(db, rc);
     sqi_pool_release(s, db);

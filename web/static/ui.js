@@ -160,3 +160,14 @@ export function guardUnsaved(el, dirty, question) {
   window.addEventListener('beforeunload', onUnload);
 }
 
+
+// Moves item (with a .uid) by one place in list, in place. Returns the
+// selector of the button to keep the keyboard on (the same one, or at an end
+// the other one: [data-focus="up-<uid>"] / "down-<uid>"), or null at the edge.
+export function moveItem(list, item, by, which) {
+  const i = list.indexOf(item), j = i + by;
+  if (i < 0 || j < 0 || j >= list.length) return null;
+  [list[i], list[j]] = [list[j], list[i]];
+  const edge = (which === 'up' && j === 0) || (which === 'down' && j === list.length - 1);
+  return `[data-focus="${edge ? (which === 'up' ? 'down' : 'up') : which}-${item.uid}"]`;
+}

@@ -4,7 +4,7 @@
 // Shopkeeper draws it and the line staff would read on the counter card.
 // Saving makes a new version (PUT /v1/brands/{brand}/choices); answers given
 // under earlier versions stay readable. Leaving with unsaved changes asks.
-import { h, api, say, confirmAction, field, fmtWhen, guardUnsaved, showIf } from '/static/ui.js';
+import { h, api, say, confirmAction, field, fmtWhen, guardUnsaved, showIf, moveItem } from '/static/ui.js';
 
 // Limits as the server has them (src/core/choices.h).
 const MAX_CHOICES = 50;
@@ -233,12 +233,10 @@ export async function render(ctx, el) {
   }
 
   function move(c, by, which) {
-    const i = draft.indexOf(c), j = i + by;
-    if (j < 0 || j >= draft.length) return;
-    [draft[i], draft[j]] = [draft[j], draft[i]];
     // keep the keyboard where it was; at the ends, on the other button
-    const edge = (which === 'up' && j === 0) || (which === 'down' && j === draft.length - 1);
-    drawList(`[data-focus="${edge ? (which === 'up' ? 'down' : 'up') : which}-${c.uid}"]`);
+    const focus = moveItem(draft, c, by, which);
+    if (!focus) return;
+    drawList(focus);
     changed();
   }
 

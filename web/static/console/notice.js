@@ -3,7 +3,7 @@
 // (PUT /v1/brands/{brand}/notice). Beside the draft, what changes for
 // members: the version they see now and the draft (or, after a save, the
 // new version and the one it replaced), line by line, differences marked.
-import { h, api, say, confirmAction, field, fmtWhen, guardUnsaved, showIf } from '/static/ui.js';
+import { h, api, say, confirmAction, field, fmtWhen, guardUnsaved, showIf, moveItem } from '/static/ui.js';
 
 // Limits as the server has them (src/http/h_brands.c).
 const TEXT_MAX = 8000;
@@ -189,11 +189,9 @@ export async function render(ctx, el) {
   }
 
   function move(f, by, which) {
-    const i = faq.indexOf(f), j = i + by;
-    if (j < 0 || j >= faq.length) return;
-    [faq[i], faq[j]] = [faq[j], faq[i]];
-    const edge = (which === 'up' && j === 0) || (which === 'down' && j === faq.length - 1);
-    drawList(`[data-focus="${edge ? (which === 'up' ? 'down' : 'up') : which}-${f.uid}"]`);
+    const focus = moveItem(faq, f, by, which);
+    if (!focus) return;
+    drawList(focus);
     changed();
   }
 
