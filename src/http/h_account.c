@@ -192,13 +192,8 @@ void h_password_reset_request(struct app *app, struct http_req *req, struct http
 {
     json_t *body = req_object(req, resp);
     if (!body) return;
-    const char *email = body_text(body, "email", EMAIL_MAX, resp);
-    if (!email) return;
-    char lower[EMAIL_MAX + 2];
-    if (!email_normalize(email, lower, sizeof lower)) {
-        resp_problem(resp, 422, "email: not an email address");
-        return;
-    }
+    char lower[EMAIL_BUF];
+    if (body_email(body, "email", lower, resp)) return;
     int64_t now = time_now_us(), wait_us = 0;
     pthread_mutex_lock(&app->rl_mu);
     int limited = ratelimit_check(&app->rl_reset_addr, req->remote, now, &wait_us);

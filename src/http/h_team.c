@@ -90,13 +90,8 @@ void h_staff_create(struct app *app, struct http_req *req, struct http_resp *res
 {
     json_t *body = req_object(req, resp);
     if (!body) return;
-    const char *email = body_text(body, "email", 254, resp);
-    if (!email) return;
-    char lower[256];
-    if (!email_normalize(email, lower, sizeof lower)) {
-        resp_problem(resp, 422, "email: not an email address");
-        return;
-    }
+    char lower[EMAIL_BUF];
+    if (body_email(body, "email", lower, resp)) return;
     const char *name = body_text(body, "name", NAME_MAX_CHARS, resp);
     if (!name) return;
     json_t *grants;

@@ -10,6 +10,7 @@
 #ifndef SK_HTTP_H
 #define SK_HTTP_H
 
+#include "core/account.h"
 #include "core/ratelimit.h"
 #include "core/roles.h"
 #include "store/store.h"
@@ -151,6 +152,11 @@ const char *body_text(json_t *obj, const char *field, size_t max, struct http_re
 /* Optional: NULL without a problem when absent or null. */
 const char *body_text_opt(json_t *obj, const char *field, size_t max, struct http_resp *resp,
                           int *ret_bad);
+
+/* A required email field, lower-cased into ret; else a 422 naming the field,
+ * and -1. */
+#define EMAIL_BUF (EMAIL_MAX + 2)
+int body_email(json_t *obj, const char *field, char ret[EMAIL_BUF], struct http_resp *resp);
 
 void resp_json(struct http_resp *resp, int status, json_t *body);
 void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)

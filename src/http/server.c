@@ -15,6 +15,7 @@
  * files; no header, token or body is ever logged.
  */
 #include "http/http.h"
+#include "core/account.h"
 #include "core/choices.h"
 #include "http/sse.h"
 #include "service/recog.h"
@@ -138,6 +139,17 @@ const char *body_text(json_t *obj, const char *field, size_t max, struct http_re
     const char *s = body_text_opt(obj, field, max, resp, &bad);
     if (!s && !bad) resp_problem(resp, 422, "%s: required", field);
     return s;
+}
+
+int body_email(json_t *obj, const char *field, char ret[EMAIL_BUF], struct http_resp *resp)
+{
+    const char *email = body_text(obj, field, EMAIL_MAX, resp);
+    if (!email) return -1;
+    if (!email_normalize(email, ret, EMAIL_BUF)) {
+        resp_problem(resp, 422, "%s: not an email address", field);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- responses --------------------------------------------------------- */
