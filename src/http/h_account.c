@@ -73,8 +73,10 @@ int account_check_password(struct app *app, struct http_req *req, struct http_re
         resp_store_error(resp, rc, "account");
         return -1;
     }
-    int ok = crypto_pwverify(password, pwhash) == 0;
+    int ok = 0;
+    rc = http_pwverify(app, password, pwhash, resp, &ok);
     memset(pwhash, 0, sizeof pwhash);
+    if (rc) return -1;
     pthread_mutex_lock(&app->rl_mu);
     if (ok)
         ratelimit_clear(&app->rl_pwcheck, req->who.id);
@@ -98,10 +100,7 @@ void h_password_change(struct app *app, struct http_req *req, struct http_resp *
     if (!password) return;
     if (account_check_password(app, req, resp, current)) return;
     char pwhash[CRYPTO_PWHASH_MAX];
-    if (crypto_pwhash(password, pwhash)) {
-        resp_problem(resp, 500, "could not hash the password");
-        return;
-    }
+    if (http_pwhash(app, password, pwhash, resp)) return;
     int rc = app->st->ops->account_password_set(app->st, req->who.kind, req->who.id, pwhash,
                                                 req->who.token_hash);
     if (rc) {
@@ -286,9 +285,8 @@ void h_password_link_use(struct app *app, struct http_req *req, struct http_resp
         return;
     }
     char pwhash[CRYPTO_PWHASH_MAX];
-    if (crypto_pwhash(password, pwhash)) {
+    if (http_pwhash(app, password, pwhash, resp)) {
         json_decref(link);
-        resp_problem(resp, 500, "could not hash the password");
         return;
     }
     struct principal who;

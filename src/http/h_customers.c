@@ -30,11 +30,18 @@ void h_customer_create(struct app *app, struct http_req *req, struct http_resp *
         resp_problem(resp, 422, "password: at least %d characters", PASSWORD_MIN);
         return;
     }
-    char pwhash[CRYPTO_PWHASH_MAX];
-    if (crypto_pwhash(password, pwhash)) {
-        resp_problem(resp, 500, "could not hash the password");
+    /* new accounts per client address: each costs a password hash */
+    int64_t now = time_now_us(), wait_us = 0;
+    pthread_mutex_lock(&app->rl_mu);
+    int limited = ratelimit_check(&app->rl_signup, req->remote, now, &wait_us);
+    if (!limited) ratelimit_hit(&app->rl_signup, req->remote, now);
+    pthread_mutex_unlock(&app->rl_mu);
+    if (limited) {
+        resp_too_many_attempts(resp, wait_us);
         return;
     }
+    char pwhash[CRYPTO_PWHASH_MAX];
+    if (http_pwhash(app, password, pwhash, resp)) return;
     json_t *c;
     /* sealed exactly as typed; found at login by its lower-cased form */
     int rc = app->st->ops->customer_create(app->st, name, email, pwhash, &c);

@@ -61,13 +61,16 @@ void h_session_create(struct app *app, struct http_req *req, struct http_resp *r
 
     struct login_rec rec;
     enum principal_kind pk = PRINCIPAL_NONE;
-    if ((!kind || !strcmp(kind, "staff")) && app->st->ops->staff_login(app->st, lower, &rec) == 0 &&
-        crypto_pwverify(password, rec.pwhash) == 0)
-        pk = PRINCIPAL_STAFF;
+    int ok = 0;
+    if ((!kind || !strcmp(kind, "staff")) && app->st->ops->staff_login(app->st, lower, &rec) == 0) {
+        if (http_pwverify(app, password, rec.pwhash, resp, &ok)) return;
+        if (ok) pk = PRINCIPAL_STAFF;
+    }
     if (pk == PRINCIPAL_NONE && (!kind || !strcmp(kind, "customer")) &&
-        app->st->ops->customer_login(app->st, lower, &rec) == 0 &&
-        crypto_pwverify(password, rec.pwhash) == 0)
-        pk = PRINCIPAL_CUSTOMER;
+        app->st->ops->customer_login(app->st, lower, &rec) == 0) {
+        if (http_pwverify(app, password, rec.pwhash, resp, &ok)) return;
+        if (ok) pk = PRINCIPAL_CUSTOMER;
+    }
     if (pk == PRINCIPAL_NONE) {
         pthread_mutex_lock(&app->rl_mu);
         ratelimit_hit(&app->rl_account, pair, now);

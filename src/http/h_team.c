@@ -105,10 +105,7 @@ void h_staff_create(struct app *app, struct http_req *req, struct http_resp *res
         goto out;
     }
     if (!may_give_all(req, grants, resp)) goto out;
-    if (password && crypto_pwhash(password, pwhash)) {
-        resp_problem(resp, 500, "could not hash the password");
-        goto out;
-    }
+    if (password && http_pwhash(app, password, pwhash, resp)) goto out;
     json_t *row;
     int rc = app->st->ops->staff_create(app->st, req->brand_id, lower, name, grants,
                                         password ? pwhash : NULL, &row);

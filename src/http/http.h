@@ -15,6 +15,7 @@
 #include "core/roles.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/gate.h"
 #include "util/strmap.h"
 
 #include <jansson.h>
@@ -62,6 +63,9 @@ struct app {
     struct ratelimit_slot rl_addr_slots[4096];
     struct ratelimit_slot rl_account_slots[4096];
     struct ratelimit_slot rl_invite_slots[1024];
+    struct gate pw_gate;         /* password hashing: bounded (pw.c) */
+    struct ratelimit rl_signup;  /* sign-ups per client address */
+    struct ratelimit_slot rl_signup_slots[1024];
     pthread_mutex_t seen_mu;
     struct strmap seen;          /* store key id -> int64_t last written (us) */
     struct ratelimit rl_reset_addr;  /* password-reset requests per address */
@@ -157,6 +161,14 @@ const char *body_text_opt(json_t *obj, const char *field, size_t max, struct htt
  * and -1. */
 #define EMAIL_BUF (EMAIL_MAX + 2)
 int body_email(json_t *obj, const char *field, char ret[EMAIL_BUF], struct http_resp *resp);
+
+/* Password hashing and checking through the app's bounded gate (pw.c): 0, or
+ * -1 with a 503 (Retry-After) when it is full, or a 500, in resp. */
+int http_pwhash(struct app *app, const char *password, char ret[CRYPTO_PWHASH_MAX],
+                struct http_resp *resp);
+int http_pwverify(struct app *app, const char *password, const char *hash,
+                  struct http_resp *resp, int *ret_ok);
+#define SIGNUPS_PER_HOUR 10 /* new accounts per client address */
 
 void resp_json(struct http_resp *resp, int status, json_t *body);
 void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)

@@ -856,6 +856,12 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
     ratelimit_init(&app->rl_account, app->rl_account_slots, 4096, 5, 15 * 60 * 1000000LL);
     ratelimit_init(&app->rl_invite, app->rl_invite_slots, 1024, INVITES_PER_HOUR,
                    3600 * 1000000LL);
+    /* as many password hashes at once as there are cores, a short queue */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned slots = cores > 0 && cores < 64 ? (unsigned)cores : 2;
+    if (gate_init(&app->pw_gate, slots, 4 * slots)) return SK_ENOMEM;
+    ratelimit_init(&app->rl_signup, app->rl_signup_slots, 1024, SIGNUPS_PER_HOUR,
+                   3600 * 1000000LL);
     pthread_mutex_init(&app->seen_mu, NULL);
     if (strmap_init(&app->seen)) return SK_ENOMEM;
     ratelimit_init(&app->rl_reset_addr, app->rl_reset_addr_slots, 1024, RESETS_PER_ADDR_HOUR,
@@ -876,6 +882,7 @@ void app_release(struct app *app)
         free(e->value);
     strmap_release(&app->seen);
     pthread_mutex_destroy(&app->seen_mu);
+    gate_release(&app->pw_gate);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ret, int *ret_v6)

@@ -17,6 +17,7 @@ const char *sk_strerror(int err)
     case SK_ERATE: return "too many requests";
     case SK_EVERSION: return "database is from a newer version";
     case SK_EIO: return "input/output error";
+    case SK_EBUSY: return "busy, try again shortly";
     }
     return "unknown error";
 }

@@ -22,6 +22,7 @@ enum sk_err {
     SK_ERATE = -10,     /* too many attempts */
     SK_EVERSION = -11,  /* database from a newer version */
     SK_EIO = -12,       /* file or socket failure */
+    SK_EBUSY = -13,     /* at capacity now: try again shortly */
 };
 
 const char *sk_strerror(int err);
