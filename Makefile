@@ -3,10 +3,12 @@
 MAKEFLAGS  += --no-print-directory
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all build deps test-deps run test check bench clean
+.PHONY: all build deps test-deps run test check fuzz fuzz-smoke bench clean
 
 all: build
 
@@ -39,6 +41,7 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@SHOPKEEPER_BIN=$(CURDIR)/$(ASAN_BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== browser tests (Chromium) =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper node --test tests/browser/
+	@$(MAKE) fuzz-smoke
 
 # The quick tier while iterating: unit and API tests on the normal build only
 # (no sanitizer build, no browsers). `make test` is what CI runs.
@@ -46,9 +49,24 @@ check: test-deps build
 	@cd $(BUILD) && ctest --output-on-failure
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 
+# libFuzzer (clang) on every parser of what a client sends: each harness in
+# fuzz/ runs FUZZ_SECONDS from the corpus kept in fuzz/corpus/; what it learns
+# goes to $(FUZZ_BUILD)/corpus-*, a crash to fuzz/crashes/ (keep it, fix it).
+$(FUZZ_BUILD)/.built: test-deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DFUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@touch $@
+
+fuzz: $(FUZZ_BUILD)/.built
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# A few seconds each, in make test: the harnesses build and the corpus passes.
+fuzz-smoke: $(FUZZ_BUILD)/.built
+	@scripts/fuzz.sh $(FUZZ_BUILD) 5
+
 bench: build
 	@scripts/install-deps.sh --bench
 	@scripts/bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

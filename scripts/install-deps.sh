@@ -11,7 +11,7 @@ set -euo pipefail
 # python3-aiosmtpd: the SMTP sink that catches the demo's and the tests' mail
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
          libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3 python3-aiosmtpd)
-TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium
+TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium clang
          fonts-dejavu-core)
 
 BENCH=(r-base-core r-cran-dslabs)
