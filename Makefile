@@ -5,10 +5,11 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+SOAK_MINUTES ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all build deps test-deps run test check fuzz fuzz-smoke bench clean
+.PHONY: all build deps test-deps run test check fuzz fuzz-smoke soak bench clean
 
 all: build
 
@@ -63,6 +64,11 @@ fuzz: $(FUZZ_BUILD)/.built
 # A few seconds each, in make test: the harnesses build and the corpus passes.
 fuzz-smoke: $(FUZZ_BUILD)/.built
 	@scripts/fuzz.sh $(FUZZ_BUILD) 5
+
+# An hour (SOAK_MINUTES) of mixed load; resident memory and threads sampled
+# each minute and printed with their slope; fails if memory grows.
+soak: test-deps build
+	@$(PYTHON) bench/soak.py --bin $(BUILD)/shopkeeper --minutes $(SOAK_MINUTES) --sample 60
 
 bench: build
 	@scripts/install-deps.sh --bench
