@@ -27,7 +27,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 LOG="$OUT/serve.log"
 start=$(date +%s.%N)
 "$BUILD/shopkeeper" serve --db "$DB" --master-key "$DB.master.key" --listen "127.0.0.1:$PORT" \
-    --log-level warn --max-connections 3000 2>"$LOG" &
+    --log-level warn --max-connections 3000 --max-per-address 0 2>"$LOG" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 600); do

@@ -44,6 +44,13 @@ static const char serve_help[] =
     "                       default 1048576); larger bodies get 413\n"
     "  --max-connections N  simultaneous connections, counter displays included\n"
     "                       (SHOPKEEPER_MAX_CONNECTIONS; default 4000)\n"
+    "  --max-per-address N  simultaneous connections from one client address; more are\n"
+    "                       closed at once (SHOPKEEPER_MAX_PER_ADDRESS; default 64;\n"
+    "                       0: no limit, for behind a reverse proxy that limits them)\n"
+    "  --header-timeout SECS  a request's headers must arrive within this, and an idle\n"
+    "                       connection closes after it (SHOPKEEPER_HEADER_TIMEOUT; default 10)\n"
+    "  --body-timeout SECS  a request's body must arrive within this after its headers\n"
+    "                       (SHOPKEEPER_BODY_TIMEOUT; default 30)\n"
     "  --visit-quiet SECS   a visit closes after this long without a presence\n"
     "                       (SHOPKEEPER_VISIT_QUIET; default 300)\n"
     "  --eid-tolerance N    windows either side of a device's current EID window that\n"
@@ -139,6 +146,8 @@ int cmd_serve(int argc, char **argv)
         {"master-key", required_argument, 0, 'k'}, {"keys", required_argument, 0, 'K'}, {"log-level", required_argument, 0, 'L'},
         {"web", required_argument, 0, 'w'},      {"max-body", required_argument, 0, 'b'},
         {"max-connections", required_argument, 0, 't'},
+        {"max-per-address", required_argument, 0, 'a'},
+        {"header-timeout", required_argument, 0, 'H'}, {"body-timeout", required_argument, 0, 'B'},
         {"visit-quiet", required_argument, 0, 'Q'}, {"eid-tolerance", required_argument, 0, 'T'},
         {"max-sightings", required_argument, 0, 'S'},
         {"retain-visits-days", required_argument, 0, 'V'},
@@ -156,6 +165,9 @@ int cmd_serve(int argc, char **argv)
         .web_dir = env_or("SHOPKEEPER_WEB", NULL),
         .max_body = 1024 * 1024,
         .max_connections = 4000,
+        .max_per_address = 64,
+        .header_timeout_s = 10,
+        .body_timeout_s = 30,
         .sightings_max = 5000,
         .log_level = LOG_INFO,
         .session_ttl_s = 30 * 24 * 3600,
@@ -164,6 +176,9 @@ int cmd_serve(int argc, char **argv)
     const char *level = env_or("SHOPKEEPER_LOG_LEVEL", "info");
     const char *max_body = env_or("SHOPKEEPER_MAX_BODY", NULL);
     const char *threads = env_or("SHOPKEEPER_MAX_CONNECTIONS", NULL);
+    const char *per_address = env_or("SHOPKEEPER_MAX_PER_ADDRESS", NULL);
+    const char *header_timeout = env_or("SHOPKEEPER_HEADER_TIMEOUT", NULL);
+    const char *body_timeout = env_or("SHOPKEEPER_BODY_TIMEOUT", NULL);
     const char *quiet = env_or("SHOPKEEPER_VISIT_QUIET", NULL);
     const char *tolerance = env_or("SHOPKEEPER_EID_TOLERANCE", NULL);
     const char *max_sightings = env_or("SHOPKEEPER_MAX_SIGHTINGS", NULL);
@@ -188,6 +203,9 @@ int cmd_serve(int argc, char **argv)
         case 'w': cfg.web_dir = optarg; break;
         case 'b': max_body = optarg; break;
         case 't': threads = optarg; break;
+        case 'a': per_address = optarg; break;
+        case 'H': header_timeout = optarg; break;
+        case 'B': body_timeout = optarg; break;
         case 'Q': quiet = optarg; break;
         case 'T': tolerance = optarg; break;
         case 'S': max_sightings = optarg; break;
@@ -218,6 +236,18 @@ int cmd_serve(int argc, char **argv)
     if (threads) {
         if (parse_num("--max-connections", threads, 16, 100000, &v)) return 2;
         cfg.max_connections = (unsigned)v;
+    }
+    if (per_address) {
+        if (parse_num("--max-per-address", per_address, 0, 100000, &v)) return 2;
+        cfg.max_per_address = (unsigned)v;
+    }
+    if (header_timeout) {
+        if (parse_num("--header-timeout", header_timeout, 1, 3600, &v)) return 2;
+        cfg.header_timeout_s = (unsigned)v;
+    }
+    if (body_timeout) {
+        if (parse_num("--body-timeout", body_timeout, 1, 3600, &v)) return 2;
+        cfg.body_timeout_s = (unsigned)v;
     }
     if (quiet) {
         if (parse_num("--visit-quiet", quiet, 1, 86400, &v)) return 2;

@@ -32,8 +32,11 @@ struct app_config {
     const char *db_path;
     const char *master_key_path;
     const char *web_dir;
-    size_t max_body;             /* bytes */
+    size_t max_body;             /* bytes: the ceiling of every route's own limit */
     unsigned max_connections;
+    unsigned max_per_address;    /* connections from one client address; 0: no limit */
+    unsigned header_timeout_s;   /* a request's headers complete within this; also the idle timeout */
+    unsigned body_timeout_s;     /* a request's body complete within this after its headers */
     enum log_level log_level;
     int64_t session_ttl_s;       /* a shopper's sign-in */
     int64_t staff_session_ttl_s; /* a staff sign-in (a shared till computer: shorter) */
@@ -127,6 +130,15 @@ enum {
 /* Which staff roles (when WHO_STAFF is allowed): a bitmask of ROLE_*
  * (core/roles.h); 0 = any role. A store route's grant must cover its store. */
 
+/* A route's largest request body (bytes), checked against Content-Length
+ * before any of it is read, and again as it streams in; cfg.max_body is the
+ * ceiling of all. 0 in a row means BODY_DEFAULT. */
+#define BODY_SMALL (4u * 1024)     /* sign-in, sign-up, a password: a few fields */
+#define BODY_DEFAULT (16u * 1024)  /* most JSON routes */
+#define BODY_LARGE (64u * 1024)    /* lists a person edits: people, answers, a sale */
+#define BODY_DOCUMENT (512u * 1024) /* the brand's choices, its notice and FAQ */
+#define BODY_BULK ((size_t)-1)     /* sightings batches, CSV imports: cfg.max_body */
+
 struct route {
     const char *method;
     const char *pattern; /* "/v1/brands/{brand}/staff" */
@@ -134,7 +146,11 @@ struct route {
     unsigned who;
     unsigned roles;
     const char *summary;
+    size_t max_body;     /* 0: BODY_DEFAULT */
 };
+
+/* The body limit of r under cfg (the smaller of the route's and the ceiling). */
+size_t route_body_limit(const struct route *r, const struct app_config *cfg);
 
 extern const struct route http_routes[];
 extern const size_t http_routes_count;

@@ -4,11 +4,16 @@
  * (server.c) enforces both, and keeps staff and store keys inside their own
  * brand on every route under /v1/brands/{brand}. `shopkeeper routes` prints
  * this table, and the API tests walk it for brand isolation.
+ * The last column, when present, is the route's body limit (BODY_*, http.h);
+ * rows without it take BODY_DEFAULT, and --max-body caps them all.
  */
 #include "http/handlers.h"
 
 #define ADMIN_OR_OP (WHO_OPERATOR | WHO_STAFF)
 
+/* Most rows leave out the body limit: it defaults (0: BODY_DEFAULT). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 const struct route http_routes[] = {
     {"GET", "/healthz", h_healthz, WHO_PUBLIC, 0, "liveness and version"},
     {"GET", "/v1/purposes", h_purposes, WHO_PUBLIC, 0, "the purposes, each explained"},
@@ -17,11 +22,11 @@ const struct route http_routes[] = {
     {"GET", "/v1/brands", h_brand_list, WHO_PUBLIC, 0, "brands a customer can join"},
     {"GET", "/v1/brands/{brand}", h_brand_get, WHO_PUBLIC, 0, "one brand"},
     {"PUT", "/v1/brands/{brand}/choices", h_choices_put, ADMIN_OR_OP, ROLE_ADMIN,
-     "set the brand's simple choices (new version)"},
+     "set the brand's simple choices (new version)", BODY_DOCUMENT},
     {"GET", "/v1/brands/{brand}/choices", h_choices_get, WHO_PUBLIC, 0,
      "current or ?version=N choices"},
     {"PUT", "/v1/brands/{brand}/notice", h_notice_put, ADMIN_OR_OP, ROLE_ADMIN,
-     "set what the brand collects and why, and its FAQ"},
+     "set what the brand collects and why, and its FAQ", BODY_DOCUMENT},
     {"GET", "/v1/brands/{brand}/notice", h_notice_get, WHO_PUBLIC, 0,
      "the brand's notice, current or ?version=N"},
 
@@ -33,7 +38,8 @@ const struct route http_routes[] = {
      ROLE_ADMIN | ROLE_MANAGER, "one staff member"},
     {"PATCH", "/v1/brands/{brand}/staff/{staff}", h_staff_patch, ADMIN_OR_OP,
      ROLE_ADMIN | ROLE_MANAGER, "rename, change roles and stores, disable or enable"},
-    {"POST", "/v1/sessions", h_session_create, WHO_PUBLIC, 0, "log in (staff or customer)"},
+    {"POST", "/v1/sessions", h_session_create, WHO_PUBLIC, 0,
+     "log in (staff or customer)", BODY_SMALL},
     {"GET", "/v1/sessions/current", h_session_get,
      WHO_OPERATOR | WHO_STAFF | WHO_CUSTOMER | WHO_SCANNER | WHO_DISPLAY | WHO_POS, 0,
      "who this token is"},
@@ -55,18 +61,18 @@ const struct route http_routes[] = {
     {"DELETE", "/v1/stores/{store}/keys/{key}", h_store_key_revoke, ADMIN_OR_OP,
      ROLE_ADMIN | ROLE_MANAGER, "revoke a key: it stops working at once"},
 
-    {"POST", "/v1/customers", h_customer_create, WHO_PUBLIC, 0, "sign up as a shopper"},
+    {"POST", "/v1/customers", h_customer_create, WHO_PUBLIC, 0, "sign up as a shopper", BODY_SMALL},
     {"GET", "/v1/me", h_me_get, WHO_CUSTOMER, 0, "my profile"},
     {"PATCH", "/v1/me", h_me_patch, WHO_CUSTOMER, 0,
      "change my name and/or email (email: current_password too)"},
     {"PUT", "/v1/sessions/current/password", h_password_change, WHO_STAFF | WHO_CUSTOMER, 0,
-     "change my password (current_password required; my other sessions end)"},
+     "change my password (current_password required; my other sessions end)", BODY_SMALL},
     {"POST", "/v1/password-resets", h_password_reset_request, WHO_PUBLIC, 0,
-     "mail a one-time link to choose a new password (same answer for any email)"},
+     "mail a one-time link to choose a new password (same answer for any email)", BODY_SMALL},
     {"GET", "/v1/password-links/{token}", h_password_link_get, WHO_PUBLIC, 0,
      "what a one-time password link is for, while it works"},
     {"POST", "/v1/password-links/{token}", h_password_link_use, WHO_PUBLIC, 0,
-     "choose a password through a one-time link"},
+     "choose a password through a one-time link", BODY_SMALL},
     {"GET", "/v1/me/brands", h_my_brands, WHO_CUSTOMER, 0, "my memberships and grants"},
     {"GET", "/v1/me/brands/{brand}", h_my_brand_get, WHO_CUSTOMER, 0, "one membership"},
     {"PUT", "/v1/me/brands/{brand}", h_my_brand_put, WHO_CUSTOMER, 0,
@@ -75,7 +81,7 @@ const struct route http_routes[] = {
      "leave a brand: withdraw everything"},
     {"GET", "/v1/me/consents", h_my_consents, WHO_CUSTOMER, 0, "my consent ledger"},
     {"PUT", "/v1/me/brands/{brand}/preferences", h_my_prefs_put, WHO_CUSTOMER, 0,
-     "answer the brand's choices, set my don't-list"},
+     "answer the brand's choices, set my don't-list", BODY_LARGE},
     {"GET", "/v1/me/brands/{brand}/preferences", h_my_prefs_get, WHO_CUSTOMER, 0,
      "my answers for a brand"},
     {"GET", "/v1/me/access-log", h_my_access_log, WHO_CUSTOMER, 0, "who looked at my data"},
@@ -105,7 +111,8 @@ const struct route http_routes[] = {
     {"POST", "/v1/stores/{store}/displays", h_display_create, ADMIN_OR_OP,
      ROLE_ADMIN | ROLE_MANAGER,
      "create a counter display key (shown once), or pair one by its pairing_code"},
-    {"POST", "/v1/sightings", h_sightings, WHO_SCANNER, 0, "a scanner's batch of heard EIDs"},
+    {"POST", "/v1/sightings", h_sightings, WHO_SCANNER, 0,
+     "a scanner's batch of heard EIDs", BODY_BULK},
     {"POST", "/v1/stores/{store}/codes", h_code, WHO_DISPLAY | WHO_STAFF, 0,
      "a counter code typed or scanned at the counter"},
     {"GET", "/v1/stores/{store}/cards", h_cards, WHO_DISPLAY | WHO_STAFF, 0,
@@ -117,7 +124,7 @@ const struct route http_routes[] = {
     {"DELETE", "/v1/stores/{store}/cards/{visit}/served", h_served_undo,
      WHO_DISPLAY | WHO_STAFF, 0, "undo Served, within a minute"},
     {"POST", "/v1/display-pairings", h_pairing_create, WHO_PUBLIC, 0,
-     "a counter display asks for a pairing code (limited per address)"},
+     "a counter display asks for a pairing code (limited per address)", BODY_SMALL},
     {"POST", "/v1/display-pairings/{pairing}/poll", h_pairing_poll, WHO_PUBLIC, 0,
      "a display waits for its code to be claimed; collects its key once"},
     {"POST", "/v1/stores/{store}/cards/{visit}/suggestions/{sku}", h_suggestion_outcome,
@@ -142,24 +149,24 @@ const struct route http_routes[] = {
      ROLE_ADMIN, "what the brand holds of a member, under granted purposes (logged)"},
 
     {"PUT", "/v1/brands/{brand}/items/{sku}", h_item_put, WHO_STAFF, ROLE_ADMIN | ROLE_MANAGER,
-     "create or update a catalogue item"},
+     "create or update a catalogue item", BODY_LARGE},
     {"GET", "/v1/brands/{brand}/items", h_item_list, WHO_PUBLIC, 0, "the brand's catalogue"},
     {"GET", "/v1/brands/{brand}/items/{sku}", h_item_get, WHO_PUBLIC, 0, "one catalogue item"},
     {"POST", "/v1/brands/{brand}/items/import", h_item_import, WHO_STAFF,
-     ROLE_ADMIN | ROLE_MANAGER, "import catalogue items from a text/csv body"},
+     ROLE_ADMIN | ROLE_MANAGER, "import catalogue items from a text/csv body", BODY_BULK},
     {"POST", "/v1/stores/{store}/pos", h_pos_create, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
      "create a point-of-sale key (shown once)"},
     {"POST", "/v1/brands/{brand}/purchases", h_purchase_create, WHO_STAFF | WHO_POS, 0,
-     "record a sale (Idempotency-Key header)"},
+     "record a sale (Idempotency-Key header)", BODY_LARGE},
     {"GET", "/v1/me/brands/{brand}/purchases", h_my_purchases, WHO_CUSTOMER, 0,
      "my purchase history at a brand (linked under history)"},
 
     {"GET", "/v1/me/people", h_people_list, WHO_CUSTOMER, 0, "the people I shop for"},
     {"POST", "/v1/me/people", h_person_create, WHO_CUSTOMER, 0,
-     "add a person I shop for (sealed with my key)"},
+     "add a person I shop for (sealed with my key)", BODY_LARGE},
     {"GET", "/v1/me/people/{person}", h_person_get, WHO_CUSTOMER, 0, "one person I shop for"},
     {"PUT", "/v1/me/people/{person}", h_person_put, WHO_CUSTOMER, 0,
-     "change a person I shop for"},
+     "change a person I shop for", BODY_LARGE},
     {"DELETE", "/v1/me/people/{person}", h_person_delete, WHO_CUSTOMER, 0,
      "remove a person I shop for"},
     {"GET", "/v1/me/household", h_household_get, WHO_CUSTOMER, 0,
@@ -175,5 +182,12 @@ const struct route http_routes[] = {
     {"DELETE", "/v1/me/household/members/{customer}", h_household_unlink, WHO_CUSTOMER, 0,
      "undo a household link (either side)"},
 };
+#pragma GCC diagnostic pop
+
+size_t route_body_limit(const struct route *r, const struct app_config *cfg)
+{
+    size_t lim = r && r->max_body ? r->max_body : BODY_DEFAULT;
+    return lim < cfg->max_body ? lim : cfg->max_body;
+}
 
 const size_t http_routes_count = sizeof http_routes / sizeof http_routes[0];

@@ -1,13 +1,19 @@
 /*
  * server.c — the libmicrohttpd glue: the only file that speaks MHD.
  *
- * For each request:
- *   1. accumulate the body up to cfg.max_body (past it: 413, body dropped);
+ * For each request, from its headers alone (precheck(), before any of the
+ * body is read; a refusal is answered at once and the body never read):
+ *   1. refuse ambiguous framing (two Content-Lengths, Transfer-Encoding with
+ *      Content-Length) and a target with %00 or a stray % (on_uri());
  *   2. match the route table (router: no pattern 404, wrong method 405);
  *   3. authenticate the bearer token, check the route's WHO_* and roles;
  *   4. resolve {brand} and keep staff and store keys inside their brand;
- *   5. parse a JSON body (400 on malformed JSON or invalid UTF-8);
- *   6. call the handler, serialize its response, log one line.
+ *   5. a Content-Length over the route's body limit: 413.
+ * Then, with the body (dispatch()):
+ *   6. accumulate it up to the route's limit (past it: 413, the rest
+ *      dropped), within cfg.body_timeout_s of the headers;
+ *   7. parse a JSON body (400 on malformed JSON or invalid UTF-8);
+ *   8. call the handler, serialize its response, log one line.
  * Paths outside /v1 and /healthz are static files from cfg.web_dir; any
  * other GET of a path outside /v1 is web/404.html with status 404 (a person
  * followed a link), while /v1 keeps answering problem documents.
@@ -42,20 +48,33 @@
 
 #define PROBLEM_BASE "https://shopkeeper.example/problems/"
 #define STATIC_MAX (4u * 1024 * 1024)
+#define STREAM_TIMEOUT_S 120 /* a counter display's stream: several keep-alives */
 
 /* ---- per-connection state --------------------------------------------- */
 
+/* One request's state, from its headers to its completion. libmicrohttpd
+ * calls on_request first when the headers are complete (nothing of the body
+ * read): the route, the caller and the body limit are settled then, and a
+ * request refused there is answered at once and its body never read. */
 struct conn_state {
     char *body;
     size_t len, cap;
-    int too_big;
-    int64_t started_us;
+    size_t limit;            /* this route's body limit (bytes) */
+    int too_big;             /* the body passed the limit: 413, the rest dropped */
+    int64_t started_us;      /* the headers were complete */
+    const struct route *route; /* NULL: no route (a static page) */
+    struct http_req req;     /* matched and authorized from the headers */
+    char path_copy[1024];    /* req's captured path segments point here */
+    char names[HTTP_MAX_PARAMS][32];
 };
 
 static void conn_state_free(struct conn_state *cs)
 {
     if (!cs) return;
     free(cs->body);
+    json_decref(cs->req.json);
+    json_decref(cs->req.brand);
+    json_decref(cs->req.store);
     free(cs);
 }
 
@@ -276,7 +295,8 @@ int who_may_act_at_store(const struct http_req *req, unsigned roles, const char 
 
 /* Matches path against pattern, capturing {name} segments into req.
  * path_copy is a writable copy of the path that the captures point into. */
-static int route_match(const char *pattern, char *path_copy, struct http_req *req)
+static int route_match(const char *pattern, char *path_copy, struct http_req *req,
+                       char (*names)[32])
 {
     size_t np = 0;
     const char *p = pattern;
@@ -291,7 +311,6 @@ static int route_match(const char *pattern, char *path_copy, struct http_req *re
         size_t slen = se ? (size_t)(se - s) : strlen(s);
         if (plen > 2 && p[0] == '{' && p[plen - 1] == '}') {
             if (slen == 0 || np == HTTP_MAX_PARAMS) return 0;
-            static _Thread_local char names[HTTP_MAX_PARAMS][32];
             snprintf(names[np], sizeof names[np], "%.*s", (int)(plen - 2), p + 1);
             req->param_name[np] = names[np];
             req->param_value[np] = s;
@@ -310,13 +329,14 @@ static int route_match(const char *pattern, char *path_copy, struct http_req *re
 /* Finds the route; *ret_path_matched is set when a pattern matched but not
  * the method (for 405). Captured values are NUL-terminated in place. */
 static const struct route *route_find(const char *method, const char *path, char *path_copy,
-                                      size_t cap, struct http_req *req, int *ret_path_matched)
+                                      size_t cap, char (*names)[32], struct http_req *req,
+                                      int *ret_path_matched)
 {
     *ret_path_matched = 0;
     for (size_t i = 0; i < http_routes_count; i++) {
         snprintf(path_copy, cap, "%s", path);
         struct http_req tmp = *req;
-        if (!route_match(http_routes[i].pattern, path_copy, &tmp)) continue;
+        if (!route_match(http_routes[i].pattern, path_copy, &tmp, names)) continue;
         if (strcmp(http_routes[i].method, method) != 0) {
             *ret_path_matched = 1;
             continue;
@@ -616,19 +636,131 @@ static int serve_static(struct app *app, const char *path, struct http_resp *res
     return static_file(app, rel, status, resp);
 }
 
+/* ---- framing ----------------------------------------------------------- */
+
+/* What the headers say about the body's framing (libmicrohttpd 0.9.75 reads
+ * the first Content-Length and lets Transfer-Encoding win without a word). */
+struct framing {
+    unsigned n_length;        /* Content-Length headers */
+    unsigned n_encoding;      /* Transfer-Encoding headers */
+    int bad_length;           /* a Content-Length that is not a plain number */
+    int bad_encoding;         /* a Transfer-Encoding other than chunked */
+    unsigned long long length;
+    int conflicting;          /* two Content-Length values that differ */
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!value) value = "";
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        const char *p = value;
+        while (*p == ' ' || *p == '\t') p++;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        while (*end == ' ' || *end == '\t') end++;
+        if (*p < '0' || *p > '9' || *end || errno) f->bad_length = 1;
+        if (f->n_length && v != f->length) f->conflicting = 1;
+        f->length = v;
+        f->n_length++;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        if (strcasecmp(value, "chunked") != 0) f->bad_encoding = 1;
+        f->n_encoding++;
+    }
+    return MHD_YES;
+}
+
+/* 0, or a 400 problem for framing two parsers could read differently. */
+static int check_framing(struct MHD_Connection *conn, struct framing *f, struct http_resp *resp)
+{
+    memset(f, 0, sizeof *f);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, f);
+    if (f->n_length && f->n_encoding) {
+        resp_problem(resp, 400, "a request may not carry both Transfer-Encoding and "
+                                "Content-Length: send one of them");
+        return -1;
+    }
+    if (f->n_length > 1) {
+        resp_problem(resp, 400, "%s: send Content-Length once",
+                     f->conflicting ? "the request has two different Content-Length values"
+                                    : "the request repeats Content-Length");
+        return -1;
+    }
+    if (f->bad_length) {
+        resp_problem(resp, 400, "Content-Length must be a number of bytes");
+        return -1;
+    }
+    if (f->n_encoding > 1 || f->bad_encoding) {
+        resp_problem(resp, 400, "the only Transfer-Encoding accepted is a single \"chunked\"");
+        return -1;
+    }
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* The request target as the client sent it, before libmicrohttpd decodes
+ * it (which cuts a path at %00 and keeps a stray % as it is). Returns NULL
+ * when it is well formed, else why not. */
+static const char *target_defect(const char *uri)
+{
+    for (const char *p = uri; *p; p++) {
+        if (*p != '%') continue;
+        int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+        if (hi < 0 || lo < 0)
+            return "the address has a % that is not followed by two hexadecimal digits";
+        if (hi == 0 && lo == 0) return "the address contains an encoded NUL (%00)";
+        p += 2;
+    }
+    return NULL;
+}
+
+/* The marker *con_cls holds for a request whose target is malformed; it is
+ * answered 400 when its headers are complete (nothing to free). */
+static char bad_target_marker[] = "bad-target";
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    if (!uri) return NULL;
+    if (target_defect(uri)) return bad_target_marker;
+    /* libmicrohttpd 0.9.75 hands over the request line's target ending at
+     * the space before the version, which it has overwritten with NUL: the
+     * version follows at once. Anything else there means a NUL byte inside
+     * the target, which would otherwise be answered as the path before it. */
+    const char *end = uri + strlen(uri);
+    if (strncmp(end + 1, "HTTP/", 5) != 0) return bad_target_marker;
+    return NULL;
+}
+
 /* ---- dispatch ---------------------------------------------------------- */
 
-static void dispatch(struct app *app, struct http_req *req, struct conn_state *cs,
+/* From the headers alone: framing, the route, the caller, their scope and
+ * the body limit. Fills resp when the request is refused (its body is then
+ * never read); otherwise cs->route (NULL for a page) and cs->limit are set. */
+static void precheck(struct app *app, struct MHD_Connection *conn, struct conn_state *cs,
                      struct http_resp *resp)
 {
-    char path_copy[1024];
-    if (strlen(req->path) >= sizeof path_copy) {
+    struct http_req *req = &cs->req;
+    struct framing f;
+    if (check_framing(conn, &f, resp)) return;
+    if (strlen(req->path) >= sizeof cs->path_copy) {
         resp_problem(resp, 404, "no such resource");
         return;
     }
     int path_matched;
-    const struct route *r =
-        route_find(req->method, req->path, path_copy, sizeof path_copy, req, &path_matched);
+    const struct route *r = route_find(req->method, req->path, cs->path_copy,
+                                       sizeof cs->path_copy, cs->names, req, &path_matched);
     if (!r) {
         if (path_matched) {
             resp_problem(resp, 405, "%s is not supported on %s", req->method, req->path);
@@ -636,26 +768,50 @@ static void dispatch(struct app *app, struct http_req *req, struct conn_state *c
         }
         if ((!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) &&
             strncmp(req->path, "/v1/", 4) != 0 && strcmp(req->path, "/v1") != 0) {
-            if (serve_static(app, req->path, resp) == 0) return;
-            /* a person followed a link: a page that says so and leads home */
-            if (static_file(app, PAGE_NOT_FOUND, 404, resp) == 0) return;
+            /* a page: served when the request is complete; it takes no body */
+            cs->limit = 0;
+            if (f.n_encoding || f.length > 0)
+                resp_problem(resp, 413, "a page request takes no body");
+            return;
         }
         resp_problem(resp, 404, "no such resource: %s %s", req->method, req->path);
         return;
     }
-    if (cs->too_big) {
-        resp_problem(resp, 413, "the request body is over the limit of %zu bytes",
-                     app->cfg.max_body);
+    if (authorize(app, r, req, resp)) return;
+    cs->route = r;
+    cs->limit = route_body_limit(r, &app->cfg);
+    if (f.n_length && f.length > cs->limit) {
+        resp_problem(resp, 413, "the request body is over this endpoint's limit of %zu bytes",
+                     cs->limit);
         return;
     }
-    if (authorize(app, r, req, resp)) return;
     if (scope_brand(app, req, resp)) return;
     if (scope_store(app, req, resp)) return;
     if (authorize_grants(r, req, resp)) return;
     if (req->store && !json_is_null(json_object_get(req->store, "closed_at")) &&
-        strcmp(req->method, "GET") != 0) {
+        strcmp(req->method, "GET") != 0)
         resp_problem(resp, 409, "the store \"%s\" is closed; nothing can be added or changed there",
                      json_string_value(json_object_get(req->store, "name")));
+}
+
+/* With the body complete: parse it and call the route's handler (or serve
+ * a page). */
+static void dispatch(struct app *app, struct conn_state *cs, struct http_resp *resp)
+{
+    struct http_req *req = &cs->req;
+    const struct route *r = cs->route;
+    if (cs->too_big) {
+        if (r)
+            resp_problem(resp, 413, "the request body is over this endpoint's limit of %zu bytes",
+                         cs->limit);
+        else resp_problem(resp, 413, "a page request takes no body");
+        return;
+    }
+    if (!r) {
+        if (serve_static(app, req->path, resp) == 0) return;
+        /* a person followed a link: a page that says so and leads home */
+        if (static_file(app, PAGE_NOT_FOUND, 404, resp) == 0) return;
+        resp_problem(resp, 404, "no such resource: %s %s", req->method, req->path);
         return;
     }
     note_key_seen(app, req);
@@ -734,76 +890,31 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
     return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+/* Sends resp (no body for HEAD), logs the request's one line, frees resp. */
+static enum MHD_Result finish(struct MHD_Connection *conn, struct conn_state *cs,
+                              const char *method, const char *url, struct http_resp *resp)
 {
-    (void)version;
-    struct app *app = cls;
-    struct conn_state *cs = *con_cls;
-    if (!cs) {
-        cs = calloc(1, sizeof *cs);
-        if (!cs) return MHD_NO;
-        cs->started_us = time_now_us();
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > app->cfg.max_body) cs->too_big = 1;
-        *con_cls = cs;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
-        if (cs->too_big || cs->len + n > app->cfg.max_body) {
-            cs->too_big = 1;
-            return MHD_YES;
-        }
-        if (cs->len + n > cs->cap) {
-            size_t cap = cs->cap ? cs->cap : 4096;
-            while (cap < cs->len + n) cap *= 2;
-            char *nb = realloc(cs->body, cap);
-            if (!nb) return MHD_NO;
-            cs->body = nb;
-            cs->cap = cap;
-        }
-        memcpy(cs->body + cs->len, upload_data, n);
-        cs->len += n;
-        return MHD_YES;
-    }
-
-    struct http_req req = {.method = method, .path = url, .conn = conn};
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, req.remote,
-                      sizeof req.remote);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, req.remote,
-                      sizeof req.remote);
-    }
-    struct http_resp resp = {0};
-    dispatch(app, &req, cs, &resp);
-    if (resp.stream) {
+    if (resp->stream) {
         /* events are small writes that must leave at once, not wait for
          * the previous one's acknowledgement (Nagle) */
         const union MHD_ConnectionInfo *fi =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         int one = 1;
         if (fi) setsockopt(fi->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* a stream is quiet between keep-alives: not the idle timeout of a
+         * request still being sent */
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)STREAM_TIMEOUT_S);
     }
     if (!strcmp(method, "HEAD")) {
-        free(resp.raw);
-        resp.raw = NULL;
-        json_decref(resp.json);
-        resp.json = NULL;
+        free(resp->raw);
+        resp->raw = NULL;
+        json_decref(resp->json);
+        resp->json = NULL;
     }
-    enum MHD_Result ret = send_response(conn, &resp);
+    enum MHD_Result ret = send_response(conn, resp);
 
     char status[8], ms[24];
-    snprintf(status, sizeof status, "%d", resp.status);
+    snprintf(status, sizeof status, "%d", resp->status);
     snprintf(ms, sizeof ms, "%.2f", (double)(time_now_us() - cs->started_us) / 1000.0);
     /* a one-time link's token (sk_...) travels in its path: never logged */
     char redacted[256];
@@ -814,14 +925,98 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(redacted, sizeof redacted, "%.*s/{token}%.100s", keep, url, end ? end : "");
         url = redacted;
     }
-    log_kv(resp.status >= 500 ? LOG_ERROR : LOG_INFO, "http.request", "method", method, "path",
+    log_kv(resp->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request", "method", method, "path",
            url, "status", status, "ms", ms, NULL);
-    json_decref(resp.json);
-    free(resp.raw);
-    json_decref(req.json);
-    json_decref(req.brand);
-    json_decref(req.store);
+    json_decref(resp->json);
+    free(resp->raw);
+    resp->json = NULL;
+    resp->raw = NULL;
     return ret;
+}
+
+static void client_address(struct MHD_Connection *conn, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)len);
+}
+
+/* Called (1) when the headers are complete, (2) for each piece of the body,
+ * (3) once more when the body is complete. A request refused at (1) gets its
+ * answer there and libmicrohttpd closes the connection without reading the
+ * body (no memory, no time spent on it). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct app *app = cls;
+    struct conn_state *cs = *con_cls;
+    if (!cs || *con_cls == (void *)bad_target_marker) {
+        int bad_target = *con_cls == (void *)bad_target_marker;
+        *con_cls = NULL;
+        cs = calloc(1, sizeof *cs);
+        if (!cs) return MHD_NO;
+        *con_cls = cs;
+        cs->started_us = time_now_us();
+        cs->req.method = method;
+        cs->req.path = url;
+        cs->req.conn = conn;
+        client_address(conn, cs->req.remote, sizeof cs->req.remote);
+        struct http_resp resp = {0};
+        if (bad_target) {
+            resp_problem(&resp, 400, "the request's address is malformed: a NUL byte "
+                                     "(also as %%00) is never accepted, and a %% must be "
+                                     "followed by two hexadecimal digits");
+        } else {
+            precheck(app, conn, cs, &resp);
+        }
+        if (resp.status) return finish(conn, cs, method, url, &resp);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (app->cfg.body_timeout_s &&
+            time_now_us() - cs->started_us > (int64_t)app->cfg.body_timeout_s * 1000000) {
+            /* a body trickling in: the connection goes (no answer can be
+             * queued before the body is complete) */
+            log_kv(LOG_WARN, "http.body_timeout", "method", method, "remote", cs->req.remote,
+                   NULL);
+            return MHD_NO;
+        }
+        if (cs->too_big || cs->len + n > cs->limit) {
+            /* past the limit (a chunked body, or one longer than announced):
+             * the rest is read and dropped, then answered 413 */
+            cs->too_big = 1;
+            free(cs->body);
+            cs->body = NULL;
+            cs->len = cs->cap = 0;
+            return MHD_YES;
+        }
+        if (cs->len + n > cs->cap) {
+            size_t cap = cs->cap ? cs->cap : 4096;
+            while (cap < cs->len + n) cap *= 2;
+            if (cap > cs->limit) cap = cs->limit;
+            char *nb = realloc(cs->body, cap);
+            if (!nb) return MHD_NO;
+            cs->body = nb;
+            cs->cap = cap;
+        }
+        memcpy(cs->body + cs->len, upload_data, n);
+        cs->len += n;
+        return MHD_YES;
+    }
+
+    struct http_resp resp = {0};
+    dispatch(app, cs, &resp);
+    return finish(conn, cs, method, url, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -830,7 +1025,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    conn_state_free(*con_cls);
+    if (*con_cls != (void *)bad_target_marker) conn_state_free(*con_cls);
     *con_cls = NULL;
 }
 
@@ -944,12 +1139,17 @@ int http_serve(struct app *app)
     }
     if (v6) flags |= MHD_USE_IPv6;
     /* The logger comes first: MHD reports through it only from there on. */
+    /* Bounds on what one client can hold: connections per address, and a
+     * short idle timeout while a request's headers or body arrive (a
+     * stream lifts it for its own connection, finish()). */
+    unsigned idle_s = app->cfg.header_timeout_s ? app->cfg.header_timeout_s : 10;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, &on_request, app, MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, app,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)(1024 * 1024), MHD_OPTION_NOTIFY_COMPLETED, &on_completed, app,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-        app->cfg.max_connections, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, &on_uri, app, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+        MHD_OPTION_CONNECTION_LIMIT, app->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, app->cfg.max_per_address, MHD_OPTION_END);
     if (!d) {
         log_kv(LOG_ERROR, "serve.listen", "error", "cannot listen (address in use?)", "listen",
                app->cfg.listen, NULL);
