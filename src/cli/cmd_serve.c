@@ -47,6 +47,8 @@ static const char serve_help[] =
     "  --max-per-address N  simultaneous connections from one client address; more are\n"
     "                       closed at once (SHOPKEEPER_MAX_PER_ADDRESS; default 64;\n"
     "                       0: no limit, for behind a reverse proxy that limits them)\n"
+    "  --signups-per-hour N  new shopper accounts from one client address in an hour\n"
+    "                       (SHOPKEEPER_SIGNUPS_PER_HOUR; default 60; 0: no limit)\n"
     "  --header-timeout SECS  a request's headers must arrive within this, and an idle\n"
     "                       connection closes after it (SHOPKEEPER_HEADER_TIMEOUT; default 10)\n"
     "  --body-timeout SECS  a request's body must arrive within this after its headers\n"
@@ -147,6 +149,7 @@ int cmd_serve(int argc, char **argv)
         {"web", required_argument, 0, 'w'},      {"max-body", required_argument, 0, 'b'},
         {"max-connections", required_argument, 0, 't'},
         {"max-per-address", required_argument, 0, 'a'},
+        {"signups-per-hour", required_argument, 0, 'U'},
         {"header-timeout", required_argument, 0, 'H'}, {"body-timeout", required_argument, 0, 'B'},
         {"visit-quiet", required_argument, 0, 'Q'}, {"eid-tolerance", required_argument, 0, 'T'},
         {"max-sightings", required_argument, 0, 'S'},
@@ -166,6 +169,7 @@ int cmd_serve(int argc, char **argv)
         .max_body = 1024 * 1024,
         .max_connections = 4000,
         .max_per_address = 64,
+        .signups_per_hour = 60,
         .header_timeout_s = 10,
         .body_timeout_s = 30,
         .sightings_max = 5000,
@@ -177,6 +181,7 @@ int cmd_serve(int argc, char **argv)
     const char *max_body = env_or("SHOPKEEPER_MAX_BODY", NULL);
     const char *threads = env_or("SHOPKEEPER_MAX_CONNECTIONS", NULL);
     const char *per_address = env_or("SHOPKEEPER_MAX_PER_ADDRESS", NULL);
+    const char *signups = env_or("SHOPKEEPER_SIGNUPS_PER_HOUR", NULL);
     const char *header_timeout = env_or("SHOPKEEPER_HEADER_TIMEOUT", NULL);
     const char *body_timeout = env_or("SHOPKEEPER_BODY_TIMEOUT", NULL);
     const char *quiet = env_or("SHOPKEEPER_VISIT_QUIET", NULL);
@@ -204,6 +209,7 @@ int cmd_serve(int argc, char **argv)
         case 'b': max_body = optarg; break;
         case 't': threads = optarg; break;
         case 'a': per_address = optarg; break;
+        case 'U': signups = optarg; break;
         case 'H': header_timeout = optarg; break;
         case 'B': body_timeout = optarg; break;
         case 'Q': quiet = optarg; break;
@@ -240,6 +246,10 @@ int cmd_serve(int argc, char **argv)
     if (per_address) {
         if (parse_num("--max-per-address", per_address, 0, 100000, &v)) return 2;
         cfg.max_per_address = (unsigned)v;
+    }
+    if (signups) {
+        if (parse_num("--signups-per-hour", signups, 0, 1000000, &v)) return 2;
+        cfg.signups_per_hour = (unsigned)v;
     }
     if (header_timeout) {
         if (parse_num("--header-timeout", header_timeout, 1, 3600, &v)) return 2;

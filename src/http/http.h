@@ -35,6 +35,7 @@ struct app_config {
     size_t max_body;             /* bytes: the ceiling of every route's own limit */
     unsigned max_connections;
     unsigned max_per_address;    /* connections from one client address; 0: no limit */
+    unsigned signups_per_hour;   /* new accounts from one client address; 0: no limit */
     unsigned header_timeout_s;   /* a request's headers complete within this; also the idle timeout */
     unsigned body_timeout_s;     /* a request's body complete within this after its headers */
     enum log_level log_level;
@@ -184,7 +185,6 @@ int http_pwhash(struct app *app, const char *password, char ret[CRYPTO_PWHASH_MA
                 struct http_resp *resp);
 int http_pwverify(struct app *app, const char *password, const char *hash,
                   struct http_resp *resp, int *ret_ok);
-#define SIGNUPS_PER_HOUR 10 /* new accounts per client address */
 
 void resp_json(struct http_resp *resp, int status, json_t *body);
 void resp_problem(struct http_resp *resp, int status, const char *fmt, ...)

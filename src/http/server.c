@@ -1055,8 +1055,8 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned slots = cores > 0 && cores < 64 ? (unsigned)cores : 2;
     if (gate_init(&app->pw_gate, slots, 4 * slots)) return SK_ENOMEM;
-    ratelimit_init(&app->rl_signup, app->rl_signup_slots, 1024, SIGNUPS_PER_HOUR,
-                   3600 * 1000000LL);
+    ratelimit_init(&app->rl_signup, app->rl_signup_slots, 1024,
+                   cfg->signups_per_hour ? cfg->signups_per_hour : 1, 3600 * 1000000LL);
     pthread_mutex_init(&app->seen_mu, NULL);
     if (strmap_init(&app->seen)) return SK_ENOMEM;
     ratelimit_init(&app->rl_reset_addr, app->rl_reset_addr_slots, 1024, RESETS_PER_ADDR_HOUR,

@@ -26,7 +26,7 @@ def call(srv, method, path, body=None, source="127.0.0.1", timeout=30):
 
 
 def test_sign_ups_are_limited_per_address(server_factory):
-    srv = server_factory()
+    srv = server_factory(extra_args=["--signups-per-hour", "10"])
     def sign_up(source):
         return call(srv, "POST", "/v1/customers",
                     {"name": "N", "email": f"{uniq('s')}@example.com",
