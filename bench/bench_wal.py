@@ -69,12 +69,12 @@ def main():
             time.sleep(min(1.0, a.seconds - el))
             w = wal_bytes(s.db)
             wal_max = max(wal_max, w)
-            if not a.quiet and el - last_print >= 9.5:
+            now = time.monotonic() - t0
+            if not a.quiet and now - last_print >= 10:
                 n = len(ld.latencies)
-                print(f"  {el:6.0f} s  WAL {w / 2**20:7.1f} MB  (max {wal_max / 2**20:.1f})  "
-                      f"{(n - prev_n) / (el - last_print if last_print else el):6.0f} writes/s",
-                      flush=True)
-                last_print, prev_n = el, n
+                print(f"  {now:6.0f} s  WAL {w / 2**20:7.1f} MB  (max {wal_max / 2**20:.1f})  "
+                      f"{(n - prev_n) / (now - last_print):6.0f} writes/s", flush=True)
+                last_print, prev_n = now, n
         ld.join()
         elapsed = time.monotonic() - t0
         w_final = wal_bytes(s.db)

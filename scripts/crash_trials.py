@@ -314,7 +314,7 @@ def verify(server, shop, ld, rnd, replays=20):
     return lost
 
 
-def trial(binary, n, sync, min_ms, max_ms, rnd, keep):
+def trial(binary, n, sync, min_ms, max_ms, rnd, keep, sabotage=False):
     d = Path(tempfile.mkdtemp(prefix=f"crash-{n}-"))
     try:
         s = Server(binary, d, sync)
@@ -329,6 +329,15 @@ def trial(binary, n, sync, min_ms, max_ms, rnd, keep):
         time.sleep(at)
         s.kill()
         ld.join()
+        if sabotage and ld.purchases:
+            # the checker's own test: lose one acknowledged purchase on purpose
+            pid = next(iter(ld.purchases.values()))[1]
+            c = sqlite3.connect(s.db)
+            for t in ("purchase_keys", "purchase_lines"):
+                c.execute(f"DELETE FROM {t} WHERE purchase_id = ?", (pid,))
+            c.execute("DELETE FROM purchases WHERE id = ?", (pid,))
+            c.commit()
+            c.close()
         cut = len(ld.pending)
         restart = s.start()
         lost = verify(s, shop, ld, rnd)
@@ -357,6 +366,9 @@ def main():
     ap.add_argument("--max-ms", type=float, default=2500)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep each trial's files")
+    ap.add_argument("--sabotage", action="store_true",
+                    help="delete one acknowledged purchase after each kill (the checker must "
+                         "report it lost and exit 1)")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     rnd = random.Random(seed)
@@ -367,7 +379,7 @@ def main():
     tot = {"acked": 0, "purchases": 0, "consents": 0, "signups": 0, "lost": 0, "bad": 0, "cut": 0}
     t0 = time.monotonic()
     for n in range(1, a.trials + 1):
-        r = trial(a.bin, n, a.sync, a.min_ms, a.max_ms, rnd, a.keep)
+        r = trial(a.bin, n, a.sync, a.min_ms, a.max_ms, rnd, a.keep, a.sabotage)
         print(f"{n:>5} {r['kill_ms']:>8.0f} {r['purchases']:>9} {r['consents']:>8} {r['signups']:>8} {r['cut']:>7} "
               f"{r['restart_ms']:>10.0f} {len(r['lost']):>4} "
               f"{'ok' if not r['integrity'] else 'FAILED':>9}", flush=True)
