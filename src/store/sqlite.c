@@ -2059,9 +2059,10 @@ static int ckpt_busy(void *arg, int n)
  * log past WAL_RESTART_FRAMES, a RESTART checkpoint so that the next
  * writer starts the log over (a passive checkpoint just before leaves
  * only the frames written since for it to copy while writers wait). */
-static void checkpoint_round(struct sq_store *s)
+static int checkpoint_round(struct sq_store *s)
 {
     static const char *const dbs[] = {"main", "keys"};
+    int busy = 0;
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int log = 0, done = 0;
         sqlite3_wal_checkpoint_v2(s->ckpt_db, dbs[i], SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -2075,24 +2076,37 @@ static void checkpoint_round(struct sq_store *s)
         log_kv(rc == SQLITE_OK ? LOG_DEBUG : LOG_INFO, "sqlite.checkpoint", "db", dbs[i], "mode",
                "restart", "frames", frames, "result", rc == SQLITE_OK ? "ok" : "readers busy",
                "ms", ms, NULL);
+        if (rc != SQLITE_OK) busy = 1;
     }
+    return busy;
 }
 
 static void *checkpointer(void *arg)
 {
     struct sq_store *s = arg;
+    long backoff_ms = 0; /* after a RESTART gave up: a long reader; writers go first */
     pthread_mutex_lock(&s->ckpt_mu);
     while (s->ckpt_running) {
-        if (!s->ckpt_wake) {
+        if (!s->ckpt_wake || backoff_ms) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts);
+            long ms = backoff_ms ? backoff_ms : 1000;
+            ts.tv_sec += ms / 1000;
+            ts.tv_nsec += (ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            /* woken early only to stop while backing off */
+            while (s->ckpt_running && (backoff_ms || !s->ckpt_wake) &&
+                   pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts) == 0)
+                ;
         }
         if (!s->ckpt_running) break;
         s->ckpt_wake = 0;
         pthread_mutex_unlock(&s->ckpt_mu);
-        checkpoint_round(s);
+        int busy = checkpoint_round(s);
+        backoff_ms = !busy ? 0 : backoff_ms ? (backoff_ms * 2 > 1000 ? 1000 : backoff_ms * 2) : 50;
         pthread_mutex_lock(&s->ckpt_mu);
     }
     pthread_mutex_unlock(&s->ckpt_mu);
