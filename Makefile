@@ -9,7 +9,7 @@ SOAK_MINUTES ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all build deps test-deps run test check fuzz fuzz-smoke soak bench clean
+.PHONY: all build deps test-deps run test check fuzz fuzz-smoke soak bench bench-wal crash-trials clean
 
 all: build
 
@@ -42,6 +42,9 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@SHOPKEEPER_BIN=$(CURDIR)/$(ASAN_BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== browser tests (Chromium) =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper node --test tests/browser/
+	@echo "== crash trials (kill -9 under load, short run) =="
+	@$(PYTHON) scripts/crash_trials.py --trials 5 --bin $(CURDIR)/$(BUILD)/shopkeeper
+	@echo "== fuzz smoke (libFuzzer, a few seconds each) =="
 	@$(MAKE) fuzz-smoke
 
 # The quick tier while iterating: unit and API tests on the normal build only
@@ -73,6 +76,18 @@ soak: test-deps build
 bench: build
 	@scripts/install-deps.sh --bench
 	@scripts/bench.sh $(BUILD)
+	@echo
+	@$(PYTHON) bench/bench_wal.py --bin $(CURDIR)/$(BUILD)/shopkeeper --seconds $(WAL_SECONDS)
+
+# The WAL under ~500 purchases/s (10 minutes; WAL_SECONDS=120 for a shorter run).
+WAL_SECONDS ?= 600
+bench-wal: build
+	@$(PYTHON) bench/bench_wal.py --bin $(CURDIR)/$(BUILD)/shopkeeper --seconds $(WAL_SECONDS)
+
+# kill -9 under load, restart, check every acknowledged write (TRIALS=100).
+TRIALS ?= 100
+crash-trials: build
+	@$(PYTHON) scripts/crash_trials.py --trials $(TRIALS) --bin $(CURDIR)/$(BUILD)/shopkeeper
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

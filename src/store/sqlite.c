@@ -13,8 +13,15 @@
  *  4. Queries on behalf of a brand join membership_purposes: a field leaves
  *     the database only when its purpose is granted at that moment.
  *  5. Commits never checkpoint the WAL (wal_autocheckpoint is off on the
- *     pool); a background thread checkpoints passively every second, so a
- *     request never pays for copying pages back into the database.
+ *     pool); a background thread checkpoints passively every second, or as
+ *     soon as a commit sees the WAL pass WAL_WAKE_FRAMES, so a request never
+ *     pays for copying pages back into the database. Passive checkpoints
+ *     alone never let the WAL start over under steady writes (the next
+ *     writer restarts it only if it found every frame copied back and no
+ *     reader in it), so past WAL_RESTART_FRAMES the checkpointer runs a
+ *     RESTART checkpoint, which holds writers back for the few frames left
+ *     and waits for readers briefly (ckpt_busy); journal_size_limit then
+ *     cuts the file back to WAL_SIZE_LIMIT when the log restarts.
  *  6. Pool connections keep the statements they ran prepared (the cache
  *     below) and reset each one as its query ends.
  */
@@ -2009,18 +2016,97 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
 
 /* ---- lifecycle --------------------------------------------------------- */
 
+/* ---- the WAL checkpointer ----------------------------------------------
+ * Sizes in WAL frames (one page, 4 KiB, each): at ~500 purchases a second
+ * the log grows by ~27 MB a second, so waiting for the once-a-second tick
+ * is not enough; a commit that sees the log past WAL_WAKE_FRAMES wakes the
+ * checkpointer at once (wal_hook: a lock and a signal, no I/O). */
+#define WAL_WAKE_FRAMES 4096             /* 16 MiB: wake the checkpointer */
+#define WAL_RESTART_FRAMES 8192          /* 32 MiB: make the log start over */
+#define WAL_SIZE_LIMIT (32 * 1024 * 1024) /* journal_size_limit, bytes */
+#define CKPT_BUSY_STEPS 200              /* x 250 us: wait 50 ms for readers */
+
+static int wal_hook(void *arg, sqlite3 *db, const char *zdb, int frames)
+{
+    (void)db;
+    (void)zdb;
+    struct sq_store *s = arg;
+    if (frames >= WAL_WAKE_FRAMES) {
+        pthread_mutex_lock(&s->ckpt_mu);
+        if (!s->ckpt_wake) {
+            s->ckpt_wake = 1;
+            pthread_cond_signal(&s->ckpt_cv);
+        }
+        pthread_mutex_unlock(&s->ckpt_mu);
+    }
+    return SQLITE_OK;
+}
+
+/* The checkpointer's busy handler. A RESTART checkpoint holds the write
+ * lock while it waits for readers still in the old log, so it waits only
+ * briefly; if they are not done it gives up (SQLITE_BUSY), writers go on,
+ * and the next round tries again. */
+static int ckpt_busy(void *arg, int n)
+{
+    (void)arg;
+    if (n >= CKPT_BUSY_STEPS) return 0;
+    struct timespec ts = {0, 250 * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+/* One round: copy back what can be copied without waiting; then, for a
+ * log past WAL_RESTART_FRAMES, a RESTART checkpoint so that the next
+ * writer starts the log over (a passive checkpoint just before leaves
+ * only the frames written since for it to copy while writers wait). */
+static int checkpoint_round(struct sq_store *s)
+{
+    static const char *const dbs[] = {"main", "keys"};
+    int busy = 0;
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        int log = 0, done = 0;
+        sqlite3_wal_checkpoint_v2(s->ckpt_db, dbs[i], SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (log < WAL_RESTART_FRAMES) continue;
+        int64_t t0 = time_now_us();
+        int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, dbs[i], SQLITE_CHECKPOINT_RESTART, &log,
+                                           &done);
+        char frames[16], ms[24];
+        snprintf(frames, sizeof frames, "%d", log);
+        snprintf(ms, sizeof ms, "%.2f", (double)(time_now_us() - t0) / 1000.0);
+        log_kv(rc == SQLITE_OK ? LOG_DEBUG : LOG_INFO, "sqlite.checkpoint", "db", dbs[i], "mode",
+               "restart", "frames", frames, "result", rc == SQLITE_OK ? "ok" : "readers busy",
+               "ms", ms, NULL);
+        if (rc != SQLITE_OK) busy = 1;
+    }
+    return busy;
+}
+
 static void *checkpointer(void *arg)
 {
     struct sq_store *s = arg;
+    long backoff_ms = 0; /* after a RESTART gave up: a long reader; writers go first */
     pthread_mutex_lock(&s->ckpt_mu);
     while (s->ckpt_running) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts);
+        if (!s->ckpt_wake || backoff_ms) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            long ms = backoff_ms ? backoff_ms : 1000;
+            ts.tv_sec += ms / 1000;
+            ts.tv_nsec += (ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            /* woken early only to stop while backing off */
+            while (s->ckpt_running && (backoff_ms || !s->ckpt_wake) &&
+                   pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts) == 0)
+                ;
+        }
         if (!s->ckpt_running) break;
+        s->ckpt_wake = 0;
         pthread_mutex_unlock(&s->ckpt_mu);
-        sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int busy = checkpoint_round(s);
+        backoff_ms = !busy ? 0 : backoff_ms ? (backoff_ms * 2 > 1000 ? 1000 : backoff_ms * 2) : 50;
         pthread_mutex_lock(&s->ckpt_mu);
     }
     pthread_mutex_unlock(&s->ckpt_mu);
@@ -2170,11 +2256,11 @@ static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *er
      * for bulk loads such as the benchmarks' seeding, never in production */
     const char *sync = getenv("SHOPKEEPER_SQLITE_SYNC");
     if (!sync || (strcmp(sync, "OFF") && strcmp(sync, "FULL"))) sync = "NORMAL";
-    char pragmas[160];
+    char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; "
-             "PRAGMA wal_autocheckpoint = 0;",
-             sync);
+             "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d;",
+             sync, WAL_SIZE_LIMIT);
     if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot configure database %s: %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);
@@ -2192,8 +2278,9 @@ static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *er
     }
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA keys.journal_mode = WAL; PRAGMA keys.synchronous = %s; "
-             "PRAGMA secure_delete = ON; PRAGMA keys.secure_delete = ON;",
-             sync);
+             "PRAGMA secure_delete = ON; PRAGMA keys.secure_delete = ON; "
+             "PRAGMA keys.journal_size_limit = %d;",
+             sync, WAL_SIZE_LIMIT);
     if (!ok || sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open the key store %s: %s", keys, sqlite3_errmsg(db));
         sqlite3_close(db);
@@ -2243,6 +2330,8 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
     for (int i = 1; !rc && i < POOL_SIZE; i++) rc = conn_open(path, keys, &s->pool[i].db, err, errlen);
     if (!rc) rc = conn_open(path, keys, &s->ckpt_db, err, errlen);
     if (!rc) {
+        for (int i = 0; i < POOL_SIZE; i++) sqlite3_wal_hook(s->pool[i].db, wal_hook, s);
+        sqlite3_busy_handler(s->ckpt_db, ckpt_busy, NULL);
         s->ckpt_running = 1;
         if (pthread_create(&s->ckpt, NULL, checkpointer, s)) s->ckpt_running = 0;
     }

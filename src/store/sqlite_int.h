@@ -41,6 +41,7 @@ struct sq_store {
     uint8_t k_pseudo[CRYPTO_KEY_LEN];  /* pseudonyms of erased customers */
     pthread_t ckpt;                    /* the WAL checkpointer */
     int ckpt_running;
+    int ckpt_wake;                     /* a commit saw the WAL pass WAL_WAKE_FRAMES */
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cv;
     sqlite3 *ckpt_db;
