@@ -48,6 +48,7 @@ struct app_config {
 };
 
 struct recog;
+struct conn_watch;
 struct suggest_svc;
 struct sse_hub;
 struct mailer;
@@ -70,6 +71,8 @@ struct app {
     struct gate pw_gate;         /* password hashing: bounded (pw.c) */
     struct ratelimit rl_signup;  /* sign-ups per client address */
     struct ratelimit_slot rl_signup_slots[1024];
+    pthread_mutex_t watch_mu;    /* connections waiting for a request's headers */
+    struct conn_watch *watch_head;
     pthread_mutex_t seen_mu;
     struct strmap seen;          /* store key id -> int64_t last written (us) */
     struct ratelimit rl_reset_addr;  /* password-reset requests per address */

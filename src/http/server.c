@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +52,78 @@
 #define STREAM_TIMEOUT_S 120 /* a counter display's stream: several keep-alives */
 
 /* ---- per-connection state --------------------------------------------- */
+
+/* Every open connection, with since when it has been waiting for a
+ * request's headers (0: it is not: a request is being read or answered, a
+ * stream included). libmicrohttpd's own timeout is an idle one, which a
+ * client trickling a header byte a second never meets; the serve loop
+ * closes a connection whose headers took longer than cfg.header_timeout_s
+ * (watch_headers()). Entries are linked from the connection's start to its
+ * close notification, which libmicrohttpd makes before it closes the
+ * socket, so the watchdog never touches a descriptor reused by another. */
+struct conn_watch {
+    struct conn_watch *prev, *next;
+    int fd;
+    int64_t since_us;
+};
+
+static void watch_set(struct app *app, struct MHD_Connection *conn, int64_t since_us)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_watch *w = ci ? ci->socket_context : NULL;
+    if (!w) return;
+    pthread_mutex_lock(&app->watch_mu);
+    w->since_us = since_us;
+    pthread_mutex_unlock(&app->watch_mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct app *app = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_watch *w = fi ? calloc(1, sizeof *w) : NULL;
+        if (!w) return;
+        w->fd = fi->connect_fd;
+        w->since_us = time_now_us();
+        pthread_mutex_lock(&app->watch_mu);
+        w->next = app->watch_head;
+        if (w->next) w->next->prev = w;
+        app->watch_head = w;
+        pthread_mutex_unlock(&app->watch_mu);
+        *socket_context = w;
+        return;
+    }
+    struct conn_watch *w = *socket_context;
+    if (!w) return;
+    pthread_mutex_lock(&app->watch_mu);
+    if (w->prev) w->prev->next = w->next;
+    else app->watch_head = w->next;
+    if (w->next) w->next->prev = w->prev;
+    pthread_mutex_unlock(&app->watch_mu);
+    free(w);
+    *socket_context = NULL;
+}
+
+/* Closes connections whose request headers have taken too long; the count. */
+static size_t watch_headers(struct app *app, int64_t now_us)
+{
+    if (!app->cfg.header_timeout_s) return 0;
+    int64_t limit = (int64_t)app->cfg.header_timeout_s * 1000000;
+    size_t n = 0;
+    pthread_mutex_lock(&app->watch_mu);
+    for (struct conn_watch *w = app->watch_head; w; w = w->next) {
+        if (!w->since_us || now_us - w->since_us <= limit) continue;
+        shutdown(w->fd, SHUT_RDWR); /* its thread sees the end and closes it */
+        w->since_us = 0;
+        n++;
+    }
+    pthread_mutex_unlock(&app->watch_mu);
+    return n;
+}
 
 /* One request's state, from its headers to its completion. libmicrohttpd
  * calls on_request first when the headers are complete (nothing of the body
@@ -960,6 +1033,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct conn_state *cs = *con_cls;
     if (!cs || *con_cls == (void *)bad_target_marker) {
         int bad_target = *con_cls == (void *)bad_target_marker;
+        watch_set(app, conn, 0); /* the headers are in */
         *con_cls = NULL;
         cs = calloc(1, sizeof *cs);
         if (!cs) return MHD_NO;
@@ -1022,9 +1096,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    watch_set(cls, conn, time_now_us()); /* kept alive: the next request's headers */
     if (*con_cls != (void *)bad_target_marker) conn_state_free(*con_cls);
     *con_cls = NULL;
 }
@@ -1058,6 +1131,7 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
     ratelimit_init(&app->rl_signup, app->rl_signup_slots, 1024,
                    cfg->signups_per_hour ? cfg->signups_per_hour : 1, 3600 * 1000000LL);
     pthread_mutex_init(&app->seen_mu, NULL);
+    pthread_mutex_init(&app->watch_mu, NULL);
     if (strmap_init(&app->seen)) return SK_ENOMEM;
     ratelimit_init(&app->rl_reset_addr, app->rl_reset_addr_slots, 1024, RESETS_PER_ADDR_HOUR,
                    3600 * 1000000LL);
@@ -1078,6 +1152,7 @@ void app_release(struct app *app)
     strmap_release(&app->seen);
     pthread_mutex_destroy(&app->seen_mu);
     gate_release(&app->pw_gate);
+    pthread_mutex_destroy(&app->watch_mu);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ret, int *ret_v6)
@@ -1148,6 +1223,7 @@ int http_serve(struct app *app)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_STACK_SIZE,
         (size_t)(1024 * 1024), MHD_OPTION_NOTIFY_COMPLETED, &on_completed, app,
         MHD_OPTION_URI_LOG_CALLBACK, &on_uri, app, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+        MHD_OPTION_NOTIFY_CONNECTION, &on_connection, app,
         MHD_OPTION_CONNECTION_LIMIT, app->cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, app->cfg.max_per_address, MHD_OPTION_END);
     if (!d) {
@@ -1159,7 +1235,15 @@ int http_serve(struct app *app)
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     log_kv(LOG_INFO, "serve.ready", "listen", app->cfg.listen, "db", app->cfg.db_path, NULL);
-    while (!stop_requested) usleep(100 * 1000);
+    while (!stop_requested) {
+        usleep(100 * 1000);
+        size_t cut = watch_headers(app, time_now_us());
+        if (cut) {
+            char n[24];
+            snprintf(n, sizeof n, "%zu", cut);
+            log_kv(LOG_WARN, "http.header_timeout", "closed", n, NULL);
+        }
+    }
     log_kv(LOG_INFO, "serve.stopping", NULL);
     if (app->hub) sse_hub_shutdown(app->hub);
     MHD_stop_daemon(d);

@@ -262,3 +262,42 @@ def test_a_body_that_trickles_is_dropped(server_factory):
     finally:
         s.close()
     assert "http.body_timeout" in srv.stderr()
+
+
+def test_headers_that_trickle_are_dropped_too(server_factory):
+    """A header byte every half second keeps libmicrohttpd's idle timeout
+    happy forever (slowloris); the headers must be complete within
+    --header-timeout all the same."""
+    srv = server_factory(extra_args=["--header-timeout", "2"])
+    s = connect(srv, timeout=10)
+    t = time.monotonic()
+    closed = False
+    try:
+        s.sendall(b"GET /v1/brands HTTP/1.1\r\n")
+        for i in range(24):
+            time.sleep(0.5)
+            try:
+                s.sendall(b"X-Slow-%d: 1\r\n" % i)
+            except OSError:
+                closed = True
+                break
+            s.settimeout(0.01)
+            try:
+                if s.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = True
+                break
+        waited = time.monotonic() - t
+        assert closed, "trickled headers were still being read after 12 s"
+        assert waited < 5, f"closed only after {waited:.1f} s"
+        # and a keep-alive connection that answers in time is served normally
+        s2 = connect(srv)
+        s2.sendall(head("GET", "/v1/brands"))
+        assert read_response(s2)[0] == 200
+        s2.close()
+    finally:
+        s.close()
