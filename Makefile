@@ -78,6 +78,10 @@ bench: build
 	@scripts/bench.sh $(BUILD)
 	@echo
 	@$(PYTHON) bench/bench_wal.py --bin $(CURDIR)/$(BUILD)/shopkeeper --seconds $(WAL_SECONDS)
+	@echo
+	@$(PYTHON) bench/edge_bodies.py --bin $(CURDIR)/$(BUILD)/shopkeeper
+	@echo
+	@$(PYTHON) bench/edge_idle.py --bin $(CURDIR)/$(BUILD)/shopkeeper
 
 # The WAL under ~500 purchases/s (10 minutes; WAL_SECONDS=120 for a shorter run).
 WAL_SECONDS ?= 600
