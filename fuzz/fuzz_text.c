@@ -1,8 +1,9 @@
 /*
  * fuzz_text.c — libFuzzer harness: the short texts a client sends in paths,
  * headers and fields: a counter code typed at the till, an email, a slug, a
- * SKU, a date, a role name, and free text (one line, or paragraphs). The
- * input is split at the first NUL-free byte as a C string.
+ * SKU, a date, a role name, an Idempotency-Key, an id or page cursor, a
+ * sighting's EID and time, and free text (one line, or paragraphs). The
+ * input, up to its first NUL, is one C string.
  */
 #include "core/account.h"
 #include "core/catalogue.h"
@@ -10,6 +11,9 @@
 #include "core/countercode.h"
 #include "core/purpose.h"
 #include "core/roles.h"
+#include "util/crypto.h"
+#include "util/ids.h"
+#include "util/timeutil.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sku_is_valid(s);
     date_is_valid(s);
     role_bit(s);
+    idem_key_is_valid(s);    /* the Idempotency-Key header */
+    id_is_plausible(s);      /* a path id or a page cursor (?after=) */
+    uint8_t eid[8];          /* a sighting's eid: 16 hex digits */
+    if (hex_decode(s, eid, sizeof eid) == 0 && strlen(s) != 16) __builtin_trap();
+    int64_t t;               /* a sighting's seen_at, a purchase's at */
+    time_parse_rfc3339(s, &t);
     int one = text_is_clean(s, 200), lines = text_is_clean_lines(s, 200);
     if (one && !lines) __builtin_trap(); /* paragraphs allow all one line does */
     free(s);

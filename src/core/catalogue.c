@@ -20,6 +20,15 @@
         goto fail;                                                                         \
     } while (0)
 
+int idem_key_is_valid(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > IDEM_KEY_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x21 || k[i] > 0x7e) return 0;
+    return 1;
+}
+
 int sku_is_valid(const char *s)
 {
     /* "import" names the bulk route under /items */

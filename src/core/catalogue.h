@@ -27,6 +27,8 @@
 #define TXN_MAX 64
 #define IMPORT_REJECTED_MAX 1000 /* rejected rows listed in a summary */
 
+/* 1 if k is an Idempotency-Key: 1-100 printable ASCII characters */
+int idem_key_is_valid(const char *k);
 /* 1 if s is a SKU: 1-64 of A-Z a-z 0-9 _ - */
 int sku_is_valid(const char *s);
 /* 1 if s is YYYY-MM-DD, a real date */

@@ -88,15 +88,6 @@ void h_item_import(struct app *app, struct http_req *req, struct http_resp *resp
     resp_json(resp, 200, out);
 }
 
-/* The Idempotency-Key: 1-100 printable ASCII characters. */
-static int idem_key_ok(const char *k)
-{
-    size_t n = strlen(k);
-    if (n == 0 || n > IDEM_KEY_MAX) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (k[i] < 0x21 || k[i] > 0x7e) return 0;
-    return 1;
-}
 
 void h_purchase_create(struct app *app, struct http_req *req, struct http_resp *resp)
 {
@@ -106,7 +97,7 @@ void h_purchase_create(struct app *app, struct http_req *req, struct http_resp *
                      "Idempotency-Key: required header (one per sale, the same on a retry)");
         return;
     }
-    if (!idem_key_ok(key)) {
+    if (!idem_key_is_valid(key)) {
         resp_problem(resp, 422, "Idempotency-Key: 1-%d printable ASCII characters", IDEM_KEY_MAX);
         return;
     }
