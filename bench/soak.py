@@ -234,6 +234,11 @@ def main():
         except subprocess.TimeoutExpired:
             srv.kill()
         log.close()
+        # a sanitizer build reports leaks and errors at exit: show them
+        text = open(os.path.join(work, "serve.log"), errors="replace").read()
+        if "Sanitizer" in text or "runtime error" in text:
+            print("soak: the server's sanitizer report:")
+            print("\n".join(text.splitlines()[-80:]))
         shutil.rmtree(work, ignore_errors=True)
 
 
