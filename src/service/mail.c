@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 /* A message to send, or (fn set) work to run on the mailer's thread. */
@@ -174,12 +175,20 @@ static void *mailer_run(void *arg)
         m->n--;
         pthread_mutex_unlock(&m->mu);
         char err[CURL_ERROR_SIZE + 64];
-        if (msg.fn)
+        if (msg.fn) {
             msg.fn(msg.ctx);
-        else if (mail_send_now(&cfg, msg.to, msg.subject, msg.body, err, sizeof err))
-            log_kv(LOG_WARN, "mail.failed", "error", err, NULL);
-        else
-            log_kv(LOG_INFO, "mail.sent", NULL);
+        } else {
+            /* a relay that is busy or restarting a moment: try again twice,
+             * after 1 s and 3 s, before giving up on the message */
+            static const unsigned pause_s[MAIL_ATTEMPTS] = {0, 1, 3};
+            int sent = 0;
+            for (int a = 0; a < MAIL_ATTEMPTS && !sent; a++) {
+                if (pause_s[a]) sleep(pause_s[a]);
+                sent = mail_send_now(&cfg, msg.to, msg.subject, msg.body, err, sizeof err) == 0;
+            }
+            if (sent) log_kv(LOG_INFO, "mail.sent", NULL);
+            else log_kv(LOG_WARN, "mail.failed", "error", err, "attempts", "3", NULL);
+        }
         msg_free(&msg);
         pthread_mutex_lock(&m->mu);
     }

@@ -14,6 +14,7 @@
 
 #define MAIL_QUEUE_MAX 64    /* messages waiting; more are refused (SK_ETOOBIG) */
 #define MAIL_BODY_MAX 8192
+#define MAIL_ATTEMPTS 3      /* a message is tried this often before it is given up */
 
 struct mail_config {
     const char *smtp_url; /* smtp://host:port, smtps://..., user:pass@ allowed */
