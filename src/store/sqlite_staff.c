@@ -278,6 +278,24 @@ int sqi_store_update(struct store *st, const char *bid, const char *sid, json_t 
     return rc;
 }
 
+/* Revokes one key of the store (key_id) or all of them (NULL) and deletes
+ * their bearer tokens, within the caller's transaction: they stop working at
+ * the next request. SK_ENOTFOUND when key_id is not the store's. */
+static int keys_revoke(sqlite3 *db, const char *sid, const char *key_id, const char *now)
+{
+    int rc = sqi_q_exec(db,
+                        "UPDATE store_keys SET revoked_at = COALESCE(revoked_at, ?) "
+                        "WHERE store_id = ? AND (? IS NULL OR id = ?)",
+                        "ssss", now, sid, key_id, key_id);
+    if (!rc && key_id && sqlite3_changes(db) == 0) return SK_ENOTFOUND;
+    if (!rc)
+        rc = sqi_q_exec(db,
+                        "DELETE FROM tokens WHERE store_id = ? AND kind IN ('scanner', "
+                        "'display', 'pos') AND (? IS NULL OR subject_id = ?)",
+                        "sss", sid, key_id, key_id);
+    return rc;
+}
+
 int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
@@ -291,12 +309,7 @@ int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t *
                         "WHERE id = ? AND brand_id = ?",
                         "sss", now, sid, bid);
     if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    if (!rc)
-        rc = sqi_q_exec(db,
-                        "UPDATE store_keys SET revoked_at = COALESCE(revoked_at, ?) "
-                        "WHERE store_id = ?",
-                        "ss", now, sid);
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM tokens WHERE store_id = ?", "s", sid);
+    if (!rc) rc = keys_revoke(db, sid, NULL, now);
     /* nobody is a manager or counter of a closed store any more */
     if (!rc) rc = sqi_q_exec(db, "DELETE FROM staff_grants WHERE store_id = ?", "s", sid);
     rc = sqi_tx_end(db, rc);
@@ -328,13 +341,7 @@ int sqi_store_key_revoke(struct store *st, const char *sid, const char *key_id, 
     sqi_now_text(now);
     sqlite3 *db = sqi_pool_acquire(s);
     int rc = sqi_tx_begin(db);
-    if (!rc)
-        rc = sqi_q_exec(db,
-                        "UPDATE store_keys SET revoked_at = COALESCE(revoked_at, ?) "
-                        "WHERE id = ? AND store_id = ?",
-                        "sss", now, key_id, sid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM tokens WHERE subject_id = ?", "s", key_id);
+    if (!rc) rc = keys_revoke(db, sid, key_id, now);
     json_t *row = NULL;
     if (!rc)
         rc = sqi_q_row(db, &row,

@@ -51,6 +51,26 @@ def read_response(s, timeout=5):
     return status, headers, rest[:n]
 
 
+def trickle(s, pieces, every=0.5):
+    """Sends each piece after a pause; True as soon as the server has closed
+    the connection, False when every piece went out and it is still open."""
+    for piece in pieces:
+        time.sleep(every)
+        try:
+            s.sendall(piece)
+        except OSError:
+            return True
+        s.settimeout(0.01)
+        try:
+            if s.recv(1) == b"":
+                return True
+        except socket.timeout:
+            pass
+        except OSError:
+            return True
+    return False
+
+
 def send_raw(server, data, timeout=5):
     s = connect(server, timeout=timeout)
     try:
@@ -237,26 +257,9 @@ def test_a_body_that_trickles_is_dropped(server_factory):
     srv = server_factory(extra_args=["--body-timeout", "2", "--header-timeout", "5"])
     s = connect(srv, timeout=10)
     t = time.monotonic()
-    closed = False
     try:
         s.sendall(head("POST", "/v1/sessions", "Content-Length: 1000"))
-        for _ in range(20):
-            time.sleep(0.5)
-            try:
-                s.sendall(b" ")
-            except OSError:
-                closed = True
-                break
-            s.settimeout(0.01)
-            try:
-                if s.recv(1) == b"":
-                    closed = True
-                    break
-            except socket.timeout:
-                pass
-            except OSError:
-                closed = True
-                break
+        closed = trickle(s, (b" " for _ in range(20)))
         assert closed, "the trickling body was still being read after 10 s"
         assert time.monotonic() - t < 7
     finally:
@@ -271,26 +274,9 @@ def test_headers_that_trickle_are_dropped_too(server_factory):
     srv = server_factory(extra_args=["--header-timeout", "2"])
     s = connect(srv, timeout=10)
     t = time.monotonic()
-    closed = False
     try:
         s.sendall(b"GET /v1/brands HTTP/1.1\r\n")
-        for i in range(24):
-            time.sleep(0.5)
-            try:
-                s.sendall(b"X-Slow-%d: 1\r\n" % i)
-            except OSError:
-                closed = True
-                break
-            s.settimeout(0.01)
-            try:
-                if s.recv(1) == b"":
-                    closed = True
-                    break
-            except socket.timeout:
-                pass
-            except OSError:
-                closed = True
-                break
+        closed = trickle(s, (b"X-Slow-%d: 1\r\n" % i for i in range(24)))
         waited = time.monotonic() - t
         assert closed, "trickled headers were still being read after 12 s"
         assert waited < 5, f"closed only after {waited:.1f} s"
