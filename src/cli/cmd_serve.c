@@ -43,7 +43,13 @@ static const char serve_help[] =
     "  --max-body BYTES     largest request body accepted (SHOPKEEPER_MAX_BODY;\n"
     "                       default 1048576); larger bodies get 413\n"
     "  --max-connections N  simultaneous connections, counter displays included\n"
-    "                       (SHOPKEEPER_MAX_CONNECTIONS; default 4000)\n"
+    "                       (SHOPKEEPER_MAX_CONNECTIONS; default 16000, lowered to fit\n"
+    "                       the open-file limit, ulimit -n)\n"
+    "  --threads N          network threads, each an epoll loop over its share of the\n"
+    "                       connections (SHOPKEEPER_THREADS; default one per core)\n"
+    "  --workers N          threads that run requests' handlers (SHOPKEEPER_WORKERS;\n"
+    "                       default 8); password hashing, imports and exports run on\n"
+    "                       a separate lane sized by the core count\n"
     "  --max-per-address N  simultaneous connections from one client address; more are\n"
     "                       closed at once (SHOPKEEPER_MAX_PER_ADDRESS; default 64;\n"
     "                       0: no limit, for behind a reverse proxy that limits them)\n"
@@ -148,6 +154,7 @@ int cmd_serve(int argc, char **argv)
         {"master-key", required_argument, 0, 'k'}, {"keys", required_argument, 0, 'K'}, {"log-level", required_argument, 0, 'L'},
         {"web", required_argument, 0, 'w'},      {"max-body", required_argument, 0, 'b'},
         {"max-connections", required_argument, 0, 't'},
+        {"threads", required_argument, 0, 'N'},  {"workers", required_argument, 0, 'W'},
         {"max-per-address", required_argument, 0, 'a'},
         {"signups-per-hour", required_argument, 0, 'U'},
         {"header-timeout", required_argument, 0, 'H'}, {"body-timeout", required_argument, 0, 'B'},
@@ -167,7 +174,7 @@ int cmd_serve(int argc, char **argv)
         .listen = env_or("SHOPKEEPER_LISTEN", "127.0.0.1:8080"),
         .web_dir = env_or("SHOPKEEPER_WEB", NULL),
         .max_body = 1024 * 1024,
-        .max_connections = 4000,
+        .max_connections = 16000,
         .max_per_address = 64,
         .signups_per_hour = 60,
         .header_timeout_s = 10,
@@ -179,7 +186,9 @@ int cmd_serve(int argc, char **argv)
     };
     const char *level = env_or("SHOPKEEPER_LOG_LEVEL", "info");
     const char *max_body = env_or("SHOPKEEPER_MAX_BODY", NULL);
-    const char *threads = env_or("SHOPKEEPER_MAX_CONNECTIONS", NULL);
+    const char *max_conn = env_or("SHOPKEEPER_MAX_CONNECTIONS", NULL);
+    const char *threads = env_or("SHOPKEEPER_THREADS", NULL);
+    const char *workers = env_or("SHOPKEEPER_WORKERS", NULL);
     const char *per_address = env_or("SHOPKEEPER_MAX_PER_ADDRESS", NULL);
     const char *signups = env_or("SHOPKEEPER_SIGNUPS_PER_HOUR", NULL);
     const char *header_timeout = env_or("SHOPKEEPER_HEADER_TIMEOUT", NULL);
@@ -207,7 +216,9 @@ int cmd_serve(int argc, char **argv)
         case 'L': level = optarg; break;
         case 'w': cfg.web_dir = optarg; break;
         case 'b': max_body = optarg; break;
-        case 't': threads = optarg; break;
+        case 't': max_conn = optarg; break;
+        case 'N': threads = optarg; break;
+        case 'W': workers = optarg; break;
         case 'a': per_address = optarg; break;
         case 'U': signups = optarg; break;
         case 'H': header_timeout = optarg; break;
@@ -239,9 +250,17 @@ int cmd_serve(int argc, char **argv)
         if (parse_num("--max-body", max_body, 1024, 1LL << 30, &v)) return 2;
         cfg.max_body = (size_t)v;
     }
-    if (threads) {
-        if (parse_num("--max-connections", threads, 16, 100000, &v)) return 2;
+    if (max_conn) {
+        if (parse_num("--max-connections", max_conn, 16, 1000000, &v)) return 2;
         cfg.max_connections = (unsigned)v;
+    }
+    if (threads) {
+        if (parse_num("--threads", threads, 1, 64, &v)) return 2;
+        cfg.threads = (unsigned)v;
+    }
+    if (workers) {
+        if (parse_num("--workers", workers, 1, 256, &v)) return 2;
+        cfg.workers = (unsigned)v;
     }
     if (per_address) {
         if (parse_num("--max-per-address", per_address, 0, 100000, &v)) return 2;

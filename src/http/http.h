@@ -35,6 +35,8 @@ struct app_config {
     size_t max_body;             /* bytes: the ceiling of every route's own limit */
     unsigned max_connections;
     unsigned max_per_address;    /* connections from one client address; 0: no limit */
+    unsigned threads;            /* network threads (epoll loops); 0: one per core */
+    unsigned workers;            /* the fast lane's handler threads; 0: the default (8) */
     unsigned signups_per_hour;   /* new accounts from one client address; 0: no limit */
     unsigned header_timeout_s;   /* a request's headers complete within this; also the idle timeout */
     unsigned body_timeout_s;     /* a request's body complete within this after its headers */
@@ -52,6 +54,7 @@ struct conn_watch;
 struct suggest_svc;
 struct sse_hub;
 struct mailer;
+struct workq;
 
 /* Process-wide state shared by every handler. */
 struct app {
@@ -60,6 +63,7 @@ struct app {
     struct suggest_svc *sugg; /* the suggestion service, or NULL */
     struct sse_hub *hub;   /* counter display streams */
     struct mailer *mail;   /* the SMTP relay's queue, or NULL when none is configured */
+    struct workq *lane_fast, *lane_slow; /* handler workers (server.c), while serving */
     struct app_config cfg;
     pthread_mutex_t rl_mu;
     struct ratelimit rl_addr;    /* login attempts per client address */
@@ -72,7 +76,7 @@ struct app {
     struct ratelimit rl_signup;  /* sign-ups per client address */
     struct ratelimit_slot rl_signup_slots[1024];
     pthread_mutex_t watch_mu;    /* connections waiting for a request's headers */
-    struct conn_watch *watch_head;
+    struct conn_watch *watch_head, *watch_tail; /* oldest first (server.c) */
     pthread_mutex_t seen_mu;
     struct strmap seen;          /* store key id -> int64_t last written (us) */
     struct ratelimit rl_reset_addr;  /* password-reset requests per address */
@@ -151,7 +155,13 @@ struct route {
     unsigned roles;
     const char *summary;
     size_t max_body;     /* 0: BODY_DEFAULT */
+    unsigned lane;       /* LANE_FAST (0) or LANE_SLOW: which workers run it */
 };
+
+/* Handlers run on two pools of workers, never on the network threads: the
+ * fast lane for everything quick, the slow lane for routes that may hold a
+ * worker for long (routes.c marks them). */
+enum { LANE_FAST = 0, LANE_SLOW = 1 };
 
 /* The body limit of r under cfg (the smaller of the route's and the ceiling). */
 size_t route_body_limit(const struct route *r, const struct app_config *cfg);

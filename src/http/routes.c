@@ -6,6 +6,9 @@
  * this table, and the API tests walk it for brand isolation.
  * The last column, when present, is the route's body limit (BODY_*, http.h);
  * rows without it take BODY_DEFAULT, and --max-body caps them all.
+ * LANE_SLOW after it marks a route whose handler may take long (a password
+ * hash, an import, a retrain, an export): it runs on the slow lane's
+ * workers, so a flood of sign-ins never delays a sighting (server.c).
  */
 #include "http/handlers.h"
 
@@ -31,7 +34,7 @@ const struct route http_routes[] = {
      "the brand's notice, current or ?version=N"},
 
     {"POST", "/v1/brands/{brand}/staff", h_staff_create, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
-     "add a staff member (a manager: at their own stores)"},
+     "add a staff member (a manager: at their own stores)", 0, LANE_SLOW},
     {"GET", "/v1/brands/{brand}/staff", h_staff_list, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
      "list staff (a manager: ?store= one of theirs)"},
     {"GET", "/v1/brands/{brand}/staff/{staff}", h_staff_get, ADMIN_OR_OP,
@@ -39,7 +42,7 @@ const struct route http_routes[] = {
     {"PATCH", "/v1/brands/{brand}/staff/{staff}", h_staff_patch, ADMIN_OR_OP,
      ROLE_ADMIN | ROLE_MANAGER, "rename, change roles and stores, disable or enable"},
     {"POST", "/v1/sessions", h_session_create, WHO_PUBLIC, 0,
-     "log in (staff or customer)", BODY_SMALL},
+     "log in (staff or customer)", BODY_SMALL, LANE_SLOW},
     {"GET", "/v1/sessions/current", h_session_get,
      WHO_OPERATOR | WHO_STAFF | WHO_CUSTOMER | WHO_SCANNER | WHO_DISPLAY | WHO_POS, 0,
      "who this token is"},
@@ -61,18 +64,20 @@ const struct route http_routes[] = {
     {"DELETE", "/v1/stores/{store}/keys/{key}", h_store_key_revoke, ADMIN_OR_OP,
      ROLE_ADMIN | ROLE_MANAGER, "revoke a key: it stops working at once"},
 
-    {"POST", "/v1/customers", h_customer_create, WHO_PUBLIC, 0, "sign up as a shopper", BODY_SMALL},
+    {"POST", "/v1/customers", h_customer_create, WHO_PUBLIC, 0, "sign up as a shopper",
+     BODY_SMALL, LANE_SLOW},
     {"GET", "/v1/me", h_me_get, WHO_CUSTOMER, 0, "my profile"},
     {"PATCH", "/v1/me", h_me_patch, WHO_CUSTOMER, 0,
-     "change my name and/or email (email: current_password too)"},
+     "change my name and/or email (email: current_password too)", 0, LANE_SLOW},
     {"PUT", "/v1/sessions/current/password", h_password_change, WHO_STAFF | WHO_CUSTOMER, 0,
-     "change my password (current_password required; my other sessions end)", BODY_SMALL},
+     "change my password (current_password required; my other sessions end)", BODY_SMALL,
+     LANE_SLOW},
     {"POST", "/v1/password-resets", h_password_reset_request, WHO_PUBLIC, 0,
      "mail a one-time link to choose a new password (same answer for any email)", BODY_SMALL},
     {"GET", "/v1/password-links/{token}", h_password_link_get, WHO_PUBLIC, 0,
      "what a one-time password link is for, while it works"},
     {"POST", "/v1/password-links/{token}", h_password_link_use, WHO_PUBLIC, 0,
-     "choose a password through a one-time link", BODY_SMALL},
+     "choose a password through a one-time link", BODY_SMALL, LANE_SLOW},
     {"GET", "/v1/me/brands", h_my_brands, WHO_CUSTOMER, 0, "my memberships and grants"},
     {"GET", "/v1/me/brands/{brand}", h_my_brand_get, WHO_CUSTOMER, 0, "one membership"},
     {"PUT", "/v1/me/brands/{brand}", h_my_brand_put, WHO_CUSTOMER, 0,
@@ -134,26 +139,28 @@ const struct route http_routes[] = {
     {"POST", "/v1/me/brands/{brand}/suggestions/{sku}/dismiss", h_my_suggestion_dismiss,
      WHO_CUSTOMER, 0, "never suggest this item to me again"},
     {"POST", "/v1/brands/{brand}/train", h_brand_train, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
-     "retrain the brand's suggestion model now"},
+     "retrain the brand's suggestion model now", 0, LANE_SLOW},
     {"GET", "/v1/recognition/stats", h_recog_stats, WHO_OPERATOR, 0,
      "aggregate recognition counters"},
 
     {"GET", "/v1/privacy", h_privacy, WHO_PUBLIC, 0, "how long each kind of data is kept"},
     {"GET", "/v1/me/export", h_my_export, WHO_CUSTOMER, 0,
-     "everything held about me (docs/export.md)"},
+     "everything held about me (docs/export.md)", 0, LANE_SLOW},
     {"DELETE", "/v1/me", h_me_delete, WHO_CUSTOMER, 0,
-     "erase my account: rows deleted, my data key destroyed"},
+     "erase my account: rows deleted, my data key destroyed", 0, LANE_SLOW},
     {"GET", "/v1/me/access-log/verify", h_my_access_log_verify, WHO_CUSTOMER, 0,
      "check my access log's hash chain"},
     {"GET", "/v1/brands/{brand}/members/{customer}/export", h_member_export, WHO_STAFF,
-     ROLE_ADMIN, "what the brand holds of a member, under granted purposes (logged)"},
+     ROLE_ADMIN, "what the brand holds of a member, under granted purposes (logged)", 0,
+     LANE_SLOW},
 
     {"PUT", "/v1/brands/{brand}/items/{sku}", h_item_put, WHO_STAFF, ROLE_ADMIN | ROLE_MANAGER,
      "create or update a catalogue item", BODY_LARGE},
     {"GET", "/v1/brands/{brand}/items", h_item_list, WHO_PUBLIC, 0, "the brand's catalogue"},
     {"GET", "/v1/brands/{brand}/items/{sku}", h_item_get, WHO_PUBLIC, 0, "one catalogue item"},
     {"POST", "/v1/brands/{brand}/items/import", h_item_import, WHO_STAFF,
-     ROLE_ADMIN | ROLE_MANAGER, "import catalogue items from a text/csv body", BODY_BULK},
+     ROLE_ADMIN | ROLE_MANAGER, "import catalogue items from a text/csv body", BODY_BULK,
+     LANE_SLOW},
     {"POST", "/v1/stores/{store}/pos", h_pos_create, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
      "create a point-of-sale key (shown once)"},
     {"POST", "/v1/brands/{brand}/purchases", h_purchase_create, WHO_STAFF | WHO_POS, 0,

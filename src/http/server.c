@@ -9,11 +9,18 @@
  *   3. authenticate the bearer token, check the route's WHO_* and roles;
  *   4. resolve {brand} and keep staff and store keys inside their brand;
  *   5. a Content-Length over the route's body limit: 413.
- * Then, with the body (dispatch()):
+ * Then, with the body:
  *   6. accumulate it up to the route's limit (past it: 413, the rest
  *      dropped), within cfg.body_timeout_s of the headers;
- *   7. parse a JSON body (400 on malformed JSON or invalid UTF-8);
- *   8. call the handler, serialize its response, log one line.
+ *   7. suspend the connection and hand the request to a worker of the
+ *      route's lane (run_job(); a full lane: 503 with Retry-After);
+ *   8. the worker parses a JSON body (400 on malformed JSON or invalid
+ *      UTF-8), calls the handler (dispatch()) and resumes the connection;
+ *   9. back on the network thread, serialize the response, log one line.
+ * Threads: a few network threads (libmicrohttpd's pool, each an epoll
+ * loop over its share of the connections) never run a handler or wait
+ * for the database; two lanes of workers run handlers. A counter display's
+ * stream holds no thread at all between events (sse.c).
  * Paths outside /v1 and /healthz are static files from cfg.web_dir; any
  * other GET of a path outside /v1 is web/404.html with status 404 (a person
  * followed a link), while /v1 keeps answering problem documents.
@@ -31,6 +38,7 @@
 #include "util/log.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
+#include "util/workq.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +47,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +67,40 @@
  * stream included). libmicrohttpd's own timeout is an idle one, which a
  * client trickling a header byte a second never meets; the serve loop
  * closes a connection whose headers took longer than cfg.header_timeout_s
- * (watch_headers()). Entries are linked from the connection's start to its
- * close notification, which libmicrohttpd makes before it closes the
- * socket, so the watchdog never touches a descriptor reused by another. */
+ * (watch_headers()). Only connections waiting for headers are on the list,
+ * oldest first (each joins at the tail when it starts waiting), so the
+ * loop looks at the expired ones and one more, never at the thousands of
+ * display streams. An entry lives from the connection's start to its close
+ * notification, which libmicrohttpd makes before it closes the socket, so
+ * the watchdog never touches a descriptor reused by another. */
 struct conn_watch {
-    struct conn_watch *prev, *next;
+    struct conn_watch *prev, *next; /* on the waiting list iff since_us != 0 */
     int fd;
     int64_t since_us;
 };
+
+/* watch_mu held */
+static void watch_unlink(struct app *app, struct conn_watch *w)
+{
+    if (!w->since_us) return;
+    if (w->prev) w->prev->next = w->next;
+    else app->watch_head = w->next;
+    if (w->next) w->next->prev = w->prev;
+    else app->watch_tail = w->prev;
+    w->prev = w->next = NULL;
+    w->since_us = 0;
+}
+
+/* watch_mu held; since_us > 0 */
+static void watch_append(struct app *app, struct conn_watch *w, int64_t since_us)
+{
+    watch_unlink(app, w);
+    w->since_us = since_us;
+    w->prev = app->watch_tail;
+    if (w->prev) w->prev->next = w;
+    else app->watch_head = w;
+    app->watch_tail = w;
+}
 
 static void watch_set(struct app *app, struct MHD_Connection *conn, int64_t since_us)
 {
@@ -74,7 +109,8 @@ static void watch_set(struct app *app, struct MHD_Connection *conn, int64_t sinc
     struct conn_watch *w = ci ? ci->socket_context : NULL;
     if (!w) return;
     pthread_mutex_lock(&app->watch_mu);
-    w->since_us = since_us;
+    if (since_us) watch_append(app, w, since_us);
+    else watch_unlink(app, w);
     pthread_mutex_unlock(&app->watch_mu);
 }
 
@@ -88,11 +124,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         struct conn_watch *w = fi ? calloc(1, sizeof *w) : NULL;
         if (!w) return;
         w->fd = fi->connect_fd;
-        w->since_us = time_now_us();
         pthread_mutex_lock(&app->watch_mu);
-        w->next = app->watch_head;
-        if (w->next) w->next->prev = w;
-        app->watch_head = w;
+        watch_append(app, w, time_now_us());
         pthread_mutex_unlock(&app->watch_mu);
         *socket_context = w;
         return;
@@ -100,9 +133,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     struct conn_watch *w = *socket_context;
     if (!w) return;
     pthread_mutex_lock(&app->watch_mu);
-    if (w->prev) w->prev->next = w->next;
-    else app->watch_head = w->next;
-    if (w->next) w->next->prev = w->prev;
+    watch_unlink(app, w);
     pthread_mutex_unlock(&app->watch_mu);
     free(w);
     *socket_context = NULL;
@@ -115,10 +146,10 @@ static size_t watch_headers(struct app *app, int64_t now_us)
     int64_t limit = (int64_t)app->cfg.header_timeout_s * 1000000;
     size_t n = 0;
     pthread_mutex_lock(&app->watch_mu);
-    for (struct conn_watch *w = app->watch_head; w; w = w->next) {
-        if (!w->since_us || now_us - w->since_us <= limit) continue;
-        shutdown(w->fd, SHUT_RDWR); /* its thread sees the end and closes it */
-        w->since_us = 0;
+    struct conn_watch *w;
+    while ((w = app->watch_head) && now_us - w->since_us > limit) {
+        shutdown(w->fd, SHUT_RDWR); /* its network thread sees the end and closes it */
+        watch_unlink(app, w);
         n++;
     }
     pthread_mutex_unlock(&app->watch_mu);
@@ -129,7 +160,14 @@ static size_t watch_headers(struct app *app, int64_t now_us)
  * calls on_request first when the headers are complete (nothing of the body
  * read): the route, the caller and the body limit are settled then, and a
  * request refused there is answered at once and its body never read. */
+enum phase { PHASE_BODY, PHASE_QUEUED, PHASE_DONE };
+
 struct conn_state {
+    struct workq_job job;    /* the worker's link (run_job) */
+    struct app *app;
+    struct MHD_Connection *conn;
+    enum phase phase;        /* written by the worker before it resumes conn */
+    struct http_resp resp;   /* the worker's answer, sent by the network thread */
     char *body;
     size_t len, cap;
     size_t limit;            /* this route's body limit (bytes) */
@@ -144,6 +182,9 @@ struct conn_state {
 static void conn_state_free(struct conn_state *cs)
 {
     if (!cs) return;
+    json_decref(cs->resp.json);
+    free(cs->resp.raw);
+    if (cs->resp.stream) sse_release(cs->resp.stream);
     free(cs->body);
     json_decref(cs->req.json);
     json_decref(cs->req.brand);
@@ -916,6 +957,16 @@ static void dispatch(struct app *app, struct conn_state *cs, struct http_resp *r
     if (resp->status == 0) resp_problem(resp, 500, "the handler gave no answer");
 }
 
+/* A worker's job: the handler, then the connection is let go on again
+ * (libmicrohttpd calls on_request once more, which sends the answer). */
+static void run_job(struct workq_job *job)
+{
+    struct conn_state *cs = (struct conn_state *)((char *)job - offsetof(struct conn_state, job));
+    dispatch(cs->app, cs, &cs->resp);
+    cs->phase = PHASE_DONE;
+    MHD_resume_connection(cs->conn);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_resp *resp)
 {
     char *body;
@@ -927,6 +978,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
             sse_release(resp->stream);
             return MHD_NO;
         }
+        sse_attach(resp->stream, conn);
         resp->stream = NULL;
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -1037,8 +1089,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = NULL;
         cs = calloc(1, sizeof *cs);
         if (!cs) return MHD_NO;
+        cs->job.fn = run_job;
         *con_cls = cs;
         cs->started_us = time_now_us();
+        cs->app = app;
+        cs->conn = conn;
         cs->req.method = method;
         cs->req.path = url;
         cs->req.conn = conn;
@@ -1088,9 +1143,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    struct http_resp resp = {0};
-    dispatch(app, cs, &resp);
-    return finish(conn, cs, method, url, &resp);
+    switch (cs->phase) {
+    case PHASE_DONE: return finish(conn, cs, method, url, &cs->resp);
+    case PHASE_QUEUED: return MHD_YES; /* not before the worker resumes it */
+    case PHASE_BODY: break;
+    }
+    if (!cs->route) {
+        /* a page: a file read, no worker needed */
+        dispatch(app, cs, &cs->resp);
+        return finish(conn, cs, method, url, &cs->resp);
+    }
+    /* the body is in: a worker runs the handler while this thread serves
+     * other connections; suspended first, so its resume cannot come early */
+    struct workq *lane = cs->route->lane == LANE_SLOW ? app->lane_slow : app->lane_fast;
+    cs->phase = PHASE_QUEUED;
+    MHD_suspend_connection(conn);
+    int rc = workq_submit(lane, &cs->job);
+    if (rc) {
+        if (rc != SK_EBUSY)
+            resp_problem(&cs->resp, 503, "the server is shutting down; try again in a few seconds");
+        else if (lane == app->lane_slow)
+            resp_problem(&cs->resp, 503, "too many people are signing in or up, or importing, "
+                                         "at this moment; try again in a few seconds");
+        else
+            resp_problem(&cs->resp, 503, "the server has more requests waiting than it "
+                                         "takes at once; try again in a few seconds");
+        snprintf(cs->resp.retry_after, sizeof cs->resp.retry_after, "2");
+        cs->phase = PHASE_DONE;
+        MHD_resume_connection(conn);
+    }
+    return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -1202,15 +1284,43 @@ int http_serve(struct app *app)
                app->cfg.listen, NULL);
         return SK_EINVAL;
     }
-    /* A thread per connection: a counter display's event stream blocks its
-     * own thread between events and costs nothing else. */
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    /* Event-driven: a few network threads, each an epoll loop over its
+     * share of the connections; handlers on the lanes' workers; an idle
+     * display stream suspended (no thread, no poll entry) until an event. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = app->cfg.threads ? app->cfg.threads
+                                        : cores > 0 && cores < 64 ? (unsigned)cores : 2;
+    unsigned workers = app->cfg.workers ? app->cfg.workers : 8;
+    /* the slow lane holds as many as the password gate lets in or queues
+     * (pw.c), and queues a few more: a flood past that is a 503 at once */
+    unsigned slow = app->pw_gate.slots + app->pw_gate.max_waiting;
+    if (workq_new(workers, 4096, &app->lane_fast) ||
+        workq_new(slow, app->pw_gate.slots, &app->lane_slow)) {
+        workq_free(app->lane_fast);
+        app->lane_fast = NULL;
+        log_kv(LOG_ERROR, "serve.listen", "error", "cannot start the worker threads", NULL);
+        return SK_ENOMEM;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     /* every display holds a socket: allow as many as the hard limit does */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    unsigned max_conn = app->cfg.max_connections;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        max_conn + 64 > rl.rlim_cur) {
+        /* a connection past the descriptor limit would fail in accept():
+         * refuse it cleanly instead, and say so once */
+        max_conn = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+        char want[24], got[24];
+        snprintf(want, sizeof want, "%u", app->cfg.max_connections);
+        snprintf(got, sizeof got, "%u", max_conn);
+        log_kv(LOG_WARN, "serve.limits", "message",
+               "--max-connections is above the open-file limit (ulimit -n); lowered",
+               "asked", want, "using", got, NULL);
     }
     if (v6) flags |= MHD_USE_IPv6;
     /* The logger comes first: MHD reports through it only from there on. */
@@ -1220,22 +1330,29 @@ int http_serve(struct app *app)
     unsigned idle_s = app->cfg.header_timeout_s ? app->cfg.header_timeout_s : 10;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, &on_request, app, MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, app,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(1024 * 1024), MHD_OPTION_NOTIFY_COMPLETED, &on_completed, app,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, app,
         MHD_OPTION_URI_LOG_CALLBACK, &on_uri, app, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
         MHD_OPTION_NOTIFY_CONNECTION, &on_connection, app,
-        MHD_OPTION_CONNECTION_LIMIT, app->cfg.max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, max_conn,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, app->cfg.max_per_address, MHD_OPTION_END);
     if (!d) {
         log_kv(LOG_ERROR, "serve.listen", "error", "cannot listen (address in use?)", "listen",
                app->cfg.listen, NULL);
+        workq_free(app->lane_fast);
+        workq_free(app->lane_slow);
+        app->lane_fast = app->lane_slow = NULL;
         return SK_EIO;
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    log_kv(LOG_INFO, "serve.ready", "listen", app->cfg.listen, "db", app->cfg.db_path, NULL);
-    while (!stop_requested) {
+    char nthreads[16], nworkers[16];
+    snprintf(nthreads, sizeof nthreads, "%u", threads);
+    snprintf(nworkers, sizeof nworkers, "%u+%u", workers, slow);
+    log_kv(LOG_INFO, "serve.ready", "listen", app->cfg.listen, "db", app->cfg.db_path,
+           "network_threads", nthreads, "workers", nworkers, NULL);
+    for (unsigned tick = 1; !stop_requested; tick++) {
         usleep(100 * 1000);
         size_t cut = watch_headers(app, time_now_us());
         if (cut) {
@@ -1243,9 +1360,20 @@ int http_serve(struct app *app)
             snprintf(n, sizeof n, "%zu", cut);
             log_kv(LOG_WARN, "http.header_timeout", "closed", n, NULL);
         }
+        if (app->hub && tick % 10 == 0) sse_tick(app->hub); /* keep-alives, once a second */
     }
     log_kv(LOG_INFO, "serve.stopping", NULL);
+    /* Nothing may stay suspended when the daemon stops: streams end (their
+     * connections resumed), the workers finish what they hold (each resumes
+     * its connection), and a request arriving after that is a 503.
+     * (MHD_quiesce_daemon would stop new connections first, but 0.9.75
+     * panics on it with a thread pool over epoll.) */
     if (app->hub) sse_hub_shutdown(app->hub);
+    workq_stop(app->lane_fast);
+    workq_stop(app->lane_slow);
     MHD_stop_daemon(d);
+    workq_free(app->lane_fast);
+    workq_free(app->lane_slow);
+    app->lane_fast = app->lane_slow = NULL;
     return 0;
 }

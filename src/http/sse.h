@@ -4,9 +4,11 @@
  *
  * Each subscriber has a bounded queue of bytes waiting to be sent; a
  * subscriber that falls more than SSE_QUEUE_MAX behind is cut off (it
- * reconnects and gets the current cards again). Readers block on their own
- * condition with a keep-alive every SSE_KEEPALIVE_S seconds, which is also
- * how a vanished client is noticed. A stream opens with the comment
+ * reconnects and gets the current cards again). No thread waits for a
+ * stream: an idle one is a suspended connection that a publish resumes
+ * (sse.c). sse_tick, called about once a second, queues a keep-alive on
+ * every stream quiet for SSE_KEEPALIVE_S seconds, which is also how a
+ * vanished client is noticed. A stream opens with the comment
  * ": keep-alive every N s": a display that hears nothing for twice that
  * treats the server as gone.
  */
@@ -41,7 +43,13 @@ struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id, const 
 size_t sse_cut(struct sse_hub *h, const char *who_id, const char *store_id);
 /* Queues one event for this subscriber only. */
 void sse_send(struct sse_client *c, const char *event, json_t *data);
-/* The MHD content reader and free callbacks. */
+struct MHD_Connection;
+/* The connection that carries c's stream: set before it is queued. */
+void sse_attach(struct sse_client *c, struct MHD_Connection *conn);
+/* Queues a keep-alive on every stream quiet for SSE_KEEPALIVE_S; the count. */
+size_t sse_tick(struct sse_hub *h);
+/* The MHD content reader and free callbacks (the daemon must allow
+ * suspend/resume: an empty queue suspends the connection). */
 ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max);
 void sse_release(void *cls);
 

@@ -1,0 +1,146 @@
+"""Counter displays cost a socket, not a thread: a node holds hundreds of
+open card streams with a handful of threads, each stream still gets its
+card at once and its keep-alive, and the server stops cleanly while
+streams are open and a request is still being handled."""
+import os
+import selectors
+import signal
+import socket
+import threading
+import time
+
+from conftest import assert_ok
+from recog_support import Device, Shop, member
+
+DISPLAYS = 300          # more than a thread-per-connection server would hold with few threads
+PER_ADDRESS = 50        # under the default limit of 64 connections per client address
+
+
+def threads_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise AssertionError("no Threads: line")
+
+
+def open_streams(server, store_id, key, n):
+    """n raw connections, each GETting the store's card stream, from
+    127.0.0.2, .3, ... (PER_ADDRESS each); returns the sockets once each
+    has its 200 and the stream's opening comment."""
+    socks = []
+    for i in range(n):
+        s = socket.socket()
+        s.bind((f"127.0.0.{2 + i // PER_ADDRESS}", 0))
+        s.connect(("127.0.0.1", server.port))
+        s.sendall((f"GET /v1/stores/{store_id}/cards/stream HTTP/1.1\r\nHost: x\r\n"
+                   f"Authorization: Bearer {key}\r\nAccept: text/event-stream\r\n\r\n").encode())
+        socks.append(s)
+    bufs = read_until(socks, lambda b: b"keep-alive every" in b, timeout=20)
+    for s, b in zip(socks, bufs):
+        assert b.startswith(b"HTTP/1.1 200"), b[:200]
+    return socks
+
+
+def read_until(socks, done, timeout):
+    """Reads every socket until done(bytes read from it) holds for each;
+    returns what was read per socket (fails on timeout, naming how many)."""
+    bufs = [b""] * len(socks)
+    waiting = set(range(len(socks)))
+    sel = selectors.DefaultSelector()
+    for i, s in enumerate(socks):
+        sel.register(s, selectors.EVENT_READ, i)
+    deadline = time.monotonic() + timeout
+    try:
+        while waiting and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.2):
+                i = key.data
+                chunk = key.fileobj.recv(65536)
+                bufs[i] += chunk
+                if not chunk or done(bufs[i]):
+                    waiting.discard(i)
+                    sel.unregister(key.fileobj)
+    finally:
+        sel.close()
+    assert not waiting, f"{len(waiting)} of {len(socks)} streams did not get it in {timeout}s"
+    return bufs
+
+
+def a_member_at(server, shop):
+    c = member(server, shop.brand, ["recognition"], name="Ada Regular")
+    phone = Device(k=8)
+    phone.register(server, c)
+    return phone
+
+
+def test_hundreds_of_displays_few_threads_each_gets_the_card(server):
+    b = server.new_brand()
+    admin = server.new_staff(b, "admin")
+    shop = Shop(server, b, admin["token"])
+    phone = a_member_at(server, shop)
+    before = threads_of(server.proc.pid)
+    socks = open_streams(server, shop.id, shop.display, DISPLAYS)
+    try:
+        during = threads_of(server.proc.pid)
+        # a thread per stream would be 300 more; the network threads and the
+        # workers are there already and do not grow with the streams
+        assert during - before < 10, (before, during)
+        assert during < 64, during
+        shop.sight(phone.eid())
+        bufs = read_until(socks, lambda b: b"event: card" in b, timeout=10)
+        assert all(b"Ada Regular" in b for b in bufs)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_quiet_stream_gets_its_keep_alive(server):
+    """An idle stream holds no thread: the keep-alive that tells the display
+    the server is still there is queued by a timer and wakes the stream."""
+    b = server.new_brand()
+    admin = server.new_staff(b, "admin")
+    shop = Shop(server, b, admin["token"])
+    (s,) = open_streams(server, shop.id, shop.display, 1)
+    try:
+        t0 = time.monotonic()
+        (buf,) = read_until([s], lambda b: b": keep-alive\n\n" in b, timeout=25)
+        waited = time.monotonic() - t0
+        assert 10 < waited < 20, waited  # every 15 s, as the stream's first comment says
+    finally:
+        s.close()
+
+
+def test_stops_cleanly_with_streams_open_and_requests_in_flight(server_factory):
+    srv = server_factory()
+    b = srv.new_brand()
+    admin = srv.new_staff(b, "admin")
+    shop = Shop(srv, b, admin["token"])
+    socks = open_streams(srv, shop.id, shop.display, 40)
+    # sign-ups hash passwords on the slow lane while the server is told to stop
+    results = []
+
+    def sign_up(i):
+        try:
+            r = srv.http.post(srv.url("/v1/customers"), timeout=20,
+                              json={"name": "Late", "email": f"late{i}-{os.getpid()}@example.com",
+                                    "password": "late-password-1"})
+            results.append(r.status_code)
+        except Exception as e:  # the server went away under it: acceptable
+            results.append(type(e).__name__)
+
+    workers = [threading.Thread(target=sign_up, args=(i,)) for i in range(6)]
+    for w in workers:
+        w.start()
+    time.sleep(0.05)
+    srv.proc.send_signal(signal.SIGTERM)
+    srv.proc.wait(timeout=20)
+    for w in workers:
+        w.join(timeout=20)
+    assert srv.proc.returncode == 0, srv.stderr()[-2000:]
+    assert "Fatal error" not in srv.stderr()
+    # every stream was ended by the server, not left hanging
+    for s in socks:
+        s.settimeout(5)
+        while s.recv(65536):
+            pass
+        s.close()
