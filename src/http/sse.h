@@ -22,6 +22,9 @@
 
 #define SSE_QUEUE_MAX (1024 * 1024)
 #define SSE_KEEPALIVE_S 15
+/* sse_tick looks at each quiet stream once in this many calls for a
+ * client that has gone (closed its end): about 5 s at one call a second */
+#define SSE_GONE_ROUNDS 5
 
 struct sse_hub;
 struct sse_client;
@@ -46,7 +49,9 @@ void sse_send(struct sse_client *c, const char *event, json_t *data);
 struct MHD_Connection;
 /* The connection that carries c's stream: set before it is queued. */
 void sse_attach(struct sse_client *c, struct MHD_Connection *conn);
-/* Queues a keep-alive on every stream quiet for SSE_KEEPALIVE_S; the count. */
+/* Queues a keep-alive on every stream quiet for SSE_KEEPALIVE_S and ends
+ * streams whose client has gone (a fifth of them each call); the count of
+ * keep-alives. */
 size_t sse_tick(struct sse_hub *h);
 /* The MHD content reader and free callbacks (the daemon must allow
  * suspend/resume: an empty queue suspends the connection). */
