@@ -5,7 +5,9 @@
  * customers who joined nothing, so the server's resolver holds
  * MEMBERS + STRANGERS devices. Writes the members' and strangers' device
  * keys to KEYS (one "ik_hex k offset member?" line each) for the load
- * generator, and the scanner and display keys to TOKENS.
+ * generator, and the scanner and display keys to TOKENS: a chain of
+ * LATENCY_STORES stores with two counter displays each, and one big store
+ * with FANOUT_DISPLAYS displays (the fan-out of one card).
  *
  * usage: bench_seed DB MEMBERS STRANGERS KEYS TOKENS
  */
@@ -20,7 +22,8 @@
 #include <time.h>
 
 #define DEVICES_PER_STRANGER 1000
-#define LATENCY_STORES 500
+#define LATENCY_STORES 5000
+#define FANOUT_DISPLAYS 1000
 
 static double now_s(void)
 {
@@ -81,7 +84,7 @@ int main(int argc, char **argv)
     const char *sid = json_string_value(json_object_get(s1, "id"));
     FILE *tok = fopen(argv[5], "w");
     token_for(st, bid, sid, PRINCIPAL_SCANNER, tok, "scanner");
-    /* a chain's counters: 500 more stores with two displays and a scanner */
+    /* a chain's counters: 5000 more stores with two displays and a scanner */
     json_decref(s2);
     s2 = NULL;
     for (int i = 0; i < LATENCY_STORES; i++) {
@@ -97,6 +100,16 @@ int main(int argc, char **argv)
         json_decref(so);
         json_decref(f);
     }
+    /* one store with a thousand displays: a card's fan-out */
+    json_t *ff = json_pack("{s:s, s:s, s:s}", "name", "Fan-out", "timezone", "UTC", "city", "A");
+    json_t *fo;
+    if (st->ops->store_create(st, bid, ff, &fo)) return 1;
+    const char *fid = json_string_value(json_object_get(fo, "id"));
+    token_for(st, bid, fid, PRINCIPAL_SCANNER, tok, "fscanner");
+    for (int i = 0; i < FANOUT_DISPLAYS; i++)
+        token_for(st, bid, fid, PRINCIPAL_DISPLAY, tok, "fdisplay");
+    json_decref(fo);
+    json_decref(ff);
     fclose(tok);
 
     FILE *keys = fopen(argv[4], "w");

@@ -14,20 +14,22 @@ echo "== Shopkeeper benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ) ==
 echo
 "$BUILD/bench_resolver" "$DEVICES"
 
-DB="$OUT/seed-$DEVICES.db"
-if [[ ! -s "$OUT/seed-$DEVICES.keys" || ! -s "$DB" ]]; then
+# v2: 5000 stores with two displays each and one with 1000 (bench_seed.c)
+SEED="$OUT/seed-v2-$DEVICES"
+DB="$SEED.db"
+if [[ ! -s "$SEED.keys" || ! -s "$DB" ]]; then
     echo
     echo "seeding $DEVICES devices ($MEMBERS members) into $DB (once; reused later)..."
     rm -f "$DB" "$DB"-* "$DB.master.key"
     SHOPKEEPER_SQLITE_SYNC=OFF "$BUILD/bench_seed" "$DB" "$MEMBERS" $((DEVICES - MEMBERS)) \
-        "$OUT/seed-$DEVICES.keys" "$OUT/seed-$DEVICES.tokens"
+        "$SEED.keys" "$SEED.tokens"
 fi
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG="$OUT/serve.log"
 start=$(date +%s.%N)
 "$BUILD/shopkeeper" serve --db "$DB" --master-key "$DB.master.key" --listen "127.0.0.1:$PORT" \
-    --log-level warn --max-connections 3000 --max-per-address 0 2>"$LOG" &
+    --log-level warn --max-connections 12000 --max-per-address 0 2>"$LOG" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 600); do
@@ -47,7 +49,7 @@ print(f"  resident size      {rss/2**20:.0f} MiB = {per:.0f} bytes/device   (tar
 PY
 
 echo
-"$BUILD/bench_http" "$PORT" "$OUT/seed-$DEVICES.keys" "$OUT/seed-$DEVICES.tokens" 10 4 100
+BENCH_SERVER_PID=$SERVER "$BUILD/bench_http" "$PORT" "$SEED.keys" "$SEED.tokens" 10 4 100
 
 # ---- suggestion engine (bench/bench_suggest.c) ------------------------------
 # Basket completion on ../shared/data/groceries when present; MovieLens next
