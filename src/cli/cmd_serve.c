@@ -341,7 +341,12 @@ int cmd_serve(int argc, char **argv)
         store_close(st);
         return 1;
     }
-    app_init(app, st, &cfg);
+    if (app_init(app, st, &cfg)) {
+        fprintf(stderr, "shopkeeper serve: out of memory\n");
+        free(app);
+        store_close(st);
+        return 1;
+    }
     char err[256];
     if (mcfg.smtp_url && mailer_new(&mcfg, &app->mail)) {
         fprintf(stderr, "shopkeeper serve: cannot start the mail queue\n");

@@ -1,6 +1,17 @@
-/* h_system.c — health and the list of purposes. */
+/* h_system.c — health, metrics and the list of purposes. */
 #include "http/handlers.h"
 #include "core/purpose.h"
+#include "http/sse.h"
+#include "service/recog.h"
+#include "service/suggest_svc.h"
+#include "util/metrics.h"
+#include "util/timeutil.h"
+#include "util/workq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #ifndef SHOPKEEPER_VERSION
 #define SHOPKEEPER_VERSION "dev"
@@ -25,4 +36,129 @@ void h_purposes(struct app *app, struct http_req *req, struct http_resp *resp)
     json_array_append_new(items, json_pack("{s:s, s:s}", "name", "partner:<brand>",
                                            "explanation", purpose_explain("partner:x")));
     resp_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+/* ---- GET /metrics ---------------------------------------------------------
+ * Prometheus text format (version 0.0.4), for an operator's scraper
+ * (bearer token in its scrape config). Counts and timings only: never a
+ * customer, a token or anything a person typed. */
+
+static void metric(FILE *out, const char *name, const char *type, const char *help, double v)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+struct model_walk {
+    FILE *out;
+    int64_t now_us;
+};
+
+static void model_age(void *cls, const char *brand_id, int64_t trained_us, size_t items)
+{
+    struct model_walk *w = cls;
+    char label[128];
+    metrics_label(label, sizeof label, brand_id);
+    fprintf(w->out, "shopkeeper_suggest_model_age_seconds{brand=\"%s\"} %.3f\n", label,
+            (double)(w->now_us - trained_us) / 1e6);
+    fprintf(w->out, "shopkeeper_suggest_model_items{brand=\"%s\"} %zu\n", label, items);
+}
+
+/* this process's resident memory (bytes) and threads, from /proc */
+static void process_figures(double *rss, double *threads)
+{
+    *rss = *threads = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "VmRSS:", 6)) *rss = strtod(line + 6, NULL) * 1024;
+        else if (!strncmp(line, "Threads:", 8)) *threads = strtod(line + 8, NULL);
+    }
+    fclose(f);
+}
+
+void h_metrics(struct app *app, struct http_req *req, struct http_resp *resp)
+{
+    (void)req;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) {
+        resp_problem(resp, 503, "cannot assemble the metrics now; try again");
+        return;
+    }
+    metrics_write(app->metrics, out);
+
+    if (app->recog) {
+        struct recog_stats s;
+        recog_stats(app->recog, &s);
+        fputs("# HELP shopkeeper_sightings_total Sightings received from scanners, and what "
+              "became of them.\n# TYPE shopkeeper_sightings_total counter\n", out);
+        fprintf(out, "shopkeeper_sightings_total{outcome=\"received\"} %llu\n",
+                (unsigned long long)s.received);
+        fprintf(out, "shopkeeper_sightings_total{outcome=\"resolved\"} %llu\n",
+                (unsigned long long)s.resolved);
+        fprintf(out, "shopkeeper_sightings_total{outcome=\"dropped_unknown\"} %llu\n",
+                (unsigned long long)s.unknown);
+        fprintf(out, "shopkeeper_sightings_total{outcome=\"dropped_not_member\"} %llu\n",
+                (unsigned long long)s.not_member);
+        fprintf(out, "shopkeeper_sightings_total{outcome=\"replay_flagged\"} %llu\n",
+                (unsigned long long)s.replay_flagged);
+        metric(out, "shopkeeper_eid_collisions_total", "counter",
+               "Identifiers that matched more than one device.", (double)s.collisions);
+        metric(out, "shopkeeper_visits_opened_total", "counter", "Visits opened.",
+               (double)s.visits_opened);
+        metric(out, "shopkeeper_visits_closed_total", "counter", "Visits closed.",
+               (double)s.visits_closed);
+        metric(out, "shopkeeper_visits_open", "gauge", "Visits open now.",
+               (double)(s.visits_opened - s.visits_closed));
+        metric(out, "shopkeeper_devices", "gauge", "Devices the resolver holds.",
+               (double)recog_device_count(app->recog));
+    }
+    if (app->hub)
+        metric(out, "shopkeeper_displays_connected", "gauge",
+               "Card streams open (counter displays and staff screens).",
+               (double)sse_hub_clients(app->hub));
+    if (app->lane_fast && app->lane_slow) {
+        fputs("# HELP shopkeeper_requests_waiting Requests waiting for a worker, by lane.\n"
+              "# TYPE shopkeeper_requests_waiting gauge\n", out);
+        fprintf(out, "shopkeeper_requests_waiting{lane=\"fast\"} %zu\n",
+                workq_waiting(app->lane_fast));
+        fprintf(out, "shopkeeper_requests_waiting{lane=\"slow\"} %zu\n",
+                workq_waiting(app->lane_slow));
+    }
+
+    /* the database answers a small read, and how long it took */
+    int64_t t0 = time_now_us();
+    struct page pg = {.after = NULL, .limit = 1};
+    json_t *probe = NULL;
+    int rc = app->st->ops->brand_list(app->st, &pg, &probe);
+    json_decref(probe);
+    metric(out, "shopkeeper_database_up", "gauge",
+           "1 when the database answered a small read just now.", rc == 0 ? 1 : 0);
+    metric(out, "shopkeeper_database_probe_seconds", "gauge", "How long that read took.",
+           (double)(time_now_us() - t0) / 1e6);
+
+    if (app->sugg) {
+        fputs("# HELP shopkeeper_suggest_model_age_seconds Time since the brand's suggestion "
+              "model was trained.\n# TYPE shopkeeper_suggest_model_age_seconds gauge\n"
+              "# HELP shopkeeper_suggest_model_items Items in the brand's model.\n"
+              "# TYPE shopkeeper_suggest_model_items gauge\n", out);
+        struct model_walk w = {out, time_now_us()};
+        suggest_svc_models(app->sugg, model_age, &w);
+    }
+
+    double rss, threads;
+    process_figures(&rss, &threads);
+    metric(out, "shopkeeper_process_resident_bytes", "gauge", "Resident memory.", rss);
+    metric(out, "shopkeeper_process_threads", "gauge", "Threads.", threads);
+    if (fclose(out) != 0 || !text) {
+        free(text);
+        resp_problem(resp, 503, "cannot assemble the metrics now; try again");
+        return;
+    }
+    resp->status = 200;
+    resp->raw = text;
+    resp->raw_len = len;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -25,6 +25,7 @@
 #define H(name) void name(struct app *app, struct http_req *req, struct http_resp *resp)
 
 H(h_healthz);
+H(h_metrics);
 H(h_purposes);
 
 H(h_brand_create);

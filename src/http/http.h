@@ -64,6 +64,7 @@ struct app {
     struct sse_hub *hub;   /* counter display streams */
     struct mailer *mail;   /* the SMTP relay's queue, or NULL when none is configured */
     struct workq *lane_fast, *lane_slow; /* handler workers (server.c), while serving */
+    struct metrics *metrics;     /* requests by route and status, latencies (GET /metrics) */
     struct app_config cfg;
     pthread_mutex_t rl_mu;
     struct ratelimit rl_addr;    /* login attempts per client address */

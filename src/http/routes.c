@@ -20,6 +20,8 @@
 const struct route http_routes[] = {
     {"GET", "/healthz", h_healthz, WHO_PUBLIC, 0, "liveness and version"},
     {"GET", "/v1/purposes", h_purposes, WHO_PUBLIC, 0, "the purposes, each explained"},
+    {"GET", "/metrics", h_metrics, WHO_OPERATOR, 0,
+     "Prometheus metrics: requests, latencies, sightings, visits, displays, database, models"},
 
     {"POST", "/v1/brands", h_brand_create, WHO_OPERATOR, 0, "create a brand"},
     {"GET", "/v1/brands", h_brand_list, WHO_PUBLIC, 0, "brands a customer can join"},

@@ -36,6 +36,7 @@
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
 #include "util/workq.h"
@@ -167,6 +168,7 @@ struct conn_state {
     struct app *app;
     struct MHD_Connection *conn;
     enum phase phase;        /* written by the worker before it resumes conn */
+    size_t counted_as;       /* GET /metrics: the route's index, or http_routes_count */
     struct http_resp resp;   /* the worker's answer, sent by the network thread */
     char *body;
     size_t len, cap;
@@ -891,6 +893,7 @@ static void precheck(struct app *app, struct MHD_Connection *conn, struct conn_s
         resp_problem(resp, 404, "no such resource: %s %s", req->method, req->path);
         return;
     }
+    cs->counted_as = (size_t)(r - http_routes); /* refused or not, it counts here */
     if (authorize(app, r, req, resp)) return;
     cs->route = r;
     cs->limit = route_body_limit(r, &app->cfg);
@@ -1052,6 +1055,8 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct conn_state *cs
     }
     log_kv(resp->status >= 500 ? LOG_ERROR : LOG_INFO, "http.request", "method", method, "path",
            url, "status", status, "ms", ms, NULL);
+    metrics_observe(cs->app->metrics, cs->counted_as, resp->status,
+                    time_now_us() - cs->started_us);
     json_decref(resp->json);
     free(resp->raw);
     resp->json = NULL;
@@ -1094,6 +1099,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cs->started_us = time_now_us();
         cs->app = app;
         cs->conn = conn;
+        cs->counted_as = http_routes_count; /* no route, until one matches */
         cs->req.method = method;
         cs->req.path = url;
         cs->req.conn = conn;
@@ -1223,7 +1229,19 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
     ratelimit_init(&app->rl_reset_email, app->rl_reset_email_slots, 1024,
                    RESETS_PER_EMAIL_HOUR, 3600 * 1000000LL);
     ratelimit_init(&app->rl_pwcheck, app->rl_pwcheck_slots, 1024, 5, 15 * 60 * 1000000LL);
-    return 0;
+    /* GET /metrics labels each route "METHOD pattern", as `shopkeeper routes` prints it */
+    char(*labels)[160] = calloc(http_routes_count, sizeof *labels);
+    const char **lp = calloc(http_routes_count, sizeof *lp);
+    int rc = labels && lp ? 0 : SK_ENOMEM;
+    for (size_t i = 0; !rc && i < http_routes_count; i++) {
+        snprintf(labels[i], sizeof labels[i], "%s %s", http_routes[i].method,
+                 http_routes[i].pattern);
+        lp[i] = labels[i];
+    }
+    if (!rc) rc = metrics_new(lp, http_routes_count, &app->metrics);
+    free(labels);
+    free(lp);
+    return rc;
 }
 
 void app_release(struct app *app)
@@ -1238,6 +1256,7 @@ void app_release(struct app *app)
     pthread_mutex_destroy(&app->seen_mu);
     gate_release(&app->pw_gate);
     pthread_mutex_destroy(&app->watch_mu);
+    metrics_free(app->metrics);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ret, int *ret_v6)

@@ -66,6 +66,7 @@ static void item_view(json_t *item, struct item_view *v)
 struct bmodel {
     int refs;
     int64_t stamp;
+    int64_t trained_us; /* when it was made, for GET /metrics */
     struct suggest_model *m;
     json_t *items; /* array, index = model item */
     json_t *index; /* sku -> index */
@@ -129,6 +130,21 @@ void suggest_svc_free(struct suggest_svc *s)
     pthread_mutex_destroy(&s->train_mu);
     pthread_cond_destroy(&s->stop_cv);
     free(s);
+}
+
+void suggest_svc_models(struct suggest_svc *s,
+                        void (*fn)(void *cls, const char *brand_id, int64_t trained_us,
+                                   size_t items),
+                        void *cls)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t pos;
+    for (struct strmap_entry *e = strmap_first(&s->models, &pos); e;
+         e = strmap_next(&s->models, &pos, e)) {
+        const struct bmodel *b = e->value;
+        fn(cls, e->key, b->trained_us, json_array_size(b->items));
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- training ------------------------------------------------------------ */
@@ -217,6 +233,7 @@ static int train(struct suggest_svc *s, const char *bid, json_t **ret)
     }
     b->refs = 1;
     b->stamp = stamp;
+    b->trained_us = time_now_us();
     b->m = m;
     b->items = items;
     b->index = index;

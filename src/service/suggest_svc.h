@@ -38,6 +38,14 @@ void suggest_svc_stop(struct suggest_svc *s);
  * modelled, method, ms}. SK_ENOTFOUND when the brand has no catalogue. */
 int suggest_svc_train(struct suggest_svc *s, const char *brand_id, json_t **ret);
 
+/* Calls fn once per brand with a model in memory: the brand's id, when the
+ * model was trained (microseconds since the epoch) and its item count.
+ * fn runs under the service's lock: it must not call back into it. */
+void suggest_svc_models(struct suggest_svc *s,
+                        void (*fn)(void *cls, const char *brand_id, int64_t trained_us,
+                                   size_t items),
+                        void *cls);
+
 /* The customer's own view: up to k suggestions [{sku, title, reason, for?,
  * why: {source, because?, person?}}], nothing recorded, no caps. With only
  * NULL, everyone's lists merged (as on the card); SUGGEST_FOR_ME, the
