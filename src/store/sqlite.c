@@ -41,129 +41,91 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/db_sqlite.h"
 #include "store/sqlite_int.h"
 
 /* ---- connections ------------------------------------------------------ */
 
-/* The pool connection this thread holds: its statement cache is used for
- * queries on it (a connection outside the pool, or a second one held at
- * the same time, prepares afresh). */
-static _Thread_local struct sq_conn *sqi__held;
+/* The pool is db_sqlite.c's (db.h); the query files still hold a raw
+ * handle while they move onto db.h, so each thread keeps the connections
+ * it holds, to find a handle's connection (and its statement cache). */
+#define HELD_MAX 8
+static _Thread_local struct dbc *sqi__held[HELD_MAX];
 
 sqlite3 *sqi_pool_acquire(struct sq_store *s)
 {
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        for (int i = 0; i < POOL_SIZE; i++) {
-            if (!s->pool[i].busy) {
-                s->pool[i].busy = 1;
-                pthread_mutex_unlock(&s->mu);
-                sqi__held = &s->pool[i];
-                return s->pool[i].db;
-            }
+    struct dbc *c = db_acquire(s->db);
+    for (int i = 0; i < HELD_MAX; i++)
+        if (!sqi__held[i]) {
+            sqi__held[i] = c;
+            break;
         }
-        pthread_cond_wait(&s->cv, &s->mu);
-    }
+    return db_sqlite_handle(c);
 }
 
 void sqi_pool_release(struct sq_store *s, sqlite3 *db)
 {
-    if (sqi__held && sqi__held->db == db) sqi__held = NULL;
-    pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < POOL_SIZE; i++)
-        if (s->pool[i].db == db) s->pool[i].busy = 0;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    struct dbc *c = db_sqlite_conn_of(s->db, db);
+    for (int i = 0; i < HELD_MAX; i++)
+        if (sqi__held[i] == c) sqi__held[i] = NULL;
+    if (c) db_release(s->db, c);
 }
 
-/* ---- statement cache ---------------------------------------------------
- * Parsing and planning one of our queries costs more than running it, so
- * each pool connection keeps the statements it ran, by SQL text, and runs
- * them again after a reset. A statement is taken out (its entry set to
- * NULL) while it runs, so a query nested in another of the same text gets
- * its own. Reset on return, so no statement holds a read transaction open
- * between queries. */
-
-static sqlite3_stmt *sqi__stmt_take(sqlite3 *db, const char *sql)
+/* The held connection whose handle is db; NULL for one this thread does
+ * not hold (more than HELD_MAX at once), which then prepares afresh. */
+static struct dbc *held(sqlite3 *db)
 {
-    struct sq_conn *c = sqi__held;
-    sqlite3_stmt *stmt = NULL;
-    if (c && c->db == db && c->stmts.buckets && (stmt = strmap_get(&c->stmts, sql))) {
-        strmap_put(&c->stmts, sql, NULL); /* the key exists: cannot fail */
-        return stmt;
-    }
-    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
-        sqlite3_finalize(stmt);
-        return NULL;
-    }
-    return stmt;
+    for (int i = 0; i < HELD_MAX; i++)
+        if (sqi__held[i] && db_sqlite_handle(sqi__held[i]) == db) return sqi__held[i];
+    return NULL;
 }
 
-static void sqi__stmt_give(sqlite3 *db, const char *sql, sqlite3_stmt *stmt)
+/* ---- query helpers (db.h, on a raw handle) ------------------------------ */
+
+/* Runs f on db's connection, or on a wrapper without a statement cache. */
+#define ON_CONN(db, call)                                                                      \
+    do {                                                                                       \
+        struct dbc *c_ = held(db), *w_ = c_ ? NULL : db_sqlite_wrap(db);                       \
+        if (!c_ && !w_) return SK_ENOMEM;                                                      \
+        va_list ap;                                                                            \
+        va_start(ap, fmt);                                                                     \
+        int rc_ = (c_ ? c_ : w_)->drv->call;                                                   \
+        va_end(ap);                                                                            \
+        db_sqlite_unwrap(w_);                                                                  \
+        return rc_;                                                                            \
+    } while (0)
+
+int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
-    struct sq_conn *c = sqi__held;
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    if (!c || c->db != db || !c->stmts.buckets || strmap_get(&c->stmts, sql) ||
-        c->stmts.count >= STMT_CACHE_MAX || strmap_put(&c->stmts, sql, stmt))
-        sqlite3_finalize(stmt);
+    ON_CONN(db, execv(c_ ? c_ : w_, sql, fmt, ap));
 }
 
-/* Finalizes a connection's cached statements and closes it. */
-static void conn_close(struct sq_conn *c)
+int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
 {
-    if (c->stmts.buckets) {
-        size_t pos;
-        for (struct strmap_entry *e = strmap_first(&c->stmts, &pos); e; e = strmap_next(&c->stmts, &pos, e))
-            sqlite3_finalize(e->value);
-        strmap_release(&c->stmts);
-    }
-    sqlite3_close(c->db);
-    c->db = NULL;
+    ON_CONN(db, rowsv(c_ ? c_ : w_, ret, sql, fmt, ap));
 }
 
-/* ---- query helpers ---------------------------------------------------- */
-
-/* Binds arguments by a format: s text (NULL binds NULL), i int64,
- * b blob (pointer, size_t length). */
-int sqi_q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
+int sqi_q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
 {
-    for (int i = 0; fmt && fmt[i]; i++) {
-        int rc;
-        switch (fmt[i]) {
-        case 's': {
-            const char *v = va_arg(ap, const char *);
-            rc = v ? sqlite3_bind_text(stmt, i + 1, v, -1, SQLITE_TRANSIENT)
-                   : sqlite3_bind_null(stmt, i + 1);
-            break;
-        }
-        case 'i':
-            rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
-            break;
-        case 'b': {
-            const void *p = va_arg(ap, const void *);
-            size_t n = va_arg(ap, size_t);
-            rc = sqlite3_bind_blob(stmt, i + 1, p, (int)n, SQLITE_TRANSIENT);
-            break;
-        }
-        default:
-            return SK_EINVAL;
-        }
-        if (rc != SQLITE_OK) return SK_EDB;
-    }
-    return 0;
+    ON_CONN(db, rowv(c_ ? c_ : w_, ret, sql, fmt, ap));
 }
 
 int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...)
 {
-    sqlite3_stmt *stmt = sqi__stmt_take(db, sql);
+    struct dbc *c = held(db);
+    sqlite3_stmt *stmt = NULL;
+    if (c) stmt = db_sqlite_stmt_take(c, sql);
+    else if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        stmt = NULL;
+    }
     if (!stmt) return SK_EDB;
     va_list ap;
     va_start(ap, fmt);
-    int rc = sqi_q_bind(stmt, fmt, ap);
+    int rc = db_sqlite_bind(stmt, fmt, ap);
     va_end(ap);
     if (rc) {
-        sqi__stmt_give(db, sql, stmt);
+        sqi_q_finish(db, stmt);
         return rc;
     }
     *ret = stmt;
@@ -172,104 +134,10 @@ int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *
 
 void sqi_q_finish(sqlite3 *db, sqlite3_stmt *stmt)
 {
-    if (stmt) sqi__stmt_give(db, sqlite3_sql(stmt), stmt);
-}
-
-int sqi_q_step_err(int rc)
-{
-    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) return SK_ECONFLICT;
-    return SK_EDB;
-}
-
-/* Runs a statement to completion. */
-int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
-{
-    sqlite3_stmt *stmt = sqi__stmt_take(db, sql);
-    if (!stmt) return SK_EDB;
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = sqi_q_bind(stmt, fmt, ap);
-    va_end(ap);
-    if (!rc) {
-        int s;
-        while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {}
-        rc = sqi_q_step_err(s);
-    }
-    sqi__stmt_give(db, sql, stmt);
-    return rc;
-}
-
-/* The current row as a JSON object (text, integer, real, null; blobs
- * skipped). */
-json_t *sqi_q_row_json(sqlite3_stmt *stmt)
-{
-    json_t *o = json_object();
-    int n = sqlite3_column_count(stmt);
-    for (int i = 0; i < n; i++) {
-        const char *name = sqlite3_column_name(stmt, i);
-        switch (sqlite3_column_type(stmt, i)) {
-        case SQLITE_INTEGER:
-            json_object_set_new(o, name, json_integer(sqlite3_column_int64(stmt, i)));
-            break;
-        case SQLITE_FLOAT:
-            json_object_set_new(o, name, json_real(sqlite3_column_double(stmt, i)));
-            break;
-        case SQLITE_TEXT:
-            json_object_set_new(o, name,
-                                json_stringn((const char *)sqlite3_column_text(stmt, i),
-                                             (size_t)sqlite3_column_bytes(stmt, i)));
-            break;
-        case SQLITE_NULL:
-            json_object_set_new(o, name, json_null());
-            break;
-        default:
-            break;
-        }
-    }
-    return o;
-}
-
-/* All rows as an array of objects. */
-int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
-{
-    sqlite3_stmt *stmt = sqi__stmt_take(db, sql);
-    if (!stmt) return SK_EDB;
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = sqi_q_bind(stmt, fmt, ap);
-    va_end(ap);
-    json_t *arr = json_array();
-    int s = SQLITE_DONE;
-    if (!rc) {
-        while ((s = sqlite3_step(stmt)) == SQLITE_ROW) json_array_append_new(arr, sqi_q_row_json(stmt));
-        rc = sqi_q_step_err(s);
-    }
-    sqi__stmt_give(db, sql, stmt);
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *ret = arr;
-    return 0;
-}
-
-/* The first row as an object, or SK_ENOTFOUND. */
-int sqi_q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
-{
-    sqlite3_stmt *stmt = sqi__stmt_take(db, sql);
-    if (!stmt) return SK_EDB;
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = sqi_q_bind(stmt, fmt, ap);
-    va_end(ap);
-    if (!rc) {
-        int s = sqlite3_step(stmt);
-        if (s == SQLITE_ROW) *ret = sqi_q_row_json(stmt);
-        else rc = s == SQLITE_DONE ? SK_ENOTFOUND : SK_EDB;
-    }
-    sqi__stmt_give(db, sql, stmt);
-    return rc;
+    if (!stmt) return;
+    struct dbc *c = held(db);
+    if (c) db_sqlite_stmt_give(c, sqlite3_sql(stmt), stmt);
+    else sqlite3_finalize(stmt);
 }
 
 /* Copies the text of column i into buf (truncating); "" for NULL. */
@@ -279,7 +147,7 @@ void sqi_q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len)
     snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
-int sqi_tx_begin(sqlite3 *db) { return sqi_q_exec(db, "BEGIN IMMEDIATE", NULL); }
+int sqi_tx_begin(sqlite3 *db) { return sqi_q_exec(db, "BEGIN IMMEDIATE", NULL); } /* as db.h */
 int sqi_tx_commit(sqlite3 *db) { return sqi_q_exec(db, "COMMIT", NULL); }
 void sqi_tx_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
 
@@ -936,7 +804,7 @@ int sqi_load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purp
     while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
         purpose_set_add(ret, (const char *)sqlite3_column_text(stmt, 0));
     sqi_q_finish(db, stmt);
-    return sqi_q_step_err(step);
+    return db_sqlite_step_err(step);
 }
 
 json_t *sqi_purposes_json(const struct purpose_set *ps)
@@ -2126,9 +1994,7 @@ static void sq_close(struct store *st)
     sqlite3_close(s->ckpt_db);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_cond_destroy(&s->ckpt_cv);
-    for (int i = 0; i < POOL_SIZE; i++) conn_close(&s->pool[i]);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    db_close(s->db);
     memset(s, 0, sizeof *s);
     free(s);
 }
@@ -2239,18 +2105,13 @@ static int conn_busy(void *arg, int n)
     return 1;
 }
 
-static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *err, size_t errlen)
+/* Sets up one connection (db_sqlite.c's pool calls it for each): the
+ * busy handler, pragmas, and the key store attached. cls: the key store's
+ * path. */
+static int conn_setup(sqlite3 *db, void *cls, char *err, size_t errlen)
 {
-    sqlite3 *db;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open database %s: %s", path,
-                 db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return SK_EDB;
-    }
+    const char *keys = cls, *path = sqlite3_db_filename(db, "main");
+    if (!path) path = "";
     sqlite3_busy_handler(db, conn_busy, NULL);
     /* SHOPKEEPER_SQLITE_SYNC: NORMAL (default; safe with WAL), FULL, or OFF
      * for bulk loads such as the benchmarks' seeding, never in production */
@@ -2263,7 +2124,6 @@ static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *er
              sync, WAL_SIZE_LIMIT);
     if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot configure database %s: %s", path, sqlite3_errmsg(db));
-        sqlite3_close(db);
         return SK_EDB;
     }
     /* the key store: a file of its own, so a copy of the database holds no
@@ -2283,12 +2143,32 @@ static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *er
              sync, WAL_SIZE_LIMIT);
     if (!ok || sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open the key store %s: %s", keys, sqlite3_errmsg(db));
+        return SK_EDB;
+    }
+    return 0;
+}
+
+/* A connection outside the pool (the checkpointer's), set up the same. */
+static int conn_open(const char *path, const char *keys, sqlite3 **ret, char *err, size_t errlen)
+{
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return SK_EDB;
+    }
+    int rc = conn_setup(db, (void *)keys, err, errlen);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
     }
     *ret = db;
     return 0;
 }
+
+static void install_wal_hook(sqlite3 *db, void *s) { sqlite3_wal_hook(db, wal_hook, s); }
 
 int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN],
                       struct store **ret, char *err, size_t errlen)
@@ -2314,8 +2194,6 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
     struct sq_store *s = calloc(1, sizeof *s);
     if (!s) return SK_ENOMEM;
     s->base.ops = &sq_ops;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper wrap v1", 18, s->k_wrap);
@@ -2323,14 +2201,15 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->k_receipt);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper service v1", 21, s->k_service);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper pseudonym v1", 23, s->k_pseudo);
-    int rc = 0;
-    for (int i = 0; !rc && i < POOL_SIZE; i++) rc = strmap_init(&s->pool[i].stmts);
-    if (!rc) rc = conn_open(path, keys, &s->pool[0].db, err, errlen);
-    if (!rc) rc = migrate(s->pool[0].db, err, errlen);
-    for (int i = 1; !rc && i < POOL_SIZE; i++) rc = conn_open(path, keys, &s->pool[i].db, err, errlen);
+    int rc = db_sqlite_open_with(path, POOL_SIZE, conn_setup, keys, &s->db, err, errlen);
+    if (!rc) {
+        sqlite3 *db = sqi_pool_acquire(s);
+        rc = migrate(db, err, errlen);
+        sqi_pool_release(s, db);
+    }
     if (!rc) rc = conn_open(path, keys, &s->ckpt_db, err, errlen);
     if (!rc) {
-        for (int i = 0; i < POOL_SIZE; i++) sqlite3_wal_hook(s->pool[i].db, wal_hook, s);
+        db_sqlite_each(s->db, install_wal_hook, s);
         sqlite3_busy_handler(s->ckpt_db, ckpt_busy, NULL);
         s->ckpt_running = 1;
         if (pthread_create(&s->ckpt, NULL, checkpointer, s)) s->ckpt_running = 0;

@@ -9,6 +9,7 @@
 #ifndef SK_SQLITE_INT_H
 #define SK_SQLITE_INT_H
 
+#include "store/db.h"
 #include "store/store.h"
 #include "util/strmap.h"
 #include "util/timeutil.h"
@@ -21,19 +22,10 @@
 #define BUSY_TIMEOUT_MS 5000
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
-#define STMT_CACHE_MAX 256 /* statements kept per connection */
-
-struct sq_conn {
-    sqlite3 *db;
-    int busy;
-    struct strmap stmts; /* SQL text -> a prepared statement, NULL while in use */
-};
 
 struct sq_store {
     struct store base;
-    struct sq_conn pool[POOL_SIZE];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    struct db *db;                     /* the pool of POOL_SIZE connections (db_sqlite.c) */
     uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
     uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
     uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
@@ -54,14 +46,11 @@ sqlite3 *sqi_pool_acquire(struct sq_store *s);
 void sqi_pool_release(struct sq_store *s, sqlite3 *db);
 
 /* queries */
-int sqi_q_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap);
 /* A bound statement to step through; end it with sqi_q_finish (which
  * returns it to the connection's cache), never sqlite3_finalize. */
 int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...);
 void sqi_q_finish(sqlite3 *db, sqlite3_stmt *stmt); /* NULL: nothing */
-int sqi_q_step_err(int rc);
 int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...);
-json_t *sqi_q_row_json(sqlite3_stmt *stmt);
 /* all rows as an array of objects (text, integer, real, null; blobs skipped) */
 int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...);
 /* the first row as an object, or SK_ENOTFOUND */

@@ -9,6 +9,7 @@
  * inviter's key. An accepted invitation becomes one household_members row
  * per side and is deleted; either side deletes both rows to undo it.
  */
+#include "store/db_sqlite.h"
 #include "store/sqlite_int.h"
 #include "util/err.h"
 
@@ -116,7 +117,7 @@ static int people_read(struct sq_store *s, sqlite3 *db, const char *cid, const c
         if (pid) one = p;
         else json_array_append_new(items, p);
     }
-    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = sqi_q_step_err(step);
+    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = db_sqlite_step_err(step);
     sqi_q_finish(db, stmt);
     memset(key, 0, sizeof key);
     if (!rc && pid && !one) rc = SK_ENOTFOUND;
