@@ -168,13 +168,25 @@ void h_store_key_revoke(struct app *app, struct http_req *req, struct http_resp 
     resp_json(resp, 200, row);
 }
 
+/* Printable ASCII only: what an address in a QR code and a JSON string can
+ * both carry as it is. */
+static int is_printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e) return 0;
+    return 1;
+}
+
 /* The door sign's QR code: the address of the store's public notice, built
- * from the base the page was opened at (?base=https://host). */
+ * from the base the page was opened at (?base=https://host). The base is
+ * printable ASCII (a browser sends a host in punycode): a decoded %EF or
+ * %0A would otherwise reach the answer, and a byte that is not UTF-8 makes
+ * the JSON answer impossible to build (it went out as an empty 200). */
 void h_store_sign(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     (void)app;
     const char *base = req_query(req, "base");
-    if (!base || strlen(base) > 120 ||
+    if (!base || strlen(base) > 120 || !is_printable_ascii(base) ||
         (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0) ||
         strpbrk(base, " \"<>?#")) {
         resp_problem(resp, 422, "base: the address the service is reached at, such as "

@@ -6,6 +6,9 @@
  * caller (principal) and, for routes under /v1/brands/{brand}, the brand.
  * A handler fills a struct http_resp with resp_json() or resp_problem()
  * and never touches a socket. Nothing below this layer knows HTTP.
+ * The helpers below live in request.c, which needs no socket either: a
+ * request's query arguments and headers are reached through req->lookup,
+ * so a harness can drive the handlers in process (fuzz/fuzz_routes.c).
  */
 #ifndef SK_HTTP_H
 #define SK_HTTP_H
@@ -90,10 +93,17 @@ struct app {
 
 #define KEY_SEEN_EVERY_US (60 * 1000000LL) /* a key's last use is written once a minute */
 
+/* What req->lookup is asked for. */
+enum { HTTP_LOOKUP_QUERY = 0, HTTP_LOOKUP_HEADER = 1 };
+
 struct http_req {
     const char *method;
     const char *path;
-    void *conn; /* struct MHD_Connection, for header and query lookups */
+    void *conn; /* the transport's request, passed to lookup (server.c: struct MHD_Connection) */
+    /* A query argument (decoded) or a header (name case-insensitive) of the
+     * request, or NULL when absent; valid while the request is. NULL lookup:
+     * the request has neither. */
+    const char *(*lookup)(void *conn, int kind, const char *name);
     const char *param_name[HTTP_MAX_PARAMS];
     const char *param_value[HTTP_MAX_PARAMS];
     size_t nparams;
@@ -171,7 +181,7 @@ extern const struct route http_routes[];
 extern const size_t http_routes_count;
 
 
-/* ---- helpers for handlers (server.c) ---------------------------------- */
+/* ---- helpers for handlers (request.c) --------------------------------- */
 
 const char *req_param(const struct http_req *req, const char *name);
 const char *req_query(const struct http_req *req, const char *name);
@@ -214,6 +224,22 @@ int who_is_brand_staff(const struct http_req *req, unsigned roles);
 /* An operator, or staff of req->brand_id with one grant of roles covering
  * store_id (NULL: any store of theirs) — for a store named in a body. */
 int who_may_act_at_store(const struct http_req *req, unsigned roles, const char *store_id);
+
+/* ---- a request past its caller (request.c) ----------------------------- */
+
+/* With req->who settled and allowed by r: resolves {brand} and {store} into
+ * req (req->brand and req->store are new references, the caller's to
+ * release), keeps staff and store keys inside their own brand and store,
+ * checks a staff member's grants for r, and refuses a change at a closed
+ * store. 0, or -1 with a problem in resp. */
+int http_scope(struct app *app, const struct route *r, struct http_req *req,
+               struct http_resp *resp);
+/* With the body (len 0: none): notes a store key's use, parses the body
+ * (JSON with duplicate keys refused, or a text/csv body left as text in
+ * req->csv) and calls r->fn. resp always has a status afterwards. body
+ * must outlive req; req->json is the caller's to release. */
+void http_call(struct app *app, const struct route *r, struct http_req *req, const char *body,
+               size_t len, struct http_resp *resp);
 
 int app_init(struct app *app, struct store *st, const struct app_config *cfg);
 void app_release(struct app *app);

@@ -265,3 +265,21 @@ def test_content_type_is_json_whatever_the_client_says(server):
     r = server.post("/v1/customers", data=json.dumps(signup_body()),
                     headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert_problem(r, 415)
+
+
+@pytest.mark.parametrize("base", [
+    "https://sh%EFp.example",        # a byte that is not UTF-8 (fuzz_routes found it)
+    "https://caf%C3%A9.example",     # UTF-8, but not an address a browser sends
+    "https://shop.example%0A",       # a line break
+    "https://shop.example%01",
+])
+def test_door_sign_base_outside_printable_ascii_is_422(server, brand, base):
+    """The door sign's ?base= is percent-decoded before the handler sees it:
+    a non-ASCII or control byte was put into the answer as it was, and one
+    that is not UTF-8 made the JSON answer impossible to build (an empty
+    200). Each is a 422 problem now."""
+    store = server.new_store(brand)
+    r = server.get(f"/v1/stores/{store['id']}/sign?base={base}")
+    assert_problem(r, 422, "base")
+    ok = assert_ok(server.get(f"/v1/stores/{store['id']}/sign?base=https://shop.example"), 200)
+    assert ok["url"] == f"https://shop.example/stores/{store['id']}"
