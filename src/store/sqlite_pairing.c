@@ -11,6 +11,9 @@
  *                          v                                  v key created, row deleted
  *                       removed by the next create          (none)
  *
+ * Written against db.h only (no SQLite call), as every query file will be
+ * so that both engines run the same texts: the pattern for the others.
+ *
  * Invariants: only SHA-256 hashes of the secret and the code are stored; the
  * display key is made by the poll that deletes the row (so it is handed out
  * once, and never stored in clear); a claim sets a fresh expiry so that the
@@ -29,16 +32,16 @@ int sqi_pairing_create(struct store *st, const char *id, const char *secret_hash
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
     sqi_now_text(now);
     time_fmt_rfc3339(expires_us, exp, sizeof exp);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM display_pairings WHERE expires_at <= ?", "s", now);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
+    if (!rc) rc = db_exec(db, "DELETE FROM display_pairings WHERE expires_at <= ?", "s", now);
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "INSERT INTO display_pairings (id, secret_hash, code_hash, created_at, "
-                        "expires_at) VALUES (?, ?, ?, ?, ?)",
-                        "sssss", id, secret_hash, code_hash, now, exp);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+        rc = db_exec(db,
+                    "INSERT INTO display_pairings (id, secret_hash, code_hash, created_at, "
+                    "expires_at) VALUES (?, ?, ?, ?, ?)",
+                    "sssss", id, secret_hash, code_hash, now, exp);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc) *ret = json_pack("{s:s, s:s}", "id", id, "expires_at", exp);
     return rc;
 }
@@ -49,14 +52,14 @@ int sqi_pairing_poll(struct store *st, const char *id, const char *secret_hash,
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row = NULL, *store = NULL, *out = NULL;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_row(db, &row,
-                       "SELECT secret_hash, expires_at, brand_id, store_id, display_id, name, "
-                       "claimed_at FROM display_pairings WHERE id = ?",
-                       "s", id);
+        rc = db_row(db, &row,
+                    "SELECT secret_hash, expires_at, brand_id, store_id, display_id, name, "
+                    "claimed_at FROM display_pairings WHERE id = ?",
+                    "s", id);
     if (!rc && strcmp(json_string_value(json_object_get(row, "secret_hash")), secret_hash) != 0)
         rc = SK_ENOTFOUND;
     const char *exp = row ? json_string_value(json_object_get(row, "expires_at")) : NULL;
@@ -68,28 +71,28 @@ int sqi_pairing_poll(struct store *st, const char *id, const char *secret_hash,
         const char *sid = json_string_value(json_object_get(row, "store_id"));
         const char *did = json_string_value(json_object_get(row, "display_id"));
         const char *name = json_string_value(json_object_get(row, "name"));
-        rc = sqi_q_row(db, &store,
-                       "SELECT id, brand_id, name, timezone, city, address FROM stores "
-                       "WHERE id = ?",
-                       "s", sid);
+        rc = db_row(db, &store,
+                    "SELECT id, brand_id, name, timezone, city, address FROM stores "
+                    "WHERE id = ?",
+                    "s", sid);
         if (!rc)
-            rc = sqi_q_exec(db,
-                            "INSERT INTO store_keys (id, brand_id, store_id, kind, name, "
-                            "created_at) VALUES (?, ?, ?, 'display', ?, ?)",
-                            "sssss", did, bid, sid, name, now);
+            rc = db_exec(db,
+                        "INSERT INTO store_keys (id, brand_id, store_id, kind, name, "
+                        "created_at) VALUES (?, ?, ?, 'display', ?, ?)",
+                        "sssss", did, bid, sid, name, now);
         if (!rc)
-            rc = sqi_q_exec(db,
-                            "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, "
-                            "created_at) VALUES (?, 'display', ?, ?, ?, ?)",
-                            "sssss", key_hash, did, bid, sid, now);
-        if (!rc) rc = sqi_q_exec(db, "DELETE FROM display_pairings WHERE id = ?", "s", id);
+            rc = db_exec(db,
+                        "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, "
+                        "created_at) VALUES (?, 'display', ?, ?, ?, ?)",
+                        "sssss", key_hash, did, bid, sid, now);
+        if (!rc) rc = db_exec(db, "DELETE FROM display_pairings WHERE id = ?", "s", id);
         if (!rc)
             out = json_pack("{s:s, s:O, s:{s:s, s:s}}", "status", "paired", "store", store,
                             "display", "id", did, "name", name);
     }
     if (!rc && !out) rc = SK_ENOMEM;
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     json_decref(row);
     json_decref(store);
     if (rc) json_decref(out);
@@ -105,14 +108,14 @@ int sqi_pairing_claim(struct store *st, const char *bid, const char *sid, const 
     if (id_new("dsp", did)) return SK_ECRYPTO;
     sqi_now_text(now);
     time_fmt_rfc3339(expires_us, exp, sizeof exp);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db,
-                        "UPDATE display_pairings SET brand_id = ?, store_id = ?, display_id = ?, "
-                        "name = ?, claimed_at = ?, expires_at = ? WHERE code_hash = ? AND "
-                        "claimed_at IS NULL AND expires_at > ?",
-                        "ssssssss", bid, sid, did, name, now, exp, code_hash, now);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db,
+                    "UPDATE display_pairings SET brand_id = ?, store_id = ?, display_id = ?, "
+                    "name = ?, claimed_at = ?, expires_at = ? WHERE code_hash = ? AND "
+                    "claimed_at IS NULL AND expires_at > ?",
+                    "ssssssss", bid, sid, did, name, now, exp, code_hash, now);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
+    db_release(s->db, db);
     if (!rc)
         *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "id", did, "kind", "display", "name",
                          name, "brand_id", bid, "store_id", sid, "paired", 1);
