@@ -80,6 +80,10 @@ static struct dbc *held(sqlite3 *db)
     return NULL;
 }
 
+/* The connection of a handle this thread holds (from sqi_pool_acquire),
+ * for the query files already written against db.h. */
+struct dbc *sqi_conn(sqlite3 *db) { return held(db); }
+
 /* ---- query helpers (db.h, on a raw handle) ------------------------------ */
 
 /* Runs f on db's connection, or on a wrapper without a statement cache. */
@@ -1692,7 +1696,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
     if (!rc) json_object_set_new(out, "visits", v);
     if (!rc) rc = sqi_purchases_export(db, cid, &v);
     if (!rc) json_object_set_new(out, "purchases", v);
-    if (!rc) rc = sqi_suggestions_export(db, cid, &v);
+    if (!rc) rc = sqi_suggestions_export(sqi_conn(db), cid, &v);
     if (!rc) json_object_set_new(out, "suggestions", v);
     if (!rc)
         rc = sqi_q_rows(db, &v,

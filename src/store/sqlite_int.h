@@ -44,6 +44,9 @@ struct sq_store {
 /* connections */
 sqlite3 *sqi_pool_acquire(struct sq_store *s);
 void sqi_pool_release(struct sq_store *s, sqlite3 *db);
+/* the held connection of a handle from sqi_pool_acquire (while the query
+ * files move onto db.h) */
+struct dbc *sqi_conn(sqlite3 *db);
 
 /* queries */
 /* A bound statement to step through; end it with sqi_q_finish (which
@@ -157,7 +160,7 @@ int sqi_suggest_outcome(struct store *st, const char *store_id, const char *visi
                         char ret_cid[ID_MAX], char ret_bid[ID_MAX]);
 int sqi_suggest_dismiss(struct store *st, const char *bid, const char *cid, const char *sku);
 /* the export's "suggestions" section (in the caller's read) */
-int sqi_suggestions_export(sqlite3 *db, const char *cid, json_t **ret);
+int sqi_suggestions_export(struct dbc *db, const char *cid, json_t **ret);
 
 /* accounts and one-time password links (sqlite_account.c) */
 int sqi_account_pwhash_get(struct store *st, enum principal_kind kind, const char *id,

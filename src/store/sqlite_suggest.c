@@ -5,6 +5,7 @@
  * and dismissals (for cooldowns, caps, the access log and the export).
  */
 #include "sqlite_int.h"
+#include "store/db_sqlite.h" /* db_sqlite_handle: until sqlite.c's helpers take a dbc */
 #include "util/err.h"
 
 #include <stdio.h>
@@ -13,14 +14,14 @@
 int sqi_suggest_stamp(struct store *st, const char *bid, int64_t *ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row;
-    int rc = sqi_q_row(db, &row,
-                       "SELECT (SELECT count(*) FROM purchases WHERE brand_id = ?1) * 1000003 + "
-                       "(SELECT count(*) FROM items WHERE brand_id = ?1) + "
-                       "(SELECT coalesce(max(rowid), 0) FROM purchases WHERE brand_id = ?1) AS v",
-                       "s", bid);
-    sqi_pool_release(s, db);
+    int rc = db_row(db, &row,
+                    "SELECT (SELECT count(*) FROM purchases WHERE brand_id = ?1) * 1000003 + "
+                    "(SELECT count(*) FROM items WHERE brand_id = ?1) + "
+                    "(SELECT coalesce(max(rowid), 0) FROM purchases WHERE brand_id = ?1) AS v",
+                    "s", bid);
+    db_release(s->db, db);
     if (rc) return rc;
     *ret = json_integer_value(json_object_get(row, "v"));
     json_decref(row);
@@ -30,22 +31,22 @@ int sqi_suggest_stamp(struct store *st, const char *bid, int64_t *ret)
 int sqi_suggest_baskets(struct store *st, const char *bid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *items = NULL, *lines = NULL;
-    int rc = sqi_q_exec(db, "BEGIN", NULL);
+    int rc = db_exec(db, "BEGIN", NULL);
     if (!rc)
-        rc = sqi_q_rows(db, &items,
-                        "SELECT sku, title, category, maker, tags, released, consumable FROM "
-                        "items WHERE brand_id = ? ORDER BY sku",
-                        "s", bid);
+        rc = db_rows(db, &items,
+                     "SELECT sku, title, category, maker, tags, released, consumable FROM "
+                     "items WHERE brand_id = ? ORDER BY sku",
+                     "s", bid);
     if (!rc)
-        rc = sqi_q_rows(db, &lines,
-                        "SELECT l.purchase_id AS p, l.sku FROM purchase_lines l JOIN purchases "
-                        "pu ON pu.id = l.purchase_id WHERE pu.brand_id = ? ORDER BY "
-                        "l.purchase_id, l.n",
-                        "s", bid);
-    sqi_q_exec(db, "COMMIT", NULL);
-    sqi_pool_release(s, db);
+        rc = db_rows(db, &lines,
+                     "SELECT l.purchase_id AS p, l.sku FROM purchase_lines l JOIN purchases "
+                     "pu ON pu.id = l.purchase_id WHERE pu.brand_id = ? ORDER BY "
+                     "l.purchase_id, l.n",
+                     "s", bid);
+    db_exec(db, "COMMIT", NULL);
+    db_release(s->db, db);
     if (rc) {
         json_decref(items);
         json_decref(lines);
@@ -65,23 +66,23 @@ int sqi_suggest_baskets(struct store *st, const char *bid, json_t **ret)
 int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     struct purpose_set ps;
     purpose_set_init(&ps);
     json_t *out = json_object(), *v = NULL;
-    int rc = sqi_q_exec(db, "BEGIN", NULL);
+    int rc = db_exec(db, "BEGIN", NULL);
     if (!rc) {
         json_t *row;
-        rc = sqi_q_row(db, &row, "SELECT 1 AS m FROM memberships WHERE customer_id = ? AND brand_id = ?",
-                       "ss", cid, bid);
+        rc = db_row(db, &row, "SELECT 1 AS m FROM memberships WHERE customer_id = ? AND brand_id = ?",
+                    "ss", cid, bid);
         if (!rc) json_decref(row);
     }
-    if (!rc) rc = sqi_load_purposes(db, cid, bid, &ps);
+    if (!rc) rc = sqi_load_purposes(db_sqlite_handle(db), cid, bid, &ps);
     if (!rc) json_object_set_new(out, "purposes", sqi_purposes_json(&ps));
     int sugg = !rc && purpose_set_has(&ps, "suggestions");
     if (sugg) {
         /* the don't-list is only ever used to leave things out */
-        rc = sqi_prefs_read(s, db, cid, bid,
+        rc = sqi_prefs_read(s, db_sqlite_handle(db), cid, bid,
                             "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                             "preferences WHERE brand_id = ? AND customer_id = ?",
                             &v);
@@ -97,25 +98,25 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
          * (brand_id, at) index over every purchase of the brand to skip the
          * sort (419 ms p99 at 116k purchases, bench_suggest_svc); one
          * customer's purchases are few, so look them up and sort those. */
-        rc = sqi_q_rows(db, &v,
-                        "SELECT l.sku, pu.at, l.qty, l.for_person AS person FROM purchase_lines l JOIN purchases pu ON "
-                        "pu.id = l.purchase_id WHERE pu.customer_id = ? AND +pu.brand_id = ? "
-                        "ORDER BY pu.at",
-                        "ss", cid, bid);
+        rc = db_rows(db, &v,
+                     "SELECT l.sku, pu.at, l.qty, l.for_person AS person FROM purchase_lines l JOIN purchases pu ON "
+                     "pu.id = l.purchase_id WHERE pu.customer_id = ? AND +pu.brand_id = ? "
+                     "ORDER BY pu.at",
+                     "ss", cid, bid);
         if (!rc) json_object_set_new(out, "history", v);
     }
     if (sugg && !rc) {
         char cut[TIME_RFC3339_LEN];
         time_fmt_rfc3339(time_now_us() - (int64_t)31 * 86400 * 1000000, cut, sizeof cut);
-        rc = sqi_q_rows(db, &v,
-                        "SELECT sku, visit_id, person_id, reason, shown_at, outcome, outcome_at FROM "
-                        "suggestion_events WHERE customer_id = ? AND brand_id = ? AND "
-                        "(outcome = 'dismissed' OR shown_at >= ?) ORDER BY id",
-                        "sss", cid, bid, cut);
+        rc = db_rows(db, &v,
+                     "SELECT sku, visit_id, person_id, reason, shown_at, outcome, outcome_at FROM "
+                     "suggestion_events WHERE customer_id = ? AND brand_id = ? AND "
+                     "(outcome = 'dismissed' OR shown_at >= ?) ORDER BY id",
+                     "sss", cid, bid, cut);
         if (!rc) json_object_set_new(out, "events", v);
     }
-    sqi_q_exec(db, "COMMIT", NULL);
-    sqi_pool_release(s, db);
+    db_exec(db, "COMMIT", NULL);
+    db_release(s->db, db);
     if (!rc && sugg) {
         rc = sqi_person_list(st, cid, &v);
         if (!rc) json_object_set_new(out, "people", v);
@@ -134,22 +135,22 @@ int sqi_suggest_shown(struct store *st, const char *bid, const char *cid, const 
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     size_t i;
     json_t *e;
     json_array_foreach(list, i, e) {
         if (rc) break;
-        rc = sqi_q_exec(db,
-                        "INSERT OR IGNORE INTO suggestion_events (customer_id, brand_id, sku, "
-                        "visit_id, person_id, reason, shown_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        "sssssss", cid, bid, json_string_value(json_object_get(e, "sku")),
-                        visit_id, json_string_value(json_object_get(e, "person")),
-                        json_object_get(e, "person") ? "" : json_string_value(json_object_get(e, "reason")),
-                        now);
+        rc = db_exec(db,
+                     "INSERT OR IGNORE INTO suggestion_events (customer_id, brand_id, sku, "
+                     "visit_id, person_id, reason, shown_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "sssssss", cid, bid, json_string_value(json_object_get(e, "sku")),
+                     visit_id, json_string_value(json_object_get(e, "person")),
+                     json_object_get(e, "person") ? "" : json_string_value(json_object_get(e, "reason")),
+                     now);
     }
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -160,30 +161,30 @@ int sqi_suggest_outcome(struct store *st, const char *store_id, const char *visi
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_row(db, &row,
-                       "SELECT e.id, e.customer_id, e.brand_id FROM suggestion_events e JOIN "
-                       "visits v ON v.id = e.visit_id WHERE e.visit_id = ? AND e.sku = ? AND "
-                       "v.store_id = ? AND e.outcome IS NULL",
-                       "sss", visit_id, sku, store_id);
+        rc = db_row(db, &row,
+                    "SELECT e.id, e.customer_id, e.brand_id FROM suggestion_events e JOIN "
+                    "visits v ON v.id = e.visit_id WHERE e.visit_id = ? AND e.sku = ? AND "
+                    "v.store_id = ? AND e.outcome IS NULL",
+                    "sss", visit_id, sku, store_id);
     if (!rc) {
         snprintf(ret_cid, ID_MAX, "%s", json_string_value(json_object_get(row, "customer_id")));
         snprintf(ret_bid, ID_MAX, "%s", json_string_value(json_object_get(row, "brand_id")));
-        rc = sqi_q_exec(db, "UPDATE suggestion_events SET outcome = ?, outcome_at = ? WHERE id = ?",
-                        "ssi", outcome, now,
-                        (int64_t)json_integer_value(json_object_get(row, "id")));
+        rc = db_exec(db, "UPDATE suggestion_events SET outcome = ?, outcome_at = ? WHERE id = ?",
+                     "ssi", outcome, now,
+                     (int64_t)json_integer_value(json_object_get(row, "id")));
     }
     if (!rc) {
         char fields[96];
         snprintf(fields, sizeof fields, "suggestion_outcome:%s", outcome);
-        rc = sqi_access_append(db, ret_cid, ret_bid, who, fields, "suggestions");
+        rc = sqi_access_append(db_sqlite_handle(db), ret_cid, ret_bid, who, fields, "suggestions");
     }
     json_decref(row);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -192,33 +193,33 @@ int sqi_suggest_dismiss(struct store *st, const char *bid, const char *cid, cons
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
-    int rc = sqi_tx_begin(db);
-    if (!rc) rc = sqi_q_row(db, &row, "SELECT sku FROM items WHERE brand_id = ? AND sku = ?", "ss",
-                            bid, sku);
+    int rc = db_tx_begin(db);
+    if (!rc) rc = db_row(db, &row, "SELECT sku FROM items WHERE brand_id = ? AND sku = ?", "ss",
+                         bid, sku);
     json_decref(row);
     if (!rc)
-        rc = sqi_q_row(db, &row,
-                       "SELECT 1 AS m FROM memberships WHERE customer_id = ? AND brand_id = ?",
-                       "ss", cid, bid);
+        rc = db_row(db, &row,
+                    "SELECT 1 AS m FROM memberships WHERE customer_id = ? AND brand_id = ?",
+                    "ss", cid, bid);
     if (!rc) {
         json_decref(row);
-        rc = sqi_q_exec(db,
-                        "INSERT INTO suggestion_events (customer_id, brand_id, sku, reason, "
-                        "shown_at, outcome, outcome_at) VALUES (?, ?, ?, '', ?, 'dismissed', ?)",
-                        "sssss", cid, bid, sku, now, now);
+        rc = db_exec(db,
+                     "INSERT INTO suggestion_events (customer_id, brand_id, sku, reason, "
+                     "shown_at, outcome, outcome_at) VALUES (?, ?, ?, '', ?, 'dismissed', ?)",
+                     "sssss", cid, bid, sku, now, now);
     }
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     return rc;
 }
 
-int sqi_suggestions_export(sqlite3 *db, const char *cid, json_t **ret)
+int sqi_suggestions_export(struct dbc *db, const char *cid, json_t **ret)
 {
-    return sqi_q_rows(db, ret,
-                      "SELECT e.brand_id, b.name AS brand_name, e.sku, e.visit_id AS visit, "
-                      "e.reason, e.shown_at, e.outcome, e.outcome_at FROM suggestion_events e "
-                      "JOIN brands b ON b.id = e.brand_id WHERE e.customer_id = ? ORDER BY e.id",
-                      "s", cid);
+    return db_rows(db, ret,
+                   "SELECT e.brand_id, b.name AS brand_name, e.sku, e.visit_id AS visit, "
+                   "e.reason, e.shown_at, e.outcome, e.outcome_at FROM suggestion_events e "
+                   "JOIN brands b ON b.id = e.brand_id WHERE e.customer_id = ? ORDER BY e.id",
+                   "s", cid);
 }
