@@ -915,7 +915,7 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
             rc = ledger_append(s, db, cid, bid, withdraw.item[i], 0, nv, via, now);
             /* withdrawing history unlinks the purchases, in this transaction */
             if (!rc && strcmp(withdraw.item[i], "history") == 0)
-                rc = sqi_purchases_unlink(db, cid, bid);
+                rc = sqi_purchases_unlink(sqi_conn(db), cid, bid);
             json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", withdraw.item[i],
                                                      "action", "withdraw"));
         }
@@ -973,7 +973,7 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
     for (size_t i = 0; !rc && i < cur.n; i++)
         rc = ledger_append(s, db, cid, bid, cur.item[i], 0,
                            json_integer_value(json_object_get(m, "notice_version")), via, now);
-    if (!rc) rc = sqi_purchases_unlink(db, cid, bid);
+    if (!rc) rc = sqi_purchases_unlink(sqi_conn(db), cid, bid);
     /* Leaving removes what the brand held: the membership and, by cascade,
      * the preferences given to it. The ledger keeps the withdrawals. */
     if (!rc)
@@ -1694,7 +1694,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "ORDER BY v.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "visits", v);
-    if (!rc) rc = sqi_purchases_export(db, cid, &v);
+    if (!rc) rc = sqi_purchases_export(sqi_conn(db), cid, &v);
     if (!rc) json_object_set_new(out, "purchases", v);
     if (!rc) rc = sqi_suggestions_export(sqi_conn(db), cid, &v);
     if (!rc) json_object_set_new(out, "suggestions", v);

@@ -36,11 +36,11 @@ static void item_shape(json_t *row)
                         json_boolean(json_integer_value(json_object_get(row, "consumable"))));
 }
 
-static int item_read(sqlite3 *db, const char *bid, const char *sku, json_t **ret)
+static int item_read(struct dbc *db, const char *bid, const char *sku, json_t **ret)
 {
     json_t *row;
-    int rc = sqi_q_row(db, &row, "SELECT " ITEM_COLS " FROM items WHERE brand_id = ? AND sku = ?",
-                       "ss", bid, sku);
+    int rc = db_row(db, &row, "SELECT " ITEM_COLS " FROM items WHERE brand_id = ? AND sku = ?",
+                    "ss", bid, sku);
     if (rc) return rc;
     item_shape(row);
     *ret = row;
@@ -55,33 +55,33 @@ int sqi_item_put(struct store *st, const char *bid, const char *sku, json_t *ite
     sqi_now_text(now);
     char *tags = json_dumps(json_object_get(item, "tags"), JSON_COMPACT);
     if (!tags) return SK_ENOMEM;
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *old = NULL, *out = NULL;
     int created = 0;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc) {
-        rc = sqi_q_row(db, &old, "SELECT sku FROM items WHERE brand_id = ? AND sku = ?", "ss",
-                       bid, sku);
+        rc = db_row(db, &old, "SELECT sku FROM items WHERE brand_id = ? AND sku = ?", "ss",
+                    bid, sku);
         created = rc == SK_ENOTFOUND;
         if (created) rc = 0;
         json_decref(old);
     }
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "INSERT INTO items (brand_id, sku, title, category, maker, tags, released, "
-                        "consumable, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT (brand_id, sku) DO UPDATE SET title = excluded.title, "
-                        "category = excluded.category, maker = excluded.maker, tags = "
-                        "excluded.tags, released = excluded.released, consumable = "
-                        "excluded.consumable, updated_at = excluded.updated_at",
-                        "sssssssiss", bid, sku, json_string_value(json_object_get(item, "title")),
-                        json_string_value(json_object_get(item, "category")),
-                        json_string_value(json_object_get(item, "maker")), tags,
-                        json_string_value(json_object_get(item, "released")),
-                        (int64_t)json_is_true(json_object_get(item, "consumable")), now, now);
+        rc = db_exec(db,
+                     "INSERT INTO items (brand_id, sku, title, category, maker, tags, released, "
+                     "consumable, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (brand_id, sku) DO UPDATE SET title = excluded.title, "
+                     "category = excluded.category, maker = excluded.maker, tags = "
+                     "excluded.tags, released = excluded.released, consumable = "
+                     "excluded.consumable, updated_at = excluded.updated_at",
+                     "sssssssiss", bid, sku, json_string_value(json_object_get(item, "title")),
+                     json_string_value(json_object_get(item, "category")),
+                     json_string_value(json_object_get(item, "maker")), tags,
+                     json_string_value(json_object_get(item, "released")),
+                     (int64_t)json_is_true(json_object_get(item, "consumable")), now, now);
     if (!rc) rc = item_read(db, bid, sku, &out);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     free(tags);
     if (rc) {
         json_decref(out);
@@ -95,22 +95,22 @@ int sqi_item_put(struct store *st, const char *bid, const char *sku, json_t *ite
 int sqi_item_get(struct store *st, const char *bid, const char *sku, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = item_read(db, bid, sku, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
 int sqi_item_list(struct store *st, const char *bid, const struct page *pg, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
-                        "SELECT " ITEM_COLS " FROM items WHERE brand_id = ? AND sku > ? ORDER BY "
-                        "sku LIMIT ?",
-                        "ssi", bid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
-    sqi_pool_release(s, db);
+    int rc = db_rows(db, &rows,
+                     "SELECT " ITEM_COLS " FROM items WHERE brand_id = ? AND sku > ? ORDER BY "
+                     "sku LIMIT ?",
+                     "ssi", bid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+    db_release(s->db, db);
     if (rc) return rc;
     json_t *next = json_null();
     if ((int)json_array_size(rows) > pg->limit) {
@@ -127,14 +127,14 @@ int sqi_item_list(struct store *st, const char *bid, const struct page *pg, json
 /* ---- purchases ----------------------------------------------------------- */
 
 /* The lines of a purchase; with_for: include each line's person. */
-static int lines_read(sqlite3 *db, const char *pid, int with_for, json_t **ret)
+static int lines_read(struct dbc *db, const char *pid, int with_for, json_t **ret)
 {
     json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
-                        "SELECT l.sku, i.title, i.category, l.qty, l.price_cents, l.for_person "
-                        "FROM purchase_lines l JOIN items i ON i.brand_id = l.brand_id AND i.sku = "
-                        "l.sku WHERE l.purchase_id = ? ORDER BY l.n",
-                        "s", pid);
+    int rc = db_rows(db, &rows,
+                     "SELECT l.sku, i.title, i.category, l.qty, l.price_cents, l.for_person "
+                     "FROM purchase_lines l JOIN items i ON i.brand_id = l.brand_id AND i.sku = "
+                     "l.sku WHERE l.purchase_id = ? ORDER BY l.n",
+                     "s", pid);
     if (rc) return rc;
     size_t i;
     json_t *r;
@@ -162,13 +162,13 @@ static json_t *total_of(json_t *lines)
 }
 
 /* The brand's view of one purchase: the customer only while linked. */
-static int purchase_read(sqlite3 *db, const char *pid, json_t **ret)
+static int purchase_read(struct dbc *db, const char *pid, json_t **ret)
 {
     json_t *p, *lines;
-    int rc = sqi_q_row(db, &p,
-                       "SELECT id, brand_id, store_id AS store, customer_id AS customer, at, "
-                       "source, txn, created_at FROM purchases WHERE id = ?",
-                       "s", pid);
+    int rc = db_row(db, &p,
+                    "SELECT id, brand_id, store_id AS store, customer_id AS customer, at, "
+                    "source, txn, created_at FROM purchases WHERE id = ?",
+                    "s", pid);
     if (rc) return rc;
     rc = lines_read(db, pid, 1, &lines);
     if (rc) {
@@ -195,14 +195,14 @@ int sqi_purchase_create(struct store *st, const char *bid, const char *key, cons
     const char *cust = json_string_value(json_object_get(p, "customer"));
     char eh[65];
     if (email) sqi_email_hash(s, email, eh);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row = NULL, *out = NULL;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc && key) {
-        rc = sqi_q_row(db, &row,
-                       "SELECT body_hash, purchase_id FROM purchase_keys WHERE brand_id = ? AND "
-                       "key = ?",
-                       "ss", bid, key);
+        rc = db_row(db, &row,
+                    "SELECT body_hash, purchase_id FROM purchase_keys WHERE brand_id = ? AND "
+                    "key = ?",
+                    "ss", bid, key);
         if (!rc) {
             if (strcmp(json_string_value(json_object_get(row, "body_hash")), body_hash) != 0) {
                 rc = SK_ECONFLICT;
@@ -212,8 +212,8 @@ int sqi_purchase_create(struct store *st, const char *bid, const char *key, cons
                 if (!rc) *ret_replayed = 1;
             }
             json_decref(row);
-            rc = sqi_tx_end(db, rc);
-            sqi_pool_release(s, db);
+            rc = db_tx_end(db, rc);
+            db_release(s->db, db);
             if (!rc) *ret = out;
             return rc;
         }
@@ -221,14 +221,14 @@ int sqi_purchase_create(struct store *st, const char *bid, const char *key, cons
     }
     const char *sid = json_string_value(json_object_get(p, "store"));
     if (!rc) {
-        rc = sqi_q_row(db, &row, "SELECT id FROM stores WHERE id = ? AND brand_id = ?", "ss", sid,
-                       bid);
+        rc = db_row(db, &row, "SELECT id FROM stores WHERE id = ? AND brand_id = ?", "ss", sid,
+                    bid);
         json_decref(rc ? NULL : row);
     }
     if (!rc && email) {
         /* an unknown email is an anonymous basket, not an error: the till
          * never learns who has an account */
-        if (!sqi_q_row(db, &row, "SELECT id FROM customers WHERE email_hash = ?", "s", eh)) {
+        if (!db_row(db, &row, "SELECT id FROM customers WHERE email_hash = ?", "s", eh)) {
             snprintf(cid, sizeof cid, "%s", json_string_value(json_object_get(row, "id")));
             json_decref(row);
         }
@@ -238,22 +238,22 @@ int sqi_purchase_create(struct store *st, const char *bid, const char *key, cons
     /* Consent in the query: customer_id is set only under a current
      * "history" grant at this brand; otherwise NULL (anonymous basket). */
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "INSERT INTO purchases (id, brand_id, store_id, customer_id, at, source, "
-                        "txn, created_at) SELECT ?, ?, ?, (SELECT customer_id FROM "
-                        "membership_purposes WHERE brand_id = ? AND customer_id = ? AND purpose = "
-                        "'history'), ?, ?, ?, ?",
-                        "sssssssss", id, bid, sid, bid, cid,
-                        json_string_value(json_object_get(p, "at")),
-                        json_string_value(json_object_get(p, "source")) ? json_string_value(
-                                                                              json_object_get(
-                                                                                  p, "source"))
-                                                                        : "api",
-                        json_string_value(json_object_get(p, "txn")), now);
+        rc = db_exec(db,
+                     "INSERT INTO purchases (id, brand_id, store_id, customer_id, at, source, "
+                     "txn, created_at) SELECT ?, ?, ?, (SELECT customer_id FROM "
+                     "membership_purposes WHERE brand_id = ? AND customer_id = ? AND purpose = "
+                     "'history'), ?, ?, ?, ?",
+                     "sssssssss", id, bid, sid, bid, cid,
+                     json_string_value(json_object_get(p, "at")),
+                     json_string_value(json_object_get(p, "source")) ? json_string_value(
+                                                                           json_object_get(
+                                                                               p, "source"))
+                                                                     : "api",
+                     json_string_value(json_object_get(p, "txn")), now);
     int linked = 0;
     if (!rc) {
-        rc = sqi_q_row(db, &row, "SELECT customer_id IS NOT NULL AS linked FROM purchases WHERE id = ?",
-                       "s", id);
+        rc = db_row(db, &row, "SELECT customer_id IS NOT NULL AS linked FROM purchases WHERE id = ?",
+                    "s", id);
         if (!rc) {
             linked = (int)json_integer_value(json_object_get(row, "linked"));
             json_decref(row);
@@ -265,27 +265,27 @@ int sqi_purchase_create(struct store *st, const char *bid, const char *key, cons
         if (rc) break;
         const char *sku = json_string_value(json_object_get(l, "sku"));
         const char *who = linked ? json_string_value(json_object_get(l, "for")) : NULL;
-        rc = sqi_q_exec(db,
-                        "INSERT INTO purchase_lines (purchase_id, n, brand_id, sku, qty, "
-                        "price_cents, for_person) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT "
-                        "1 FROM items WHERE brand_id = ? AND sku = ?)",
-                        "sissiisss", id, (int64_t)i, bid, sku,
-                        (int64_t)json_integer_value(json_object_get(l, "qty")),
-                        (int64_t)json_integer_value(json_object_get(l, "price_cents")), who, bid,
-                        sku);
-        if (!rc && sqlite3_changes(db) == 0) {
+        rc = db_exec(db,
+                     "INSERT INTO purchase_lines (purchase_id, n, brand_id, sku, qty, "
+                     "price_cents, for_person) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT "
+                     "1 FROM items WHERE brand_id = ? AND sku = ?)",
+                     "sissiisss", id, (int64_t)i, bid, sku,
+                     (int64_t)json_integer_value(json_object_get(l, "qty")),
+                     (int64_t)json_integer_value(json_object_get(l, "price_cents")), who, bid,
+                     sku);
+        if (!rc && db_changes(db) == 0) {
             rc = SK_EINVAL;
             *ret_bad_line = (int)i;
         }
     }
     if (!rc && key)
-        rc = sqi_q_exec(db,
-                        "INSERT INTO purchase_keys (brand_id, key, body_hash, purchase_id, "
-                        "created_at) VALUES (?, ?, ?, ?, ?)",
-                        "sssss", bid, key, body_hash, id, now);
+        rc = db_exec(db,
+                     "INSERT INTO purchase_keys (brand_id, key, body_hash, purchase_id, "
+                     "created_at) VALUES (?, ?, ?, ?, ?)",
+                     "sssss", bid, key, body_hash, id, now);
     if (!rc) rc = purchase_read(db, id, &out);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -295,17 +295,17 @@ int sqi_purchase_create(struct store *st, const char *bid, const char *key, cons
 }
 
 /* The customer's own purchases (linked ones), newest first, with lines. */
-static int mine_read(sqlite3 *db, const char *cid, const char *bid, const char *after,
+static int mine_read(struct dbc *db, const char *cid, const char *bid, const char *after,
                      int64_t limit, json_t **ret)
 {
     json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
-                        "SELECT p.id, p.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
-                        "p.store_id, so.name AS store_name, p.at FROM purchases p JOIN brands b "
-                        "ON b.id = p.brand_id JOIN stores so ON so.id = p.store_id WHERE "
-                        "p.customer_id = ? AND (? IS NULL OR p.brand_id = ?) AND (? IS NULL OR "
-                        "p.id < ?) ORDER BY p.id DESC LIMIT ?",
-                        "sssssi", cid, bid, bid, after, after, limit);
+    int rc = db_rows(db, &rows,
+                     "SELECT p.id, p.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
+                     "p.store_id, so.name AS store_name, p.at FROM purchases p JOIN brands b "
+                     "ON b.id = p.brand_id JOIN stores so ON so.id = p.store_id WHERE "
+                     "p.customer_id = ? AND (? IS NULL OR p.brand_id = ?) AND (? IS NULL OR "
+                     "p.id < ?) ORDER BY p.id DESC LIMIT ?",
+                     "sssssi", cid, bid, bid, after, after, limit);
     if (rc) return rc;
     size_t i;
     json_t *r;
@@ -327,34 +327,34 @@ int sqi_purchase_list_mine(struct store *st, const char *cid, const char *bid,
                           const struct page *pg, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *rows;
-    int rc = sqi_q_exec(db, "BEGIN", NULL);
+    int rc = db_exec(db, "BEGIN", NULL);
     if (!rc) {
         rc = mine_read(db, cid, bid, pg->after, (int64_t)pg->limit + 1, &rows);
-        sqi_q_exec(db, "COMMIT", NULL);
+        db_exec(db, "COMMIT", NULL);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (rc) return rc;
     *ret = sqi_page_wrap(rows, pg->limit);
     return 0;
 }
 
-int sqi_purchases_export(sqlite3 *db, const char *cid, json_t **ret)
+int sqi_purchases_export(struct dbc *db, const char *cid, json_t **ret)
 {
     return mine_read(db, cid, NULL, NULL, -1, ret);
 }
 
-int sqi_purchases_unlink(sqlite3 *db, const char *cid, const char *bid)
+int sqi_purchases_unlink(struct dbc *db, const char *cid, const char *bid)
 {
-    int rc = sqi_q_exec(db,
-                        "UPDATE purchase_lines SET for_person = NULL WHERE for_person IS NOT NULL "
-                        "AND purchase_id IN (SELECT id FROM purchases WHERE customer_id = ? AND "
-                        "brand_id = ?)",
-                        "ss", cid, bid);
+    int rc = db_exec(db,
+                     "UPDATE purchase_lines SET for_person = NULL WHERE for_person IS NOT NULL "
+                     "AND purchase_id IN (SELECT id FROM purchases WHERE customer_id = ? AND "
+                     "brand_id = ?)",
+                     "ss", cid, bid);
     if (!rc)
-        rc = sqi_q_exec(db, "UPDATE purchases SET customer_id = NULL WHERE customer_id = ? AND "
-                            "brand_id = ?",
-                        "ss", cid, bid);
+        rc = db_exec(db, "UPDATE purchases SET customer_id = NULL WHERE customer_id = ? AND "
+                         "brand_id = ?",
+                     "ss", cid, bid);
     return rc;
 }

@@ -128,9 +128,9 @@ int sqi_purchase_list_mine(struct store *st, const char *cid, const char *bid,
                            const struct page *pg, json_t **ret);
 /* within the caller's transaction: the customer's purchases at the brand
  * become anonymous baskets (history withdrawn, brand left) */
-int sqi_purchases_unlink(sqlite3 *db, const char *cid, const char *bid);
+int sqi_purchases_unlink(struct dbc *db, const char *cid, const char *bid);
 /* the export's "purchases" section (in the caller's read) */
-int sqi_purchases_export(sqlite3 *db, const char *cid, json_t **ret);
+int sqi_purchases_export(struct dbc *db, const char *cid, json_t **ret);
 
 /* people and households (sqlite_people.c) */
 int sqi_person_create(struct store *st, const char *cid, json_t *person, int max, json_t **ret);
