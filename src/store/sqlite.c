@@ -151,6 +151,14 @@ void sqi_q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len)
     snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
+/* Copies the text of the cursor's column i into buf (truncating); "" for
+ * NULL. */
+void sqi_cur_text(struct db_cur *cur, int i, char *buf, size_t len)
+{
+    const char *t = db_col_text(cur, i, NULL);
+    snprintf(buf, len, "%s", t ? t : "");
+}
+
 int sqi_tx_begin(sqlite3 *db) { return sqi_q_exec(db, "BEGIN IMMEDIATE", NULL); } /* as db.h */
 int sqi_tx_commit(sqlite3 *db) { return sqi_q_exec(db, "COMMIT", NULL); }
 void sqi_tx_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }

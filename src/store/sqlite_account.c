@@ -14,6 +14,7 @@
  *     cannot undo a newer password.
  */
 #include "store/sqlite_int.h"
+#include "store/db_sqlite.h" /* db_sqlite_handle: until the helpers take a dbc */
 #include "util/err.h"
 
 #include <stdio.h>
@@ -40,39 +41,39 @@ int sqi_account_pwhash_get(struct store *st, enum principal_kind kind, const cha
     if (!table) return SK_EINVAL;
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT password_hash FROM %s WHERE id = ?", table);
-    sqlite3 *db = sqi_pool_acquire(s);
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt, sql, "s", id);
+    struct dbc *db = db_acquire(s->db);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur, sql, "s", id);
     if (!rc) {
-        if (sqlite3_step(stmt) == SQLITE_ROW)
-            sqi_q_text(stmt, 0, ret, CRYPTO_PWHASH_MAX);
+        if (db_next(cur) == 1)
+            sqi_cur_text(cur, 0, ret, CRYPTO_PWHASH_MAX);
         else
             rc = SK_ENOTFOUND;
-        sqi_q_finish(db, stmt);
+        db_done(cur);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
 /* Within the caller's transaction: the new password hash, the subject's
  * sessions gone (but keep), its unused links spent. */
-static int password_replace(sqlite3 *db, enum principal_kind kind, const char *id,
+static int password_replace(struct dbc *db, enum principal_kind kind, const char *id,
                             const char *pwhash, const char *keep, const char *now)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE %s SET password_hash = ? WHERE id = ?",
              subject_table(kind));
-    int rc = sqi_q_exec(db, sql, "ss", pwhash, id);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+    int rc = db_exec(db, sql, "ss", pwhash, id);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "DELETE FROM tokens WHERE subject_id = ? AND kind = ? AND hash <> ?", "sss",
-                        id, kind == PRINCIPAL_STAFF ? "staff" : "customer", keep ? keep : "");
+        rc = db_exec(db,
+                     "DELETE FROM tokens WHERE subject_id = ? AND kind = ? AND hash <> ?", "sss",
+                     id, kind == PRINCIPAL_STAFF ? "staff" : "customer", keep ? keep : "");
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "UPDATE password_links SET used_at = ? WHERE %s = ? AND used_at IS NULL",
                  link_column(kind));
-        rc = sqi_q_exec(db, sql, "ss", now, id);
+        rc = db_exec(db, sql, "ss", now, id);
     }
     return rc;
 }
@@ -84,11 +85,11 @@ int sqi_account_password_set(struct store *st, enum principal_kind kind, const c
     if (!subject_table(kind)) return SK_EINVAL;
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     if (!rc) rc = password_replace(db, kind, id, pwhash, keep_token_hash, now);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -100,14 +101,14 @@ int sqi_customer_email_set(struct store *st, const char *cid, const char *email)
     size_t len;
     char eh[65];
     sqi_email_hash(s, email, eh);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_cust_key(s, db, cid, key);
+    struct dbc *db = db_acquire(s->db);
+    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
     if (!rc) rc = sqi_seal_field(key, cid, "email", email, &enc, &len);
     if (!rc)
-        rc = sqi_q_exec(db, "UPDATE customers SET email_enc = ?, email_hash = ? WHERE id = ?",
-                        "bss", enc, len, eh, cid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    sqi_pool_release(s, db);
+        rc = db_exec(db, "UPDATE customers SET email_enc = ?, email_hash = ? WHERE id = ?",
+                     "bss", enc, len, eh, cid);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
+    db_release(s->db, db);
     memset(key, 0, sizeof key);
     free(enc);
     return rc;
@@ -122,21 +123,21 @@ int sqi_pwlink_create(struct store *st, enum principal_kind kind, const char *id
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN], sql[200];
     sqi_now_text(now);
     time_fmt_rfc3339(expires_us, exp, sizeof exp);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     /* links past their time are of no use to anyone: they go as new ones come */
     if (!rc)
-        rc = sqi_q_exec(db, "DELETE FROM password_links WHERE expires_at <= ?", "s", now);
+        rc = db_exec(db, "DELETE FROM password_links WHERE expires_at <= ?", "s", now);
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO password_links (token_hash, %s, purpose, created_at, expires_at) "
                  "SELECT ?, id, ?, ?, ? FROM %s WHERE id = ?",
                  link_column(kind), subject_table(kind));
-        rc = sqi_q_exec(db, sql, "sssss", token_hash, purpose, now, exp, id);
-        if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+        rc = db_exec(db, sql, "sssss", token_hash, purpose, now, exp, id);
+        if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
     }
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -149,37 +150,37 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
     char now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(now_us, now, sizeof now);
     struct principal p = {0};
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
-    sqlite3_stmt *stmt = NULL;
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
+    struct db_cur *cur = NULL;
     if (!rc)
-        rc = sqi_q_prepare(db, &stmt,
-                           "SELECT l.customer_id, l.staff_id, st.brand_id "
-                           "FROM password_links l LEFT JOIN staff st ON st.id = l.staff_id "
-                           "WHERE " LINK_LIVE " AND (l.staff_id IS NULL OR "
-                           "(st.id IS NOT NULL AND st.disabled_at IS NULL))",
-                           "ss", token_hash, now);
+        rc = db_query(db, &cur,
+                      "SELECT l.customer_id, l.staff_id, st.brand_id "
+                      "FROM password_links l LEFT JOIN staff st ON st.id = l.staff_id "
+                      "WHERE " LINK_LIVE " AND (l.staff_id IS NULL OR "
+                      "(st.id IS NOT NULL AND st.disabled_at IS NULL))",
+                      "ss", token_hash, now);
     if (!rc) {
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+        if (db_next(cur) == 1) {
+            if (!db_col_is_null(cur, 0)) {
                 p.kind = PRINCIPAL_CUSTOMER;
-                sqi_q_text(stmt, 0, p.id, sizeof p.id);
+                sqi_cur_text(cur, 0, p.id, sizeof p.id);
             } else {
                 p.kind = PRINCIPAL_STAFF;
-                sqi_q_text(stmt, 1, p.id, sizeof p.id);
-                sqi_q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
+                sqi_cur_text(cur, 1, p.id, sizeof p.id);
+                sqi_cur_text(cur, 2, p.brand_id, sizeof p.brand_id);
             }
         } else {
             rc = SK_ENOTFOUND;
         }
-        sqi_q_finish(db, stmt);
+        db_done(cur);
     }
     /* a disabled staff member's link is dead: no password is set */
-    if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
+    if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db_sqlite_handle(db), p.id, &p);
     /* spends this link and every other unused one of the subject */
     if (!rc) rc = password_replace(db, p.kind, p.id, pwhash, NULL, now);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc) *ret = p;
     return rc;
 }
@@ -189,11 +190,11 @@ int sqi_pwlink_get(struct store *st, const char *token_hash, int64_t now_us, jso
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(now_us, now, sizeof now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_row(db, ret,
-                       "SELECT CASE WHEN l.customer_id IS NULL THEN 'staff' ELSE 'customer' END "
-                       "AS kind, l.purpose, l.expires_at FROM password_links l WHERE " LINK_LIVE,
-                       "ss", token_hash, now);
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_row(db, ret,
+                    "SELECT CASE WHEN l.customer_id IS NULL THEN 'staff' ELSE 'customer' END "
+                    "AS kind, l.purpose, l.expires_at FROM password_links l WHERE " LINK_LIVE,
+                    "ss", token_hash, now);
+    db_release(s->db, db);
     return rc;
 }

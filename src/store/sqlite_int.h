@@ -59,6 +59,8 @@ int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
 /* the first row as an object, or SK_ENOTFOUND */
 int sqi_q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...);
 void sqi_q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len);
+/* the text of column i into buf (truncated); "" for NULL */
+void sqi_cur_text(struct db_cur *cur, int i, char *buf, size_t len);
 json_t *sqi_json_parse_text(json_t *row, const char *field);
 
 /* transactions: a write is BEGIN IMMEDIATE ... sqi_tx_end(db, rc) */
