@@ -385,7 +385,7 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
             rc = p.kind ? 0 : SK_ENOTFOUND;
             sqi_q_finish(db, stmt);
             /* grants are read at every request: a change applies at once */
-            if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
+            if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(sqi_conn(db), p.id, &p);
             if (!rc) *ret = p;
         } else {
             rc = SK_ENOTFOUND;

@@ -176,7 +176,7 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
         db_done(cur);
     }
     /* a disabled staff member's link is dead: no password is set */
-    if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db_sqlite_handle(db), p.id, &p);
+    if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
     /* spends this link and every other unused one of the subject */
     if (!rc) rc = password_replace(db, p.kind, p.id, pwhash, NULL, now);
     rc = db_tx_end(db, rc);

@@ -101,7 +101,7 @@ int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struc
 
 /* staff, stores and store keys (sqlite_staff.c) */
 /* fills p's grants and primary role (within the caller's read) */
-int sqi_staff_grants_load(sqlite3 *db, const char *staff_id, struct principal *p);
+int sqi_staff_grants_load(struct dbc *db, const char *staff_id, struct principal *p);
 int sqi_staff_create(struct store *st, const char *bid, const char *email, const char *name,
                      json_t *grants, const char *pwhash, json_t **ret);
 int sqi_staff_get(struct store *st, const char *bid, const char *sid, json_t **ret);

@@ -13,6 +13,7 @@
  *    empty password hash and cannot sign in.
  */
 #include "store/sqlite_int.h"
+#include "store/db_sqlite.h" /* db_sqlite_handle: until sqlite.c's helpers take a dbc */
 #include "util/err.h"
 
 #include <stdio.h>
@@ -20,26 +21,25 @@
 
 /* ---- grants ------------------------------------------------------------ */
 
-int sqi_staff_grants_load(sqlite3 *db, const char *staff_id, struct principal *p)
+int sqi_staff_grants_load(struct dbc *db, const char *staff_id, struct principal *p)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt,
-                           "SELECT role, store_id FROM staff_grants WHERE staff_id = ? "
-                           "ORDER BY role, store_id",
-                           "s", staff_id);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur,
+                      "SELECT role, store_id FROM staff_grants WHERE staff_id = ? "
+                      "ORDER BY role, store_id",
+                      "s", staff_id);
     if (rc) return rc;
     size_t n = 0;
-    int s;
-    while ((s = sqlite3_step(stmt)) == SQLITE_ROW && n < GRANTS_MAX) {
+    while (db_next(cur) == 1 && n < GRANTS_MAX) {
         char role[ROLE_MAX];
-        sqi_q_text(stmt, 0, role, sizeof role);
+        sqi_cur_text(cur, 0, role, sizeof role);
         unsigned bit = role_bit(role);
         if (!bit) continue;
         p->grants[n].role = bit;
-        sqi_q_text(stmt, 1, p->grants[n].store_id, sizeof p->grants[n].store_id);
+        sqi_cur_text(cur, 1, p->grants[n].store_id, sizeof p->grants[n].store_id);
         n++;
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     p->ngrants = n;
     snprintf(p->role, sizeof p->role, "%s", grants_primary_role(p->grants, n));
     return 0;
@@ -47,9 +47,9 @@ int sqi_staff_grants_load(sqlite3 *db, const char *staff_id, struct principal *p
 
 /* Replaces the staff member's grants with g: [{role, store?}] (normalized by
  * the caller). Within the caller's transaction. */
-static int grants_write(sqlite3 *db, const char *bid, const char *sid, json_t *g)
+static int grants_write(struct dbc *db, const char *bid, const char *sid, json_t *g)
 {
-    int rc = sqi_q_exec(db, "DELETE FROM staff_grants WHERE staff_id = ?", "s", sid);
+    int rc = db_exec(db, "DELETE FROM staff_grants WHERE staff_id = ?", "s", sid);
     size_t i;
     json_t *v;
     json_array_foreach(g, i, v) {
@@ -58,17 +58,17 @@ static int grants_write(sqlite3 *db, const char *bid, const char *sid, json_t *g
         const char *store = json_string_value(json_object_get(v, "store"));
         if (store) {
             /* the store must be the brand's own and open */
-            rc = sqi_q_exec(db,
-                            "INSERT INTO staff_grants (staff_id, brand_id, role, store_id) "
-                            "SELECT ?, brand_id, ?, id FROM stores WHERE id = ? AND brand_id = ? "
-                            "AND closed_at IS NULL",
-                            "ssss", sid, role, store, bid);
-            if (!rc && sqlite3_changes(db) == 0) rc = SK_EINVAL;
+            rc = db_exec(db,
+                         "INSERT INTO staff_grants (staff_id, brand_id, role, store_id) "
+                         "SELECT ?, brand_id, ?, id FROM stores WHERE id = ? AND brand_id = ? "
+                         "AND closed_at IS NULL",
+                         "ssss", sid, role, store, bid);
+            if (!rc && db_changes(db) == 0) rc = SK_EINVAL;
         } else {
-            rc = sqi_q_exec(db,
-                            "INSERT INTO staff_grants (staff_id, brand_id, role, store_id) "
-                            "VALUES (?, ?, ?, '')",
-                            "sss", sid, bid, role);
+            rc = db_exec(db,
+                         "INSERT INTO staff_grants (staff_id, brand_id, role, store_id) "
+                         "VALUES (?, ?, ?, '')",
+                         "sss", sid, bid, role);
         }
     }
     return rc == SK_ECONFLICT ? 0 : rc; /* a repeated grant is the same grant */
@@ -82,17 +82,17 @@ static int grants_write(sqlite3 *db, const char *bid, const char *sid, json_t *g
 
 /* A staff row as the API shows it: grants as [{role, store?}], flags as
  * booleans. */
-static int staff_read(sqlite3 *db, const char *bid, const char *sid, json_t **ret)
+static int staff_read(struct dbc *db, const char *bid, const char *sid, json_t **ret)
 {
     json_t *row, *grants;
-    int rc = sqi_q_row(db, &row,
-                       "SELECT " STAFF_COLS " FROM staff s WHERE s.id = ? AND s.brand_id = ?",
-                       "ss", sid, bid);
+    int rc = db_row(db, &row,
+                    "SELECT " STAFF_COLS " FROM staff s WHERE s.id = ? AND s.brand_id = ?",
+                    "ss", sid, bid);
     if (rc) return rc;
-    rc = sqi_q_rows(db, &grants,
-                    "SELECT role, NULLIF(store_id, '') AS store FROM staff_grants "
-                    "WHERE staff_id = ? ORDER BY role, store_id",
-                    "s", sid);
+    rc = db_rows(db, &grants,
+                 "SELECT role, NULLIF(store_id, '') AS store FROM staff_grants "
+                 "WHERE staff_id = ? ORDER BY role, store_id",
+                 "s", sid);
     if (rc) {
         json_decref(row);
         return rc;
@@ -119,18 +119,18 @@ int sqi_staff_create(struct store *st, const char *bid, const char *email, const
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("stf", id)) return SK_ECRYPTO;
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "INSERT INTO staff (id, brand_id, email, name, password_hash, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        "ssssss", id, bid, email, name, pwhash ? pwhash : "", sqi_now_text(now));
+        rc = db_exec(db,
+                     "INSERT INTO staff (id, brand_id, email, name, password_hash, created_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+                     "ssssss", id, bid, email, name, pwhash ? pwhash : "", sqi_now_text(now));
     if (!rc) rc = grants_write(db, bid, id, grants);
     json_t *row = NULL;
     if (!rc) rc = staff_read(db, bid, id, &row);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (rc) json_decref(row);
     else *ret = row;
     return rc;
@@ -139,9 +139,9 @@ int sqi_staff_create(struct store *st, const char *bid, const char *email, const
 int sqi_staff_get(struct store *st, const char *bid, const char *sid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = staff_read(db, bid, sid, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -149,18 +149,18 @@ int sqi_staff_list(struct store *st, const char *bid, const char *store_id,
                    const struct page *pg, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *ids;
     int rc;
     if (store_id)
-        rc = sqi_q_rows(db, &ids,
-                        "SELECT DISTINCT s.id FROM staff s JOIN staff_grants g ON g.staff_id = s.id "
-                        "WHERE s.brand_id = ? AND g.store_id = ? AND s.id > ? ORDER BY s.id LIMIT ?",
-                        "sssi", bid, store_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+        rc = db_rows(db, &ids,
+                     "SELECT DISTINCT s.id FROM staff s JOIN staff_grants g ON g.staff_id = s.id "
+                     "WHERE s.brand_id = ? AND g.store_id = ? AND s.id > ? ORDER BY s.id LIMIT ?",
+                     "sssi", bid, store_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
     else
-        rc = sqi_q_rows(db, &ids,
-                        "SELECT id FROM staff WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?",
-                        "ssi", bid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+        rc = db_rows(db, &ids,
+                     "SELECT id FROM staff WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?",
+                     "ssi", bid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
     json_t *rows = json_array();
     size_t i;
     json_t *v;
@@ -171,7 +171,7 @@ int sqi_staff_list(struct store *st, const char *bid, const char *store_id,
             json_array_append_new(rows, row);
         }
     if (!rc) json_decref(ids);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (rc) {
         json_decref(rows);
         return rc;
@@ -186,32 +186,32 @@ int sqi_staff_update(struct store *st, const char *bid, const char *sid, json_t 
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc) rc = staff_read(db, bid, sid, &row);
     json_decref(row);
     row = NULL;
     const char *name = json_string_value(json_object_get(f, "name"));
-    if (!rc && name) rc = sqi_q_exec(db, "UPDATE staff SET name = ? WHERE id = ?", "ss", name, sid);
+    if (!rc && name) rc = db_exec(db, "UPDATE staff SET name = ? WHERE id = ?", "ss", name, sid);
     json_t *grants = json_object_get(f, "grants");
     if (!rc && grants) rc = grants_write(db, bid, sid, grants);
     json_t *disabled = json_object_get(f, "disabled");
     if (!rc && json_is_true(disabled)) {
-        rc = sqi_q_exec(db,
-                        "UPDATE staff SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?",
-                        "ss", now, sid);
+        rc = db_exec(db,
+                     "UPDATE staff SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?",
+                     "ss", now, sid);
         if (!rc)
-            rc = sqi_q_exec(db, "DELETE FROM tokens WHERE kind = 'staff' AND subject_id = ?", "s",
-                            sid);
+            rc = db_exec(db, "DELETE FROM tokens WHERE kind = 'staff' AND subject_id = ?", "s",
+                         sid);
     } else if (!rc && json_is_false(disabled)) {
-        rc = sqi_q_exec(db, "UPDATE staff SET disabled_at = NULL WHERE id = ?", "s", sid);
+        rc = db_exec(db, "UPDATE staff SET disabled_at = NULL WHERE id = ?", "s", sid);
     }
     /* new grants take effect on the sessions already open: their grants are
      * read at every request */
     if (!rc) rc = staff_read(db, bid, sid, &row);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (rc) json_decref(row);
     else *ret = row;
     return rc;
@@ -220,26 +220,26 @@ int sqi_staff_update(struct store *st, const char *bid, const char *sid, json_t 
 int sqi_staff_login(struct store *st, const char *email, struct login_rec *ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt,
-                           "SELECT id, brand_id, password_hash FROM staff WHERE email = ? "
-                           "AND disabled_at IS NULL AND password_hash <> ''",
-                           "s", email);
+    struct dbc *db = db_acquire(s->db);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur,
+                      "SELECT id, brand_id, password_hash FROM staff WHERE email = ? "
+                      "AND disabled_at IS NULL AND password_hash <> ''",
+                      "s", email);
     struct login_rec r = {0};
     if (!rc) {
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            sqi_q_text(stmt, 0, r.id, sizeof r.id);
-            sqi_q_text(stmt, 1, r.brand_id, sizeof r.brand_id);
-            sqi_q_text(stmt, 2, r.pwhash, sizeof r.pwhash);
+        if (db_next(cur) == 1) {
+            sqi_cur_text(cur, 0, r.id, sizeof r.id);
+            sqi_cur_text(cur, 1, r.brand_id, sizeof r.brand_id);
+            sqi_cur_text(cur, 2, r.pwhash, sizeof r.pwhash);
         } else {
             rc = SK_ENOTFOUND;
         }
-        sqi_q_finish(db, stmt);
+        db_done(cur);
     }
     struct principal p = {0};
     if (!rc) rc = sqi_staff_grants_load(db, r.id, &p);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) {
         snprintf(r.role, sizeof r.role, "%s", p.role);
         *ret = r;
@@ -254,12 +254,12 @@ int sqi_store_update(struct store *st, const char *bid, const char *sid, json_t 
 {
     struct sq_store *s = SQ(st);
     static const char *const cols[] = {"name", "timezone", "city", "address"};
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc) {
-        rc = sqi_q_row(db, &row, "SELECT closed_at FROM stores WHERE id = ? AND brand_id = ?",
-                       "ss", sid, bid);
+        rc = db_row(db, &row, "SELECT closed_at FROM stores WHERE id = ? AND brand_id = ?",
+                    "ss", sid, bid);
         if (!rc) {
             if (!json_is_null(json_object_get(row, "closed_at"))) rc = SK_ECONFLICT;
             json_decref(row);
@@ -270,10 +270,10 @@ int sqi_store_update(struct store *st, const char *bid, const char *sid, json_t 
         if (!v) continue;
         char sql[96];
         snprintf(sql, sizeof sql, "UPDATE stores SET %s = ? WHERE id = ?", cols[i]);
-        rc = sqi_q_exec(db, sql, "ss", v, sid);
+        rc = db_exec(db, sql, "ss", v, sid);
     }
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc) rc = st->ops->store_get(st, bid, sid, ret);
     return rc;
 }
@@ -281,18 +281,18 @@ int sqi_store_update(struct store *st, const char *bid, const char *sid, json_t 
 /* Revokes one key of the store (key_id) or all of them (NULL) and deletes
  * their bearer tokens, within the caller's transaction: they stop working at
  * the next request. SK_ENOTFOUND when key_id is not the store's. */
-static int keys_revoke(sqlite3 *db, const char *sid, const char *key_id, const char *now)
+static int keys_revoke(struct dbc *db, const char *sid, const char *key_id, const char *now)
 {
-    int rc = sqi_q_exec(db,
-                        "UPDATE store_keys SET revoked_at = COALESCE(revoked_at, ?) "
-                        "WHERE store_id = ? AND (? IS NULL OR id = ?)",
-                        "ssss", now, sid, key_id, key_id);
-    if (!rc && key_id && sqlite3_changes(db) == 0) return SK_ENOTFOUND;
+    int rc = db_exec(db,
+                     "UPDATE store_keys SET revoked_at = COALESCE(revoked_at, ?) "
+                     "WHERE store_id = ? AND (? IS NULL OR id = ?)",
+                     "ssss", now, sid, key_id, key_id);
+    if (!rc && key_id && db_changes(db) == 0) return SK_ENOTFOUND;
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "DELETE FROM tokens WHERE store_id = ? AND kind IN ('scanner', "
-                        "'display', 'pos') AND (? IS NULL OR subject_id = ?)",
-                        "sss", sid, key_id, key_id);
+        rc = db_exec(db,
+                     "DELETE FROM tokens WHERE store_id = ? AND kind IN ('scanner', "
+                     "'display', 'pos') AND (? IS NULL OR subject_id = ?)",
+                     "sss", sid, key_id, key_id);
     return rc;
 }
 
@@ -301,19 +301,19 @@ int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t *
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "UPDATE stores SET closed_at = COALESCE(closed_at, ?) "
-                        "WHERE id = ? AND brand_id = ?",
-                        "sss", now, sid, bid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+        rc = db_exec(db,
+                     "UPDATE stores SET closed_at = COALESCE(closed_at, ?) "
+                     "WHERE id = ? AND brand_id = ?",
+                     "sss", now, sid, bid);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
     if (!rc) rc = keys_revoke(db, sid, NULL, now);
     /* nobody is a manager or counter of a closed store any more */
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM staff_grants WHERE store_id = ?", "s", sid);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    if (!rc) rc = db_exec(db, "DELETE FROM staff_grants WHERE store_id = ?", "s", sid);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc) rc = st->ops->store_get(st, bid, sid, ret);
     return rc;
 }
@@ -325,12 +325,12 @@ int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t *
 int sqi_store_key_list(struct store *st, const char *sid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_rows(db, ret,
-                        "SELECT " KEY_COLS " FROM store_keys WHERE store_id = ? "
-                        "ORDER BY revoked_at IS NOT NULL, kind, created_at",
-                        "s", sid);
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_rows(db, ret,
+                     "SELECT " KEY_COLS " FROM store_keys WHERE store_id = ? "
+                     "ORDER BY revoked_at IS NOT NULL, kind, created_at",
+                     "s", sid);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -339,16 +339,16 @@ int sqi_store_key_revoke(struct store *st, const char *sid, const char *key_id, 
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     if (!rc) rc = keys_revoke(db, sid, key_id, now);
     json_t *row = NULL;
     if (!rc)
-        rc = sqi_q_row(db, &row,
-                       "SELECT " KEY_COLS " FROM store_keys WHERE id = ?",
-                       "s", key_id);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+        rc = db_row(db, &row,
+                    "SELECT " KEY_COLS " FROM store_keys WHERE id = ?",
+                    "s", key_id);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (rc) json_decref(row);
     else *ret = row;
     return rc;
@@ -359,10 +359,10 @@ int sqi_store_key_seen(struct store *st, const char *key_id, int64_t at_us)
     struct sq_store *s = SQ(st);
     char at[TIME_RFC3339_LEN];
     time_fmt_rfc3339(at_us, at, sizeof at);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "UPDATE store_keys SET last_seen_at = ? WHERE id = ?", "ss", at,
-                        key_id);
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "UPDATE store_keys SET last_seen_at = ? WHERE id = ?", "ss", at,
+                     key_id);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -372,47 +372,47 @@ int sqi_member_search(struct store *st, const char *bid, const char *q, int limi
                       const struct actor *who, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *out = json_array();
     /* Consent in the query: a name is read only under a current
      * recognition grant, as in the member view. Names are sealed per
      * customer, so matching opens each one (no index can hold them). */
-    int rc = sqi_tx_begin(db);
-    sqlite3_stmt *stmt = NULL;
+    int rc = db_tx_begin(db);
+    struct db_cur *cur = NULL;
     if (!rc)
-        rc = sqi_q_prepare(db, &stmt,
-                           "SELECT m.customer_id, m.joined_at, c.name_enc FROM memberships m "
-                           "JOIN customers c ON c.id = m.customer_id "
-                           "JOIN membership_purposes mp ON mp.brand_id = m.brand_id AND "
-                           "mp.customer_id = m.customer_id AND mp.purpose = 'recognition' "
-                           "WHERE m.brand_id = ? ORDER BY m.customer_id",
-                           "s", bid);
-    while (!rc && (int)json_array_size(out) < limit && sqlite3_step(stmt) == SQLITE_ROW) {
+        rc = db_query(db, &cur,
+                      "SELECT m.customer_id, m.joined_at, c.name_enc FROM memberships m "
+                      "JOIN customers c ON c.id = m.customer_id "
+                      "JOIN membership_purposes mp ON mp.brand_id = m.brand_id AND "
+                      "mp.customer_id = m.customer_id AND mp.purpose = 'recognition' "
+                      "WHERE m.brand_id = ? ORDER BY m.customer_id",
+                      "s", bid);
+    while (!rc && (int)json_array_size(out) < limit && db_next(cur) == 1) {
         char cid[ID_MAX];
-        sqi_q_text(stmt, 0, cid, sizeof cid);
+        sqi_cur_text(cur, 0, cid, sizeof cid);
         uint8_t key[CRYPTO_KEY_LEN];
         char *name = NULL;
-        if (sqi_cust_key(s, db, cid, key) == 0 &&
-            sqi_open_field(key, cid, "name", sqlite3_column_blob(stmt, 2),
-                           (size_t)sqlite3_column_bytes(stmt, 2), &name) == 0 &&
+        size_t name_len;
+        const void *name_enc = db_col_bytes(cur, 2, &name_len);
+        if (sqi_cust_key(s, db_sqlite_handle(db), cid, key) == 0 &&
+            sqi_open_field(key, cid, "name", name_enc, name_len, &name) == 0 &&
             strcasestr(name, q))
             json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "id", cid, "name", name,
-                                                 "member_since",
-                                                 (const char *)sqlite3_column_text(stmt, 1)));
+                                                 "member_since", db_col_text(cur, 1, NULL)));
         free(name);
         memset(key, 0, sizeof key);
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     /* each name shown is a look the customer can read */
     size_t i;
     json_t *v;
     json_array_foreach(out, i, v) {
         if (rc) break;
-        rc = sqi_access_append(db, json_string_value(json_object_get(v, "id")), bid, who, "name",
+        rc = sqi_access_append(db_sqlite_handle(db), json_string_value(json_object_get(v, "id")), bid, who, "name",
                                "recognition");
     }
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (rc) {
         json_decref(out);
         return rc;
