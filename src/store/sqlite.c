@@ -238,11 +238,12 @@ int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const cha
 
 /* Opens a sealed JSON column into a JSON value. */
 int sqi_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
-                     sqlite3_stmt *stmt, int col, json_t **ret)
+                  struct db_cur *cur, int col, json_t **ret)
 {
     char *text;
-    int rc = sqi_open_field(key, cid, field, sqlite3_column_blob(stmt, col),
-                        (size_t)sqlite3_column_bytes(stmt, col), &text);
+    size_t n;
+    const void *blob = db_col_bytes(cur, col, &n);
+    int rc = sqi_open_field(key, cid, field, blob, n, &text);
     if (rc) return rc;
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
     free(text);
@@ -1098,28 +1099,27 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
 
 /* Reads a customer's preferences row for a brand; cols: version, answers,
  * dont, updated_at. Missing row: empty answers. */
-int sqi_prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
-                      const char *sql, json_t **ret)
+int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const char *bid,
+                   const char *sql, json_t **ret)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt, sql, "ss", bid, cid);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur, sql, "ss", bid, cid);
     if (rc) return rc;
     json_t *out = NULL;
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+    if (db_next(cur) == 1 && !db_col_is_null(cur, 1)) {
         uint8_t key[CRYPTO_KEY_LEN];
         char field_a[ID_MAX + 16], field_d[ID_MAX + 16];
         snprintf(field_a, sizeof field_a, "answers|%s", bid);
         snprintf(field_d, sizeof field_d, "dont|%s", bid);
         json_t *answers = NULL, *dont = NULL;
-        rc = sqi_cust_key(s, db, cid, key);
-        if (!rc) rc = sqi_open_json(key, cid, field_a, stmt, 1, &answers);
-        if (!rc) rc = sqi_open_json(key, cid, field_d, stmt, 2, &dont);
+        rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+        if (!rc) rc = sqi_open_json(key, cid, field_a, cur, 1, &answers);
+        if (!rc) rc = sqi_open_json(key, cid, field_d, cur, 2, &dont);
         memset(key, 0, sizeof key);
         if (!rc)
             out = json_pack("{s:I, s:o, s:o, s:s}", "choices_version",
-                            (json_int_t)sqlite3_column_int64(stmt, 0), "answers", answers,
-                            "dont", dont, "updated_at",
-                            (const char *)sqlite3_column_text(stmt, 3));
+                            (json_int_t)db_col_int(cur, 0), "answers", answers, "dont", dont,
+                            "updated_at", db_col_text(cur, 3, NULL));
         else {
             json_decref(answers);
             json_decref(dont);
@@ -1128,7 +1128,7 @@ int sqi_prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char 
         out = json_pack("{s:i, s:{}, s:[], s:n}", "choices_version", 0, "answers", "dont",
                         "updated_at");
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     if (!rc) *ret = out;
     return rc;
 }
@@ -1137,7 +1137,7 @@ static int sq_preferences_get(struct store *st, const char *cid, const char *bid
 {
     struct sq_store *s = SQ(st);
     sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_prefs_read(s, db, cid, bid,
+    int rc = sqi_prefs_read(s, sqi_conn(db), cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         ret);
@@ -1243,7 +1243,7 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
         memset(key, 0, sizeof key);
         if (!rc && sqlite3_column_int(stmt, 2)) {
             json_t *prefs;
-            rc = sqi_prefs_read(s, db, cid, bid,
+            rc = sqi_prefs_read(s, sqi_conn(db), cid, bid,
                             "SELECT p.choices_version, p.answers_enc, p.dont_enc, "
                             "p.updated_at FROM preferences p JOIN membership_purposes mp "
                             "ON mp.brand_id = p.brand_id AND mp.customer_id = "
@@ -1665,7 +1665,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
         json_t *m, *p;
         if (rc || (rc = sqi_membership_read(db, cid, bid, &m))) break;
         json_array_append_new(members, m);
-        rc = sqi_prefs_read(s, db, cid, bid,
+        rc = sqi_prefs_read(s, sqi_conn(db), cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         &p);
@@ -1713,7 +1713,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "a.customer_id = ? ORDER BY a.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "access_log", v);
-    if (!rc) rc = sqi_people_export(s, db, cid, out);
+    if (!rc) rc = sqi_people_export(s, sqi_conn(db), cid, out);
     sqi_q_exec(db, "COMMIT", NULL);
     sqi_pool_release(s, db);
     if (rc) {

@@ -80,7 +80,7 @@ int sqi_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const cha
 int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                    const void *blob, size_t len, char **ret);
 int sqi_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
-                  sqlite3_stmt *stmt, int col, json_t **ret);
+                  struct db_cur *cur, int col, json_t **ret);
 void sqi_email_hash(struct sq_store *s, const char *email, char ret[65]);
 int sqi_customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret);
 
@@ -88,7 +88,7 @@ int sqi_customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t *
 int sqi_load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purpose_set *ret);
 json_t *sqi_purposes_json(const struct purpose_set *ps);
 int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret);
-int sqi_prefs_read(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
+int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const char *bid,
                    const char *sql, json_t **ret);
 
 /* the access log (within the caller's transaction) */
@@ -149,7 +149,7 @@ int sqi_household_answer(struct store *st, const char *cid, const char *iid, int
 int sqi_household_cancel(struct store *st, const char *cid, const char *iid);
 int sqi_household_unlink(struct store *st, const char *cid, const char *member);
 /* the export's "people" and "household" sections (in the caller's read) */
-int sqi_people_export(struct sq_store *s, sqlite3 *db, const char *cid, json_t *out);
+int sqi_people_export(struct sq_store *s, struct dbc *db, const char *cid, json_t *out);
 
 /* suggestions (sqlite_suggest.c) */
 int sqi_suggest_stamp(struct store *st, const char *bid, int64_t *ret);

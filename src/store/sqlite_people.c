@@ -9,7 +9,7 @@
  * inviter's key. An accepted invitation becomes one household_members row
  * per side and is deleted; either side deletes both rows to undo it.
  */
-#include "store/db_sqlite.h"
+#include "store/db_sqlite.h" /* db_sqlite_handle: until sqlite.c's helpers take a dbc */
 #include "store/sqlite_int.h"
 #include "util/err.h"
 
@@ -53,10 +53,10 @@ static void person_free(uint8_t *enc[4])
 #define PERSON_COLS "id, label_enc, likes_enc, dislikes_enc, occasions_enc, created_at, updated_at"
 
 /* One row of PERSON_COLS, opened. */
-static int person_row(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, sqlite3_stmt *stmt,
+static int person_row(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, struct db_cur *cur,
                       json_t **ret)
 {
-    const char *pid = (const char *)sqlite3_column_text(stmt, 0);
+    const char *pid = db_col_text(cur, 0, NULL);
     json_t *out = json_pack("{s:s}", "id", pid);
     int rc = out ? 0 : SK_ENOMEM;
     for (int i = 0; i < 4 && !rc; i++) {
@@ -64,23 +64,22 @@ static int person_row(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, sqlite
         person_field(pid, person_fields[i], field);
         if (i == 0) {
             char *label;
-            rc = sqi_open_field(key, cid, field, sqlite3_column_blob(stmt, 1),
-                                (size_t)sqlite3_column_bytes(stmt, 1), &label);
+            size_t n;
+            const void *enc = db_col_bytes(cur, 1, &n);
+            rc = sqi_open_field(key, cid, field, enc, n, &label);
             if (!rc) {
                 json_object_set_new(out, "label", json_string(label));
                 free(label);
             }
         } else {
             json_t *v;
-            rc = sqi_open_json(key, cid, field, stmt, 1 + i, &v);
+            rc = sqi_open_json(key, cid, field, cur, 1 + i, &v);
             if (!rc) json_object_set_new(out, person_fields[i], v);
         }
     }
     if (!rc) {
-        json_object_set_new(out, "created_at",
-                            json_string((const char *)sqlite3_column_text(stmt, 5)));
-        json_object_set_new(out, "updated_at",
-                            json_string((const char *)sqlite3_column_text(stmt, 6)));
+        json_object_set_new(out, "created_at", json_string(db_col_text(cur, 5, NULL)));
+        json_object_set_new(out, "updated_at", json_string(db_col_text(cur, 6, NULL)));
         *ret = out;
     } else {
         json_decref(out);
@@ -89,36 +88,36 @@ static int person_row(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, sqlite
 }
 
 /* The customer's people (pid NULL: all, as an array) or one person. */
-static int people_read(struct sq_store *s, sqlite3 *db, const char *cid, const char *pid,
+static int people_read(struct sq_store *s, struct dbc *db, const char *cid, const char *pid,
                        json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
     if (rc) return rc;
-    sqlite3_stmt *stmt;
+    struct db_cur *cur;
     if (pid)
-        rc = sqi_q_prepare(db, &stmt,
-                           "SELECT " PERSON_COLS " FROM people WHERE customer_id = ? AND id = ?",
-                           "ss", cid, pid);
+        rc = db_query(db, &cur,
+                      "SELECT " PERSON_COLS " FROM people WHERE customer_id = ? AND id = ?",
+                      "ss", cid, pid);
     else
-        rc = sqi_q_prepare(db, &stmt,
-                           "SELECT " PERSON_COLS " FROM people WHERE customer_id = ? ORDER BY id",
-                           "s", cid);
+        rc = db_query(db, &cur,
+                      "SELECT " PERSON_COLS " FROM people WHERE customer_id = ? ORDER BY id",
+                      "s", cid);
     if (rc) {
         memset(key, 0, sizeof key);
         return rc;
     }
     json_t *items = json_array(), *one = NULL;
-    int step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    int step;
+    while ((step = db_next(cur)) == 1) {
         json_t *p;
-        rc = person_row(key, cid, stmt, &p);
+        rc = person_row(key, cid, cur, &p);
         if (rc) break;
         if (pid) one = p;
         else json_array_append_new(items, p);
     }
-    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = db_sqlite_step_err(step);
-    sqi_q_finish(db, stmt);
+    if (!rc && step < 0) rc = step;
+    db_done(cur);
     memset(key, 0, sizeof key);
     if (!rc && pid && !one) rc = SK_ENOTFOUND;
     if (rc) {
@@ -144,29 +143,29 @@ int sqi_person_create(struct store *st, const char *cid, json_t *person, int max
     size_t len[4] = {0};
     if (id_new("per", pid)) return SK_ECRYPTO;
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_cust_key(s, db, cid, key);
+    struct dbc *db = db_acquire(s->db);
+    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
     if (!rc) rc = person_seal(key, cid, pid, person, enc, len);
     memset(key, 0, sizeof key);
-    if (!rc) rc = sqi_tx_begin(db);
+    if (!rc) rc = db_tx_begin(db);
     if (!rc) {
         json_t *row;
-        rc = sqi_q_row(db, &row, "SELECT COUNT(*) AS n FROM people WHERE customer_id = ?", "s",
-                       cid);
+        rc = db_row(db, &row, "SELECT COUNT(*) AS n FROM people WHERE customer_id = ?", "s",
+                    cid);
         if (!rc) {
             if (json_integer_value(json_object_get(row, "n")) >= max) rc = SK_ETOOBIG;
             json_decref(row);
         }
         if (!rc)
-            rc = sqi_q_exec(db,
-                            "INSERT INTO people (id, customer_id, label_enc, likes_enc, "
-                            "dislikes_enc, occasions_enc, created_at, updated_at) VALUES "
-                            "(?, ?, ?, ?, ?, ?, ?, ?)",
-                            "ssbbbbss", pid, cid, enc[0], len[0], enc[1], len[1], enc[2], len[2],
-                            enc[3], len[3], now, now);
-        rc = sqi_tx_end(db, rc);
+            rc = db_exec(db,
+                         "INSERT INTO people (id, customer_id, label_enc, likes_enc, "
+                         "dislikes_enc, occasions_enc, created_at, updated_at) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?)",
+                         "ssbbbbss", pid, cid, enc[0], len[0], enc[1], len[1], enc[2], len[2],
+                         enc[3], len[3], now, now);
+        rc = db_tx_end(db, rc);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     person_free(enc);
     if (!rc) {
         json_t *out = json_deep_copy(person);
@@ -181,18 +180,18 @@ int sqi_person_create(struct store *st, const char *cid, json_t *person, int max
 int sqi_person_list(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = people_read(s, db, cid, NULL, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
 int sqi_person_get(struct store *st, const char *cid, const char *pid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = people_read(s, db, cid, pid, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -204,19 +203,19 @@ int sqi_person_put(struct store *st, const char *cid, const char *pid, json_t *p
     uint8_t key[CRYPTO_KEY_LEN], *enc[4] = {0};
     size_t len[4] = {0};
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_cust_key(s, db, cid, key);
+    struct dbc *db = db_acquire(s->db);
+    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
     if (!rc) rc = person_seal(key, cid, pid, person, enc, len);
     memset(key, 0, sizeof key);
     if (!rc)
-        rc = sqi_q_exec(db,
-                        "UPDATE people SET label_enc = ?, likes_enc = ?, dislikes_enc = ?, "
-                        "occasions_enc = ?, updated_at = ? WHERE customer_id = ? AND id = ?",
-                        "bbbbsss", enc[0], len[0], enc[1], len[1], enc[2], len[2], enc[3], len[3],
-                        now, cid, pid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
+        rc = db_exec(db,
+                     "UPDATE people SET label_enc = ?, likes_enc = ?, dislikes_enc = ?, "
+                     "occasions_enc = ?, updated_at = ? WHERE customer_id = ? AND id = ?",
+                     "bbbbsss", enc[0], len[0], enc[1], len[1], enc[2], len[2], enc[3], len[3],
+                     now, cid, pid);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
     if (!rc) rc = people_read(s, db, cid, pid, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     person_free(enc);
     return rc;
 }
@@ -224,10 +223,10 @@ int sqi_person_put(struct store *st, const char *cid, const char *pid, json_t *p
 int sqi_person_delete(struct store *st, const char *cid, const char *pid)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "DELETE FROM people WHERE customer_id = ? AND id = ?", "ss", cid, pid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "DELETE FROM people WHERE customer_id = ? AND id = ?", "ss", cid, pid);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
+    db_release(s->db, db);
     return rc;
 }
 
@@ -239,43 +238,43 @@ static void invitation_field(const char *iid, char ret[ID_MAX + 24])
 }
 
 /* Another customer's name, opened with their key (a household member). */
-static json_t *other_name(struct sq_store *s, sqlite3 *db, const char *other)
+static json_t *other_name(struct sq_store *s, struct dbc *db, const char *other)
 {
     json_t *c;
-    if (sqi_customer_read(s, db, other, &c)) return json_null();
+    if (sqi_customer_read(s, db_sqlite_handle(db), other, &c)) return json_null();
     json_t *name = json_incref(json_object_get(c, "name"));
     json_decref(c);
     return name ? name : json_null();
 }
 
 /* The inviter's own invitations, with the email they typed. */
-static int invitations_sent(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret)
+static int invitations_sent(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
     if (rc) return rc;
-    sqlite3_stmt *stmt = NULL;
-    rc = sqi_q_prepare(db, &stmt,
-                       "SELECT id, email_enc, status, created_at, answered_at FROM "
-                       "household_invitations WHERE customer_id = ? ORDER BY id",
-                       "s", cid);
+    struct db_cur *cur = NULL;
+    rc = db_query(db, &cur,
+                  "SELECT id, email_enc, status, created_at, answered_at FROM "
+                  "household_invitations WHERE customer_id = ? ORDER BY id",
+                  "s", cid);
     json_t *items = json_array();
-    while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *iid = (const char *)sqlite3_column_text(stmt, 0);
+    while (!rc && db_next(cur) == 1) {
+        const char *iid = db_col_text(cur, 0, NULL);
         char field[ID_MAX + 24], *email;
         invitation_field(iid, field);
-        rc = sqi_open_field(key, cid, field, sqlite3_column_blob(stmt, 1),
-                            (size_t)sqlite3_column_bytes(stmt, 1), &email);
+        size_t n;
+        const void *enc = db_col_bytes(cur, 1, &n);
+        rc = sqi_open_field(key, cid, field, enc, n, &email);
         if (rc) break;
-        const char *answered = (const char *)sqlite3_column_text(stmt, 4);
+        const char *answered = db_col_text(cur, 4, NULL);
         json_array_append_new(
             items, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", iid, "email", email, "status",
-                             (const char *)sqlite3_column_text(stmt, 2), "created_at",
-                             (const char *)sqlite3_column_text(stmt, 3), "answered_at",
-                             answered ? json_string(answered) : json_null()));
+                             db_col_text(cur, 2, NULL), "created_at", db_col_text(cur, 3, NULL),
+                             "answered_at", answered ? json_string(answered) : json_null()));
         free(email);
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     memset(key, 0, sizeof key);
     if (rc) {
         json_decref(items);
@@ -285,13 +284,13 @@ static int invitations_sent(struct sq_store *s, sqlite3 *db, const char *cid, js
     return 0;
 }
 
-static int household_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret)
+static int household_read(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret)
 {
     json_t *members = NULL, *sent = NULL, *received = NULL;
-    int rc = sqi_q_rows(db, &members,
-                        "SELECT member_id AS customer, since FROM household_members WHERE "
-                        "customer_id = ? ORDER BY since, member_id",
-                        "s", cid);
+    int rc = db_rows(db, &members,
+                     "SELECT member_id AS customer, since FROM household_members WHERE "
+                     "customer_id = ? ORDER BY since, member_id",
+                     "s", cid);
     size_t i;
     json_t *m;
     json_array_foreach(members, i, m) {
@@ -300,12 +299,12 @@ static int household_read(struct sq_store *s, sqlite3 *db, const char *cid, json
     }
     if (!rc) rc = invitations_sent(s, db, cid, &sent);
     if (!rc)
-        rc = sqi_q_rows(db, &received,
-                        "SELECT i.id, i.customer_id AS from_customer, i.created_at FROM "
-                        "household_invitations i JOIN customers c ON c.id = ? WHERE "
-                        "i.invitee_hash = c.email_hash AND i.status = 'pending' AND "
-                        "i.customer_id <> c.id ORDER BY i.id",
-                        "s", cid);
+        rc = db_rows(db, &received,
+                     "SELECT i.id, i.customer_id AS from_customer, i.created_at FROM "
+                     "household_invitations i JOIN customers c ON c.id = ? WHERE "
+                     "i.invitee_hash = c.email_hash AND i.status = 'pending' AND "
+                     "i.customer_id <> c.id ORDER BY i.id",
+                     "s", cid);
     json_array_foreach(received, i, m) {
         const char *from = json_string_value(json_object_get(m, "from_customer"));
         json_object_set_new(m, "from", json_pack("{s:s, s:o}", "customer", from, "name",
@@ -326,13 +325,13 @@ static int household_read(struct sq_store *s, sqlite3 *db, const char *cid, json
 int sqi_household_get(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "BEGIN", NULL);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "BEGIN", NULL);
     if (!rc) {
         rc = household_read(s, db, cid, ret);
-        sqi_q_exec(db, "COMMIT", NULL);
+        db_exec(db, "COMMIT", NULL);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -350,24 +349,24 @@ int sqi_household_invite(struct store *st, const char *cid, const char *email,
     sqi_email_hash(s, email, eh);
     invitation_field(iid, field);
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_cust_key(s, db, cid, key);
+    struct dbc *db = db_acquire(s->db);
+    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
     if (!rc) rc = sqi_seal_field(key, cid, field, email, &enc, &len);
     memset(key, 0, sizeof key);
-    if (!rc) rc = sqi_tx_begin(db);
+    if (!rc) rc = db_tx_begin(db);
     if (!rc) {
         json_t *row = NULL;
-        rc = sqi_q_row(db, &row, "SELECT email_hash FROM customers WHERE id = ?", "s", cid);
+        rc = db_row(db, &row, "SELECT email_hash FROM customers WHERE id = ?", "s", cid);
         if (!rc && strcmp(json_string_value(json_object_get(row, "email_hash")), eh) == 0)
             rc = SK_EINVAL;
         json_decref(row);
         row = NULL;
         int exists = 0;
         if (!rc) {
-            int r2 = sqi_q_row(db, &row,
-                               "SELECT id FROM household_invitations WHERE customer_id = ? AND "
-                               "invitee_hash = ?",
-                               "ss", cid, eh);
+            int r2 = db_row(db, &row,
+                            "SELECT id FROM household_invitations WHERE customer_id = ? AND "
+                            "invitee_hash = ?",
+                            "ss", cid, eh);
             if (r2 == 0) {
                 exists = 1;
                 snprintf(iid, sizeof iid, "%s", json_string_value(json_object_get(row, "id")));
@@ -377,26 +376,26 @@ int sqi_household_invite(struct store *st, const char *cid, const char *email,
             }
         }
         if (!rc && !exists) {
-            rc = sqi_q_row(db, &row,
-                           "SELECT COUNT(*) AS n FROM household_invitations WHERE customer_id = "
-                           "? AND status = 'pending'",
-                           "s", cid);
+            rc = db_row(db, &row,
+                        "SELECT COUNT(*) AS n FROM household_invitations WHERE customer_id = "
+                        "? AND status = 'pending'",
+                        "s", cid);
             if (!rc) {
                 if (json_integer_value(json_object_get(row, "n")) >= max_pending) rc = SK_ETOOBIG;
                 json_decref(row);
             }
             if (!rc)
-                rc = sqi_q_exec(db,
-                                "INSERT INTO household_invitations (id, customer_id, "
-                                "invitee_hash, email_enc, status, created_at) VALUES "
-                                "(?, ?, ?, ?, 'pending', ?)",
-                                "sssbs", iid, cid, eh, enc, len, now);
+                rc = db_exec(db,
+                             "INSERT INTO household_invitations (id, customer_id, "
+                             "invitee_hash, email_enc, status, created_at) VALUES "
+                             "(?, ?, ?, ?, 'pending', ?)",
+                             "sssbs", iid, cid, eh, enc, len, now);
         }
-        rc = sqi_tx_end(db, rc);
+        rc = db_tx_end(db, rc);
     }
     json_t *sent = NULL;
     if (!rc) rc = invitations_sent(s, db, cid, &sent);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     free(enc);
     if (rc) return rc;
     size_t i;
@@ -416,51 +415,51 @@ int sqi_household_answer(struct store *st, const char *cid, const char *iid, int
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_row(db, &row,
-                       "SELECT i.customer_id AS inviter FROM household_invitations i JOIN "
-                       "customers c ON c.id = ? WHERE i.id = ? AND i.invitee_hash = c.email_hash "
-                       "AND i.status = 'pending' AND i.customer_id <> c.id",
-                       "ss", cid, iid);
+        rc = db_row(db, &row,
+                    "SELECT i.customer_id AS inviter FROM household_invitations i JOIN "
+                    "customers c ON c.id = ? WHERE i.id = ? AND i.invitee_hash = c.email_hash "
+                    "AND i.status = 'pending' AND i.customer_id <> c.id",
+                    "ss", cid, iid);
     const char *inviter = row ? json_string_value(json_object_get(row, "inviter")) : NULL;
     if (!rc && !accept)
-        rc = sqi_q_exec(db,
-                        "UPDATE household_invitations SET status = 'declined', answered_at = ? "
-                        "WHERE id = ?",
-                        "ss", now, iid);
+        rc = db_exec(db,
+                     "UPDATE household_invitations SET status = 'declined', answered_at = ? "
+                     "WHERE id = ?",
+                     "ss", now, iid);
     if (!rc && accept) {
         json_t *n = NULL;
-        rc = sqi_q_row(db, &n,
-                       "SELECT (SELECT COUNT(*) FROM household_members WHERE customer_id = ?1) "
-                       "AS mine, (SELECT COUNT(*) FROM household_members WHERE customer_id = ?2) "
-                       "AS theirs, EXISTS (SELECT 1 FROM household_members WHERE customer_id = "
-                       "?1 AND member_id = ?2) AS linked",
-                       "ss", cid, inviter);
+        rc = db_row(db, &n,
+                    "SELECT (SELECT COUNT(*) FROM household_members WHERE customer_id = ?1) "
+                    "AS mine, (SELECT COUNT(*) FROM household_members WHERE customer_id = ?2) "
+                    "AS theirs, EXISTS (SELECT 1 FROM household_members WHERE customer_id = "
+                    "?1 AND member_id = ?2) AS linked",
+                    "ss", cid, inviter);
         if (!rc && !json_integer_value(json_object_get(n, "linked")) &&
             (json_integer_value(json_object_get(n, "mine")) >= max_members ||
              json_integer_value(json_object_get(n, "theirs")) >= max_members))
             rc = SK_ETOOBIG;
         json_decref(n);
         if (!rc)
-            rc = sqi_q_exec(db,
-                            "INSERT OR IGNORE INTO household_members (customer_id, member_id, "
-                            "since) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
-                            "sss", cid, inviter, now);
+            rc = db_exec(db,
+                         "INSERT OR IGNORE INTO household_members (customer_id, member_id, "
+                         "since) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
+                         "sss", cid, inviter, now);
         /* the link is the record now; the other direction's invitation, if
          * any, is answered by it too */
         if (!rc)
-            rc = sqi_q_exec(db,
-                            "DELETE FROM household_invitations WHERE id = ?1 OR (customer_id = "
-                            "?2 AND invitee_hash = (SELECT email_hash FROM customers WHERE id = "
-                            "?3))",
-                            "sss", iid, cid, inviter);
+            rc = db_exec(db,
+                         "DELETE FROM household_invitations WHERE id = ?1 OR (customer_id = "
+                         "?2 AND invitee_hash = (SELECT email_hash FROM customers WHERE id = "
+                         "?3))",
+                         "sss", iid, cid, inviter);
     }
-    rc = sqi_tx_end(db, rc);
+    rc = db_tx_end(db, rc);
     json_decref(row);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -468,11 +467,11 @@ int sqi_household_answer(struct store *st, const char *cid, const char *iid, int
 int sqi_household_cancel(struct store *st, const char *cid, const char *iid)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "DELETE FROM household_invitations WHERE customer_id = ? AND id = ?",
-                        "ss", cid, iid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "DELETE FROM household_invitations WHERE customer_id = ? AND id = ?",
+                     "ss", cid, iid);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
+    db_release(s->db, db);
     return rc;
 }
 
@@ -480,19 +479,19 @@ int sqi_household_cancel(struct store *st, const char *cid, const char *iid)
 int sqi_household_unlink(struct store *st, const char *cid, const char *member)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db,
-                        "DELETE FROM household_members WHERE (customer_id = ?1 AND member_id = "
-                        "?2) OR (customer_id = ?2 AND member_id = ?1)",
-                        "ss", cid, member);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db,
+                     "DELETE FROM household_members WHERE (customer_id = ?1 AND member_id = "
+                     "?2) OR (customer_id = ?2 AND member_id = ?1)",
+                     "ss", cid, member);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
+    db_release(s->db, db);
     return rc;
 }
 
 /* The export's "people" and "household" sections, inside the caller's read
  * transaction. */
-int sqi_people_export(struct sq_store *s, sqlite3 *db, const char *cid, json_t *out)
+int sqi_people_export(struct sq_store *s, struct dbc *db, const char *cid, json_t *out)
 {
     json_t *v;
     int rc = people_read(s, db, cid, NULL, &v);

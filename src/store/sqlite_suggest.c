@@ -82,7 +82,7 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
     int sugg = !rc && purpose_set_has(&ps, "suggestions");
     if (sugg) {
         /* the don't-list is only ever used to leave things out */
-        rc = sqi_prefs_read(s, db_sqlite_handle(db), cid, bid,
+        rc = sqi_prefs_read(s, db, cid, bid,
                             "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                             "preferences WHERE brand_id = ? AND customer_id = ?",
                             &v);
