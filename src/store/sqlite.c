@@ -3,7 +3,7 @@
  *
  * Invariants:
  *  1. Connections come from a fixed pool; a connection is used by one thread
- *     at a time (sqi_pool_acquire/sqi_pool_release), so SQLite runs in its
+ *     at a time (db_acquire/db_release, db.h), so SQLite runs in its
  *     multi-thread mode with WAL, a busy handler (conn_busy) and foreign keys on.
  *  2. Every write is one BEGIN IMMEDIATE ... COMMIT; any error rolls back.
  *  3. Customer fields are sealed with the customer's data key; the key is
@@ -44,112 +44,7 @@
 #include "store/db_sqlite.h"
 #include "store/sqlite_int.h"
 
-/* ---- connections ------------------------------------------------------ */
-
-/* The pool is db_sqlite.c's (db.h); the query files still hold a raw
- * handle while they move onto db.h, so each thread keeps the connections
- * it holds, to find a handle's connection (and its statement cache). */
-#define HELD_MAX 8
-static _Thread_local struct dbc *sqi__held[HELD_MAX];
-
-sqlite3 *sqi_pool_acquire(struct sq_store *s)
-{
-    struct dbc *c = db_acquire(s->db);
-    for (int i = 0; i < HELD_MAX; i++)
-        if (!sqi__held[i]) {
-            sqi__held[i] = c;
-            break;
-        }
-    return db_sqlite_handle(c);
-}
-
-void sqi_pool_release(struct sq_store *s, sqlite3 *db)
-{
-    struct dbc *c = db_sqlite_conn_of(s->db, db);
-    for (int i = 0; i < HELD_MAX; i++)
-        if (sqi__held[i] == c) sqi__held[i] = NULL;
-    if (c) db_release(s->db, c);
-}
-
-/* The held connection whose handle is db; NULL for one this thread does
- * not hold (more than HELD_MAX at once), which then prepares afresh. */
-static struct dbc *held(sqlite3 *db)
-{
-    for (int i = 0; i < HELD_MAX; i++)
-        if (sqi__held[i] && db_sqlite_handle(sqi__held[i]) == db) return sqi__held[i];
-    return NULL;
-}
-
-/* The connection of a handle this thread holds (from sqi_pool_acquire),
- * for the query files already written against db.h. */
-struct dbc *sqi_conn(sqlite3 *db) { return held(db); }
-
-/* ---- query helpers (db.h, on a raw handle) ------------------------------ */
-
-/* Runs f on db's connection, or on a wrapper without a statement cache. */
-#define ON_CONN(db, call)                                                                      \
-    do {                                                                                       \
-        struct dbc *c_ = held(db), *w_ = c_ ? NULL : db_sqlite_wrap(db);                       \
-        if (!c_ && !w_) return SK_ENOMEM;                                                      \
-        va_list ap;                                                                            \
-        va_start(ap, fmt);                                                                     \
-        int rc_ = (c_ ? c_ : w_)->drv->call;                                                   \
-        va_end(ap);                                                                            \
-        db_sqlite_unwrap(w_);                                                                  \
-        return rc_;                                                                            \
-    } while (0)
-
-int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
-{
-    ON_CONN(db, execv(c_ ? c_ : w_, sql, fmt, ap));
-}
-
-int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
-{
-    ON_CONN(db, rowsv(c_ ? c_ : w_, ret, sql, fmt, ap));
-}
-
-int sqi_q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...)
-{
-    ON_CONN(db, rowv(c_ ? c_ : w_, ret, sql, fmt, ap));
-}
-
-int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...)
-{
-    struct dbc *c = held(db);
-    sqlite3_stmt *stmt = NULL;
-    if (c) stmt = db_sqlite_stmt_take(c, sql);
-    else if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        sqlite3_finalize(stmt);
-        stmt = NULL;
-    }
-    if (!stmt) return SK_EDB;
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = db_sqlite_bind(stmt, fmt, ap);
-    va_end(ap);
-    if (rc) {
-        sqi_q_finish(db, stmt);
-        return rc;
-    }
-    *ret = stmt;
-    return 0;
-}
-
-void sqi_q_finish(sqlite3 *db, sqlite3_stmt *stmt)
-{
-    if (!stmt) return;
-    struct dbc *c = held(db);
-    if (c) db_sqlite_stmt_give(c, sqlite3_sql(stmt), stmt);
-    else sqlite3_finalize(stmt);
-}
-
-/* Copies the text of column i into buf (truncating); "" for NULL. */
-void sqi_q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len)
-{
-    const unsigned char *t = sqlite3_column_text(stmt, i);
-    snprintf(buf, len, "%s", t ? (const char *)t : "");
-}
+/* ---- query helpers (on db.h) ------------------------------------------ */
 
 /* Copies the text of the cursor's column i into buf (truncating); "" for
  * NULL. */
@@ -157,18 +52,6 @@ void sqi_cur_text(struct db_cur *cur, int i, char *buf, size_t len)
 {
     const char *t = db_col_text(cur, i, NULL);
     snprintf(buf, len, "%s", t ? t : "");
-}
-
-int sqi_tx_begin(sqlite3 *db) { return sqi_q_exec(db, "BEGIN IMMEDIATE", NULL); } /* as db.h */
-int sqi_tx_commit(sqlite3 *db) { return sqi_q_exec(db, "COMMIT", NULL); }
-void sqi_tx_rollback(sqlite3 *db) { sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); }
-
-/* Ends a write: commit on rc == 0, else roll back. Returns the final rc. */
-int sqi_tx_end(sqlite3 *db, int rc)
-{
-    if (rc == 0) rc = sqi_tx_commit(db);
-    if (rc) sqi_tx_rollback(db);
-    return rc;
 }
 
 char *sqi_now_text(char buf[TIME_RFC3339_LEN])
@@ -189,21 +72,21 @@ json_t *sqi_page_wrap(json_t *rows, int limit)
 
 /* ---- customer keys and sealed fields ----------------------------------- */
 
-int sqi_cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
-                    uint8_t ret[CRYPTO_KEY_LEN])
+int sqi_cust_key(struct sq_store *s, struct dbc *db, const char *cid,
+                 uint8_t ret[CRYPTO_KEY_LEN])
 {
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt, "SELECT wrapped_key FROM keys.customer_keys WHERE customer_id = ?",
-                       "s", cid);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur, "SELECT wrapped_key FROM keys.customer_keys WHERE customer_id = ?",
+                      "s", cid);
     if (rc) return rc;
     rc = SK_ENOTFOUND;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if (db_next(cur) == 1) {
         char aad[ID_MAX + 8];
         snprintf(aad, sizeof aad, "key|%s", cid);
         uint8_t *pt;
-        size_t n;
-        rc = crypto_open(s->k_wrap, aad, strlen(aad), sqlite3_column_blob(stmt, 0),
-                         (size_t)sqlite3_column_bytes(stmt, 0), &pt, &n);
+        size_t n, wlen;
+        const void *wrapped = db_col_bytes(cur, 0, &wlen);
+        rc = crypto_open(s->k_wrap, aad, strlen(aad), wrapped, wlen, &pt, &n);
         if (!rc) {
             if (n == CRYPTO_KEY_LEN) memcpy(ret, pt, n);
             else rc = SK_ECRYPTO;
@@ -211,7 +94,7 @@ int sqi_cust_key(struct sq_store *s, sqlite3 *db, const char *cid,
             free(pt);
         }
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     return rc;
 }
 
@@ -267,59 +150,6 @@ void sqi_email_hash(struct sq_store *s, const char *email, char ret[65])
     hex_encode(h, sizeof h, ret);
 }
 
-/* ---- migrations -------------------------------------------------------- */
-
-static int migrate(sqlite3 *db, char *err, size_t errlen)
-{
-    if (sqi_q_exec(db,
-               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-               "name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-               NULL)) {
-        snprintf(err, errlen, "cannot create schema_migrations: %s", sqlite3_errmsg(db));
-        return SK_EDB;
-    }
-    json_t *row;
-    int64_t have = 0;
-    if (sqi_q_row(db, &row, "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", NULL) ==
-        0) {
-        have = json_integer_value(json_object_get(row, "v"));
-        json_decref(row);
-    }
-    int64_t known = store_migrations_count
-                        ? store_migrations[store_migrations_count - 1].version
-                        : 0;
-    if (have > known) {
-        snprintf(err, errlen,
-                 "the database is at schema version %lld but this shopkeeper knows only up to "
-                 "%lld: it was written by a newer version; upgrade shopkeeper or use another "
-                 "--db",
-                 (long long)have, (long long)known);
-        return SK_EVERSION;
-    }
-    for (size_t i = 0; i < store_migrations_count; i++) {
-        const struct migration *m = &store_migrations[i];
-        /* versions may have gaps: apply each one not yet recorded */
-        if (sqi_q_row(db, &row, "SELECT version FROM schema_migrations WHERE version = ?", "i",
-                      (int64_t)m->version) == 0) {
-            json_decref(row);
-            continue;
-        }
-        char now[TIME_RFC3339_LEN];
-        int rc = sqi_tx_begin(db);
-        if (!rc && sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) rc = SK_EDB;
-        if (rc) snprintf(err, errlen, "migration %s failed: %s", m->name, sqlite3_errmsg(db));
-        if (!rc)
-            rc = sqi_q_exec(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)", "iss",
-                        (int64_t)m->version, m->name, sqi_now_text(now));
-        rc = sqi_tx_end(db, rc);
-        if (rc) {
-            if (!*err) snprintf(err, errlen, "migration %s could not be recorded", m->name);
-            return rc;
-        }
-    }
-    return 0;
-}
-
 /* ---- operators and tokens ---------------------------------------------- */
 
 static int sq_operator_create(struct store *st, const char *name, char ret_id[ID_MAX])
@@ -327,10 +157,10 @@ static int sq_operator_create(struct store *st, const char *name, char ret_id[ID
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("op", id)) return SK_ECRYPTO;
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "INSERT INTO operators (id, name, created_at) VALUES (?, ?, ?)", "sss", id,
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "INSERT INTO operators (id, name, created_at) VALUES (?, ?, ?)", "sss", id,
                     name, sqi_now_text(now));
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) memcpy(ret_id, id, ID_MAX);
     return rc;
 }
@@ -345,13 +175,13 @@ static int sq_token_create(struct store *st, enum principal_kind kind, const cha
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
     if (expires_us) time_fmt_rfc3339(expires_us, exp, sizeof exp);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db,
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db,
                     "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at, "
                     "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     "sssssss", hash, kind_names[kind], subject_id, brand_id, store_id,
                     sqi_now_text(now), expires_us ? exp : NULL);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -361,48 +191,48 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(now_us, now, sizeof now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt,
-                       "SELECT t.kind, t.subject_id, t.brand_id, t.store_id "
-                       "FROM tokens t LEFT JOIN staff st ON t.kind = 'staff' AND st.id = "
-                       "t.subject_id "
-                       "WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) "
-                       "AND (t.kind <> 'staff' OR (st.id IS NOT NULL AND st.disabled_at IS NULL)) "
-                       "AND (t.kind <> 'customer' OR EXISTS (SELECT 1 FROM customers c WHERE "
-                       "c.id = t.subject_id))",
-                       "ss", hash, now);
+    struct dbc *db = db_acquire(s->db);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur,
+                      "SELECT t.kind, t.subject_id, t.brand_id, t.store_id "
+                      "FROM tokens t LEFT JOIN staff st ON t.kind = 'staff' AND st.id = "
+                      "t.subject_id "
+                      "WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?) "
+                      "AND (t.kind <> 'staff' OR (st.id IS NOT NULL AND st.disabled_at IS NULL)) "
+                      "AND (t.kind <> 'customer' OR EXISTS (SELECT 1 FROM customers c WHERE "
+                      "c.id = t.subject_id))",
+                      "ss", hash, now);
     if (!rc) {
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (db_next(cur) == 1) {
             struct principal p = {0};
             char kind[16];
-            sqi_q_text(stmt, 0, kind, sizeof kind);
+            sqi_cur_text(cur, 0, kind, sizeof kind);
             for (int k = PRINCIPAL_OPERATOR; k <= PRINCIPAL_POS; k++)
                 if (strcmp(kind, kind_names[k]) == 0) p.kind = (enum principal_kind)k;
-            sqi_q_text(stmt, 1, p.id, sizeof p.id);
-            sqi_q_text(stmt, 2, p.brand_id, sizeof p.brand_id);
-            sqi_q_text(stmt, 3, p.store_id, sizeof p.store_id);
+            sqi_cur_text(cur, 1, p.id, sizeof p.id);
+            sqi_cur_text(cur, 2, p.brand_id, sizeof p.brand_id);
+            sqi_cur_text(cur, 3, p.store_id, sizeof p.store_id);
             snprintf(p.token_hash, sizeof p.token_hash, "%s", hash);
             rc = p.kind ? 0 : SK_ENOTFOUND;
-            sqi_q_finish(db, stmt);
+            db_done(cur);
             /* grants are read at every request: a change applies at once */
-            if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(sqi_conn(db), p.id, &p);
+            if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
             if (!rc) *ret = p;
         } else {
             rc = SK_ENOTFOUND;
-            sqi_q_finish(db, stmt);
+            db_done(cur);
         }
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
 static int sq_token_revoke(struct store *st, const char *hash)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "DELETE FROM tokens WHERE hash = ?", "s", hash);
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "DELETE FROM tokens WHERE hash = ?", "s", hash);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -415,12 +245,12 @@ json_t *sqi_json_parse_text(json_t *row, const char *field)
 }
 
 /* Adds choices and notice (current versions) to a brand row. */
-static int brand_decorate(sqlite3 *db, json_t *b)
+static int brand_decorate(struct dbc *db, json_t *b)
 {
     const char *id = json_string_value(json_object_get(b, "id"));
     json_t *row;
     json_t *choices = json_array();
-    if (sqi_q_row(db, &row,
+    if (db_row(db, &row,
               "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
               "AND b.choices_version = c.version WHERE b.id = ?",
               "s", id) == 0) {
@@ -433,7 +263,7 @@ static int brand_decorate(sqlite3 *db, json_t *b)
     }
     json_object_set_new(b, "choices", choices);
     json_t *notice = json_null();
-    if (sqi_q_row(db, &row,
+    if (db_row(db, &row,
               "SELECT n.body, n.version, n.created_at FROM brand_notices n JOIN brands b ON "
               "b.id = n.brand_id AND b.notice_version = n.version WHERE b.id = ?",
               "s", id) == 0) {
@@ -457,13 +287,13 @@ static int sq_brand_create(struct store *st, const char *name, const char *slug,
     struct sq_store *s = SQ(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("brd", id)) return SK_ECRYPTO;
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "INSERT INTO brands (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "INSERT INTO brands (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
                     "ssss", id, slug, name, sqi_now_text(now));
     json_t *b = NULL;
-    if (!rc) rc = sqi_q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ?", "s", id);
+    if (!rc) rc = db_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ?", "s", id);
     if (!rc) brand_decorate(db, b);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) *ret = b;
     return rc;
 }
@@ -471,12 +301,12 @@ static int sq_brand_create(struct store *st, const char *name, const char *slug,
 static int sq_brand_get(struct store *st, const char *ref, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *b;
-    int rc = sqi_q_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ? OR slug = ?", "ss",
+    int rc = db_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ? OR slug = ?", "ss",
                    ref, ref);
     if (!rc) brand_decorate(db, b);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) *ret = b;
     return rc;
 }
@@ -484,9 +314,9 @@ static int sq_brand_get(struct store *st, const char *ref, json_t **ret)
 static int sq_brand_list(struct store *st, const struct page *pg, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
+    int rc = db_rows(db, &rows,
                     "SELECT " BRAND_COLS " FROM brands WHERE id > ? ORDER BY id LIMIT ?", "si",
                     pg->after ? pg->after : "", (int64_t)pg->limit + 1);
     if (!rc) {
@@ -494,7 +324,7 @@ static int sq_brand_list(struct store *st, const struct page *pg, json_t **ret)
         json_t *b;
         json_array_foreach(rows, i, b) brand_decorate(db, b);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
@@ -506,29 +336,29 @@ static int brand_version_put(struct sq_store *s, const char *brand_id, const cha
     char sql[256], now[TIME_RFC3339_LEN];
     char *text = json_dumps(body, JSON_COMPACT);
     if (!text) return SK_ENOMEM;
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc) {
         snprintf(sql, sizeof sql, "UPDATE brands SET %s = %s + 1 WHERE id = ?", column, column);
-        rc = sqi_q_exec(db, sql, "s", brand_id);
+        rc = db_exec(db, sql, "s", brand_id);
     }
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO %s (brand_id, version, body, created_at) SELECT id, %s, ?, ? "
                  "FROM brands WHERE id = ?",
                  table, column);
-        rc = sqi_q_exec(db, sql, "sss", text, sqi_now_text(now), brand_id);
+        rc = db_exec(db, sql, "sss", text, sqi_now_text(now), brand_id);
     }
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "SELECT version, created_at FROM %s WHERE brand_id = ? ORDER BY version DESC "
                  "LIMIT 1",
                  table);
-        rc = sqi_q_row(db, &row, sql, "s", brand_id);
+        rc = db_row(db, &row, sql, "s", brand_id);
     }
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     free(text);
     if (rc) {
         json_decref(row);
@@ -553,13 +383,13 @@ static int sq_choices_put(struct store *st, const char *brand_id, json_t *normal
 static int sq_notice_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row;
-    int rc = sqi_q_row(db, &row,
-                       "SELECT version, body, created_at FROM brand_notices WHERE brand_id = ? "
-                       "AND version = ?",
-                       "si", brand_id, version);
-    sqi_pool_release(s, db);
+    int rc = db_row(db, &row,
+                    "SELECT version, body, created_at FROM brand_notices WHERE brand_id = ? "
+                    "AND version = ?",
+                    "si", brand_id, version);
+    db_release(s->db, db);
     if (rc) return rc;
     json_t *notice = sqi_json_parse_text(row, "body");
     if (!notice) {
@@ -576,20 +406,20 @@ static int sq_notice_get(struct store *st, const char *brand_id, int64_t version
 static int sq_choices_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *row;
     int rc;
     if (version > 0)
-        rc = sqi_q_row(db, &row,
+        rc = db_row(db, &row,
                    "SELECT version, body, created_at FROM brand_choices WHERE brand_id = ? AND "
                    "version = ?",
                    "si", brand_id, version);
     else
-        rc = sqi_q_row(db, &row,
+        rc = db_row(db, &row,
                    "SELECT c.version, c.body, c.created_at FROM brand_choices c JOIN brands b "
                    "ON b.id = c.brand_id AND b.choices_version = c.version WHERE b.id = ?",
                    "s", brand_id);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (rc == SK_ENOTFOUND && version <= 0) {
         *ret = json_pack("{s:i, s:[], s:n}", "version", 0, "choices", "created_at");
         return 0;
@@ -615,22 +445,22 @@ static int sq_notice_put(struct store *st, const char *brand_id, json_t *notice,
     return 0;
 }
 
-static int login_fill(sqlite3 *db, const char *sql, const char *key, struct login_rec *ret)
+static int login_fill(struct dbc *db, const char *sql, const char *key, struct login_rec *ret)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt, sql, "s", key);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur, sql, "s", key);
     if (rc) return rc;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if (db_next(cur) == 1) {
         struct login_rec r;
-        sqi_q_text(stmt, 0, r.id, sizeof r.id);
-        sqi_q_text(stmt, 1, r.brand_id, sizeof r.brand_id);
-        sqi_q_text(stmt, 2, r.role, sizeof r.role);
-        sqi_q_text(stmt, 3, r.pwhash, sizeof r.pwhash);
+        sqi_cur_text(cur, 0, r.id, sizeof r.id);
+        sqi_cur_text(cur, 1, r.brand_id, sizeof r.brand_id);
+        sqi_cur_text(cur, 2, r.role, sizeof r.role);
+        sqi_cur_text(cur, 3, r.pwhash, sizeof r.pwhash);
         *ret = r;
     } else {
         rc = SK_ENOTFOUND;
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     return rc;
 }
 
@@ -648,15 +478,15 @@ static int sq_store_create(struct store *st, const char *brand_id, json_t *f, js
     hex_encode(rnd, sizeof rnd, beacon);
     const char *city = json_string_value(json_object_get(f, "city"));
     const char *address = json_string_value(json_object_get(f, "address"));
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db,
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db,
                     "INSERT INTO stores (" STORE_INSERT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     "ssssssss", id, brand_id, json_string_value(json_object_get(f, "name")),
                     json_string_value(json_object_get(f, "timezone")), city ? city : "",
                     address ? address : "", beacon, sqi_now_text(now));
     json_t *row = NULL;
-    if (!rc) rc = sqi_q_row(db, &row, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", id);
-    sqi_pool_release(s, db);
+    if (!rc) rc = db_row(db, &row, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", id);
+    db_release(s->db, db);
     if (!rc) *ret = row;
     return rc;
 }
@@ -665,14 +495,14 @@ static int sq_store_get(struct store *st, const char *brand_id, const char *stor
                         json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc;
     if (brand_id)
-        rc = sqi_q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ? AND brand_id = ?",
+        rc = db_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ? AND brand_id = ?",
                    "ss", store_id, brand_id);
     else
-        rc = sqi_q_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", store_id);
-    sqi_pool_release(s, db);
+        rc = db_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", store_id);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -680,45 +510,47 @@ static int sq_store_list(struct store *st, const char *brand_id, const struct pa
                          json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
+    int rc = db_rows(db, &rows,
                     "SELECT " STORE_COLS " FROM stores WHERE brand_id = ? AND id > ? "
                     "ORDER BY id LIMIT ?",
                     "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
 
 /* ---- customers --------------------------------------------------------- */
 
-int sqi_customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret)
+int sqi_customer_read(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
     int rc = sqi_cust_key(s, db, cid, key);
     if (rc) return rc;
-    sqlite3_stmt *stmt;
-    rc = sqi_q_prepare(db, &stmt,
-                   "SELECT id, name_enc, email_enc, created_at FROM customers WHERE id = ?", "s",
-                   cid);
+    struct db_cur *cur;
+    rc = db_query(db, &cur,
+                  "SELECT id, name_enc, email_enc, created_at FROM customers WHERE id = ?", "s",
+                  cid);
     if (rc) return rc;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
+    if (db_next(cur) == 1) {
         char *name = NULL, *email = NULL;
-        rc = sqi_open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
-                        (size_t)sqlite3_column_bytes(stmt, 1), &name);
-        if (!rc)
-            rc = sqi_open_field(key, cid, "email", sqlite3_column_blob(stmt, 2),
-                            (size_t)sqlite3_column_bytes(stmt, 2), &email);
+        size_t n;
+        const void *enc = db_col_bytes(cur, 1, &n);
+        rc = sqi_open_field(key, cid, "name", enc, n, &name);
+        if (!rc) {
+            enc = db_col_bytes(cur, 2, &n);
+            rc = sqi_open_field(key, cid, "email", enc, n, &email);
+        }
         if (!rc)
             *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", cid, "name", name, "email", email,
-                             "created_at", (const char *)sqlite3_column_text(stmt, 3));
+                             "created_at", db_col_text(cur, 3, NULL));
         free(name);
         free(email);
     } else {
         rc = SK_ENOTFOUND;
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     memset(key, 0, sizeof key);
     return rc;
 }
@@ -739,20 +571,20 @@ static int sq_customer_create(struct store *st, const char *name, const char *em
     if (sqi_seal_field(key, id, "email", email, &email_enc, &elen)) goto out;
     sqi_email_hash(s, email, eh);
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO customers (id, email_hash, email_enc, name_enc, password_hash, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     "ssbbss", id, eh, email_enc, elen, name_enc, nlen, pwhash, now);
     if (!rc)
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO keys.customer_keys (customer_id, wrapped_key, created_at) VALUES "
                     "(?, ?, ?)",
                     "sbs", id, wrapped, wlen, now);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc)
         *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "email", email,
                          "created_at", now);
@@ -769,20 +601,20 @@ static int sq_customer_login(struct store *st, const char *email, struct login_r
     struct sq_store *s = SQ(st);
     char eh[65];
     sqi_email_hash(s, email, eh);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = login_fill(db,
                         "SELECT id, '', '', password_hash FROM customers WHERE email_hash = ?",
                         eh, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
 static int sq_customer_get(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = sqi_customer_read(s, db, cid, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -792,11 +624,11 @@ static int sq_customer_rename(struct store *st, const char *cid, const char *nam
     uint8_t key[CRYPTO_KEY_LEN];
     uint8_t *enc = NULL;
     size_t len;
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = sqi_cust_key(s, db, cid, key);
     if (!rc) rc = sqi_seal_field(key, cid, "name", name, &enc, &len);
-    if (!rc) rc = sqi_q_exec(db, "UPDATE customers SET name_enc = ? WHERE id = ?", "bs", enc, len, cid);
-    sqi_pool_release(s, db);
+    if (!rc) rc = db_exec(db, "UPDATE customers SET name_enc = ? WHERE id = ?", "bs", enc, len, cid);
+    db_release(s->db, db);
     memset(key, 0, sizeof key);
     free(enc);
     return rc;
@@ -804,20 +636,19 @@ static int sq_customer_rename(struct store *st, const char *cid, const char *nam
 
 /* ---- consent ----------------------------------------------------------- */
 
-int sqi_load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purpose_set *ret)
+int sqi_load_purposes(struct dbc *db, const char *cid, const char *bid, struct purpose_set *ret)
 {
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt,
-                       "SELECT purpose FROM membership_purposes WHERE brand_id = ? AND "
-                       "customer_id = ?",
-                       "ss", bid, cid);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur,
+                      "SELECT purpose FROM membership_purposes WHERE brand_id = ? AND "
+                      "customer_id = ?",
+                      "ss", bid, cid);
     if (rc) return rc;
     purpose_set_init(ret);
     int step;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
-        purpose_set_add(ret, (const char *)sqlite3_column_text(stmt, 0));
-    sqi_q_finish(db, stmt);
-    return db_sqlite_step_err(step);
+    while ((step = db_next(cur)) == 1) purpose_set_add(ret, db_col_text(cur, 0, NULL));
+    db_done(cur);
+    return step < 0 ? step : 0;
 }
 
 json_t *sqi_purposes_json(const struct purpose_set *ps)
@@ -828,7 +659,7 @@ json_t *sqi_purposes_json(const struct purpose_set *ps)
 }
 
 /* Appends one ledger entry and applies it to membership_purposes. */
-static int ledger_append(struct sq_store *s, sqlite3 *db, const char *cid, const char *bid,
+static int ledger_append(struct sq_store *s, struct dbc *db, const char *cid, const char *bid,
                          const char *purpose, int grant, int64_t notice_version,
                          const char *via, const char *at)
 {
@@ -840,19 +671,19 @@ static int ledger_append(struct sq_store *s, sqlite3 *db, const char *cid, const
              (long long)notice_version, via, at);
     crypto_hmac_sha256(s->k_receipt, sizeof s->k_receipt, msg, strlen(msg), mac);
     hex_encode(mac, 16, receipt);
-    int rc = sqi_q_exec(db,
+    int rc = db_exec(db,
                     "INSERT INTO consent_events (id, brand_id, customer_id, purpose, action, "
                     "notice_version, via, at, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     "sssssisss", id, bid, cid, purpose, action, notice_version, via, at, receipt);
     if (rc) return rc;
     if (grant)
-        return sqi_q_exec(db,
+        return db_exec(db,
                       "INSERT INTO membership_purposes (brand_id, customer_id, purpose, "
                       "granted_at) VALUES (?, ?, ?, ?) "
                       /* a renewal under a new notice keeps the first grant's time */
                       "ON CONFLICT (brand_id, customer_id, purpose) DO NOTHING",
                       "ssss", bid, cid, purpose, at);
-    return sqi_q_exec(db,
+    return db_exec(db,
                   "DELETE FROM membership_purposes WHERE brand_id = ? AND customer_id = ? AND "
                   "purpose = ?",
                   "sss", bid, cid, purpose);
@@ -866,10 +697,10 @@ static int ledger_append(struct sq_store *s, sqlite3 *db, const char *cid, const
     "mp.customer_id = e.customer_id AND mp.purpose = e.purpose "                             \
     "WHERE e.customer_id = ? AND e.brand_id = ? AND e.action = 'grant' GROUP BY e.purpose)"
 
-int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret)
+int sqi_membership_read(struct dbc *db, const char *cid, const char *bid, json_t **ret)
 {
     json_t *m;
-    int rc = sqi_q_row(db, &m,
+    int rc = db_row(db, &m,
                    "SELECT b.id AS brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                    "m.joined_at, m.updated_at FROM memberships m JOIN brands b ON b.id = "
                    "m.brand_id WHERE m.customer_id = ? AND m.brand_id = ?",
@@ -891,7 +722,7 @@ int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **
     /* the notice the member agreed to: the oldest under which a purpose
      * they grant now was last granted (null when they grant nothing) */
     json_t *nv;
-    if (sqi_q_row(db, &nv, MEMBER_NOTICE_VERSION_SQL, "ss", cid, bid) == 0) {
+    if (db_row(db, &nv, MEMBER_NOTICE_VERSION_SQL, "ss", cid, bid) == 0) {
         json_object_set(out, "notice_version", json_object_get(nv, "v"));
         json_decref(nv);
     }
@@ -905,12 +736,12 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *brand = NULL, *out = NULL, *changes = json_array();
-    int rc = sqi_tx_begin(db);
-    if (!rc) rc = sqi_q_row(db, &brand, "SELECT notice_version FROM brands WHERE id = ?", "s", bid);
+    int rc = db_tx_begin(db);
+    if (!rc) rc = db_row(db, &brand, "SELECT notice_version FROM brands WHERE id = ?", "s", bid);
     if (!rc)
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO memberships (brand_id, customer_id, joined_at, updated_at) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (brand_id, customer_id) DO UPDATE SET "
                     "updated_at = excluded.updated_at",
@@ -924,7 +755,7 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
             rc = ledger_append(s, db, cid, bid, withdraw.item[i], 0, nv, via, now);
             /* withdrawing history unlinks the purchases, in this transaction */
             if (!rc && strcmp(withdraw.item[i], "history") == 0)
-                rc = sqi_purchases_unlink(sqi_conn(db), cid, bid);
+                rc = sqi_purchases_unlink(db, cid, bid);
             json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", withdraw.item[i],
                                                      "action", "withdraw"));
         }
@@ -938,7 +769,7 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
          * ledger says which notice each grant was given under. */
         json_t *last = NULL;
         if (!rc && cur.n &&
-            sqi_q_row(db, &last, MEMBER_NOTICE_VERSION_SQL, "ss", cid, bid) == 0 &&
+            db_row(db, &last, MEMBER_NOTICE_VERSION_SQL, "ss", cid, bid) == 0 &&
             json_integer_value(json_object_get(last, "v")) < nv) {
             for (size_t i = 0; !rc && i < cur.n; i++) {
                 if (purpose_set_has(&withdraw, cur.item[i])) continue;
@@ -950,8 +781,8 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
         json_decref(last);
     }
     if (!rc) rc = sqi_membership_read(db, cid, bid, &out);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     json_decref(brand);
     if (rc) {
         json_decref(out);
@@ -969,12 +800,12 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *m = NULL;
     struct purpose_set cur;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_row(db, &m,
+        rc = db_row(db, &m,
                    "SELECT b.notice_version FROM memberships m JOIN brands b ON b.id = "
                    "m.brand_id WHERE m.customer_id = ? AND m.brand_id = ?",
                    "ss", cid, bid);
@@ -982,14 +813,14 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
     for (size_t i = 0; !rc && i < cur.n; i++)
         rc = ledger_append(s, db, cid, bid, cur.item[i], 0,
                            json_integer_value(json_object_get(m, "notice_version")), via, now);
-    if (!rc) rc = sqi_purchases_unlink(sqi_conn(db), cid, bid);
+    if (!rc) rc = sqi_purchases_unlink(db, cid, bid);
     /* Leaving removes what the brand held: the membership and, by cascade,
      * the preferences given to it. The ledger keeps the withdrawals. */
     if (!rc)
-        rc = sqi_q_exec(db, "DELETE FROM memberships WHERE customer_id = ? AND brand_id = ?", "ss",
+        rc = db_exec(db, "DELETE FROM memberships WHERE customer_id = ? AND brand_id = ?", "ss",
                     cid, bid);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     json_decref(m);
     return rc;
 }
@@ -997,18 +828,18 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
 static int sq_membership_get(struct store *st, const char *cid, const char *bid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = sqi_membership_read(db, cid, bid, ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
 static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *rows, *out = json_array();
-    int rc = sqi_q_rows(db, &rows,
+    int rc = db_rows(db, &rows,
                     "SELECT m.brand_id FROM memberships m JOIN brands b ON b.id = m.brand_id "
                     "WHERE m.customer_id = ? ORDER BY b.name",
                     "s", cid);
@@ -1023,7 +854,7 @@ static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
         }
         json_decref(rows);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1036,15 +867,15 @@ static int sq_consent_ledger(struct store *st, const char *cid, const struct pag
                              json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
+    int rc = db_rows(db, &rows,
                     "SELECT e.id, e.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                     "e.purpose, e.action, e.notice_version, e.via, e.at, e.receipt "
                     "FROM consent_events e JOIN brands b ON b.id = e.brand_id "
                     "WHERE e.customer_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
                     "ssi", cid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
@@ -1064,15 +895,15 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
     snprintf(field_a, sizeof field_a, "answers|%s", bid);
     snprintf(field_d, sizeof field_d, "dont|%s", bid);
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = (a_text && d_text) ? sqi_cust_key(s, db, cid, key) : SK_ENOMEM;
     if (!rc) rc = sqi_seal_field(key, cid, field_a, a_text, &a_enc, &alen);
     if (!rc) rc = sqi_seal_field(key, cid, field_d, d_text, &d_enc, &dlen);
-    if (!rc) rc = sqi_tx_begin(db);
+    if (!rc) rc = db_tx_begin(db);
     if (!rc) {
         /* Consent in the query: the row is written only under a current
          * preferences grant. */
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO preferences (brand_id, customer_id, choices_version, "
                     "answers_enc, dont_enc, updated_at) SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS "
                     "(SELECT 1 FROM membership_purposes WHERE brand_id = ? AND customer_id = ? "
@@ -1082,10 +913,10 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
                     "excluded.updated_at",
                     "ssibbsss", bid, cid, choices_version, a_enc, alen, d_enc, dlen, now, bid,
                     cid);
-        if (!rc && sqlite3_changes(db) == 0) rc = SK_EFORBIDDEN;
-        rc = sqi_tx_end(db, rc);
+        if (!rc && db_changes(db) == 0) rc = SK_EFORBIDDEN;
+        rc = db_tx_end(db, rc);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     memset(key, 0, sizeof key);
     free(a_enc);
     free(d_enc);
@@ -1112,7 +943,7 @@ int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const ch
         snprintf(field_a, sizeof field_a, "answers|%s", bid);
         snprintf(field_d, sizeof field_d, "dont|%s", bid);
         json_t *answers = NULL, *dont = NULL;
-        rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+        rc = sqi_cust_key(s, db, cid, key);
         if (!rc) rc = sqi_open_json(key, cid, field_a, cur, 1, &answers);
         if (!rc) rc = sqi_open_json(key, cid, field_d, cur, 2, &dont);
         memset(key, 0, sizeof key);
@@ -1136,12 +967,12 @@ int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const ch
 static int sq_preferences_get(struct store *st, const char *cid, const char *bid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_prefs_read(s, sqi_conn(db), cid, bid,
+    struct dbc *db = db_acquire(s->db);
+    int rc = sqi_prefs_read(s, db, cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         ret);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -1162,14 +993,14 @@ void sqi_access_hash(const char *prev, const char *id, const char *cid, const ch
 
 /* The hash the customer's next entry chains to: the newest entry's, else
  * the anchor left by retention, else zeros. */
-void sqi_access_head(sqlite3 *db, const char *cid, char ret[65])
+void sqi_access_head(struct dbc *db, const char *cid, char ret[65])
 {
     json_t *row;
     snprintf(ret, 65, "%s", ZERO_HASH);
-    if (sqi_q_row(db, &row,
+    if (db_row(db, &row,
               "SELECT hash FROM access_log WHERE customer_id = ? ORDER BY id DESC LIMIT 1", "s",
               cid) == 0 ||
-        sqi_q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
+        db_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
             0) {
         snprintf(ret, 65, "%s", json_string_value(json_object_get(row, "hash")));
         json_decref(row);
@@ -1180,7 +1011,7 @@ void sqi_access_head(sqlite3 *db, const char *cid, char ret[65])
  * time are both taken here, under the write lock, so a customer's entries
  * are in the same order by id, by time and by chain: a sweep's cutoff by
  * time then always removes a head of the chain. */
-int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
+int sqi_access_append(struct dbc *db, const char *cid, const char *bid, const struct actor *who,
                          const char *fields, const char *purpose)
 {
     char id[ID_MAX], prev[65], hash[65], at[TIME_RFC3339_LEN];
@@ -1189,7 +1020,7 @@ int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struc
     sqi_access_head(db, cid, prev);
     sqi_access_hash(prev, id, cid, bid, who->store_id, who->kind, who->role, fields, purpose, at,
                 hash);
-    return sqi_q_exec(db,
+    return db_exec(db,
                   "INSERT INTO access_log (id, customer_id, brand_id, store_id, actor_kind, "
                   "actor_role, fields, purpose, at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, "
                   "?, ?, ?, ?, ?)",
@@ -1201,38 +1032,38 @@ int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struc
  * transaction). Consent in the query: each field is selected only under
  * its purpose; a non-member yields no row at all. ret_fields/ret_purposes
  * name what was read, for the access log. */
-static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const char *cid,
+static int member_read(struct sq_store *s, struct dbc *db, const char *bid, const char *cid,
                        json_t **ret, char *ret_fields, size_t flen, char *ret_purposes,
                        size_t plen)
 {
     struct purpose_set ps;
     int rc = sqi_load_purposes(db, cid, bid, &ps);
     if (rc) return rc;
-    sqlite3_stmt *stmt;
-    rc = sqi_q_prepare(db, &stmt,
-                   "SELECT m.joined_at, "
-                   " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
-                   "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
-                   "  mp.purpose = 'recognition') THEN c.name_enc END AS name_enc, "
-                   " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
-                   "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
-                   "  mp.purpose = 'preferences') THEN 1 ELSE 0 END AS prefs "
-                   "FROM memberships m JOIN customers c ON c.id = m.customer_id "
-                   "WHERE m.brand_id = ? AND m.customer_id = ?",
-                   "ss", bid, cid);
+    struct db_cur *cur;
+    rc = db_query(db, &cur,
+                  "SELECT m.joined_at, "
+                  " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
+                  "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
+                  "  mp.purpose = 'recognition') THEN c.name_enc END AS name_enc, "
+                  " CASE WHEN EXISTS (SELECT 1 FROM membership_purposes mp WHERE "
+                  "  mp.brand_id = m.brand_id AND mp.customer_id = m.customer_id AND "
+                  "  mp.purpose = 'preferences') THEN 1 ELSE 0 END AS prefs "
+                  "FROM memberships m JOIN customers c ON c.id = m.customer_id "
+                  "WHERE m.brand_id = ? AND m.customer_id = ?",
+                  "ss", bid, cid);
     if (rc) return rc;
     json_t *out = NULL;
     ret_fields[0] = ret_purposes[0] = '\0';
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        out = json_pack("{s:s, s:s, s:o}", "id", cid, "member_since",
-                        (const char *)sqlite3_column_text(stmt, 0), "purposes",
-                        sqi_purposes_json(&ps));
+    if (db_next(cur) == 1) {
+        out = json_pack("{s:s, s:s, s:o}", "id", cid, "member_since", db_col_text(cur, 0, NULL),
+                        "purposes", sqi_purposes_json(&ps));
         uint8_t key[CRYPTO_KEY_LEN];
         rc = sqi_cust_key(s, db, cid, key);
-        if (!rc && sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+        if (!rc && !db_col_is_null(cur, 1)) {
             char *name;
-            rc = sqi_open_field(key, cid, "name", sqlite3_column_blob(stmt, 1),
-                            (size_t)sqlite3_column_bytes(stmt, 1), &name);
+            size_t n;
+            const void *enc = db_col_bytes(cur, 1, &n);
+            rc = sqi_open_field(key, cid, "name", enc, n, &name);
             if (!rc) {
                 json_object_set_new(out, "name", json_string(name));
                 free(name);
@@ -1241,9 +1072,9 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
             }
         }
         memset(key, 0, sizeof key);
-        if (!rc && sqlite3_column_int(stmt, 2)) {
+        if (!rc && db_col_int(cur, 2)) {
             json_t *prefs;
-            rc = sqi_prefs_read(s, sqi_conn(db), cid, bid,
+            rc = sqi_prefs_read(s, db, cid, bid,
                             "SELECT p.choices_version, p.answers_enc, p.dont_enc, "
                             "p.updated_at FROM preferences p JOIN membership_purposes mp "
                             "ON mp.brand_id = p.brand_id AND mp.customer_id = "
@@ -1255,7 +1086,7 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
              * purpose is granted now, judged by the current choices. */
             json_t *crow = NULL, *defs = NULL;
             if (!rc) {
-                int crc = sqi_q_row(db, &crow,
+                int crc = db_row(db, &crow,
                                 "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = "
                                 "c.brand_id AND b.choices_version = c.version WHERE b.id = ?",
                                 "s", bid);
@@ -1284,7 +1115,7 @@ static int member_read(struct sq_store *s, sqlite3 *db, const char *bid, const c
     } else {
         rc = SK_ENOTFOUND;
     }
-    sqi_q_finish(db, stmt);
+    db_done(cur);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1299,13 +1130,13 @@ static int sq_member_view(struct store *st, const char *bid, const char *cid,
 {
     struct sq_store *s = SQ(st);
     char fields[128], purposes[64];
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *out = NULL;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
     if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purposes);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1318,7 +1149,7 @@ static int sq_card_data(struct store *st, const char *bid, const char *cid, json
 {
     struct sq_store *s = SQ(st);
     char fields[128], purposes[64];
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *m = NULL, *choices = NULL;
     int rc = member_read(s, db, bid, cid, &m, fields, sizeof fields, purposes, sizeof purposes);
     json_t *prefs = rc ? NULL : json_object_get(m, "preferences");
@@ -1326,9 +1157,9 @@ static int sq_card_data(struct store *st, const char *bid, const char *cid, json
         /* labels come from the version of the choices the answers were given under */
         int64_t v = json_integer_value(json_object_get(prefs, "choices_version"));
         json_t *row;
-        if (v > 0 ? sqi_q_row(db, &row, "SELECT body FROM brand_choices WHERE brand_id = ? AND version = ?",
+        if (v > 0 ? db_row(db, &row, "SELECT body FROM brand_choices WHERE brand_id = ? AND version = ?",
                           "si", bid, v) == 0
-                  : sqi_q_row(db, &row,
+                  : db_row(db, &row,
                           "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
                           "AND b.choices_version = c.version WHERE b.id = ?",
                           "s", bid) == 0) {
@@ -1336,7 +1167,7 @@ static int sq_card_data(struct store *st, const char *bid, const char *cid, json
             json_decref(row);
         }
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (rc) return rc;
     json_t *out = json_pack("{s:O, s:o}", "purposes", json_object_get(m, "purposes"), "choices",
                             choices ? choices : json_array());
@@ -1354,11 +1185,11 @@ static int sq_access_log_add(struct store *st, const char *cid, const char *bid,
                              const struct actor *who, const char *fields, const char *purpose)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purpose);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -1376,16 +1207,16 @@ static int sq_device_create(struct store *st, const char *cid, const char *name,
     snprintf(field, sizeof field, "ik|%s", id);
     snprintf(aad, sizeof aad, "%s|%s", cid, field);
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int rc = sqi_cust_key(s, db, cid, key);
     if (!rc) rc = crypto_seal(key, aad, strlen(aad), ik, 16, &enc, &len);
     if (!rc)
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO devices (id, customer_id, name, method, ik_enc, "
                     "rotation_exponent, clock_offset, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     "ssssbiis", id, cid, name, method, enc, len, (int64_t)k, (int64_t)clock_offset,
                     now);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     memset(key, 0, sizeof key);
     free(enc);
     if (!rc)
@@ -1397,22 +1228,22 @@ static int sq_device_create(struct store *st, const char *cid, const char *name,
 static int sq_device_list(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_rows(db, ret,
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_rows(db, ret,
                     "SELECT id, name, method, rotation_exponent, created_at FROM devices "
                     "WHERE customer_id = ? ORDER BY id",
                     "s", cid);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
 static int sq_device_delete(struct store *st, const char *cid, const char *did)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "DELETE FROM devices WHERE id = ? AND customer_id = ?", "ss", did, cid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_ENOTFOUND;
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "DELETE FROM devices WHERE id = ? AND customer_id = ?", "ss", did, cid);
+    if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
+    db_release(s->db, db);
     return rc;
 }
 
@@ -1422,19 +1253,19 @@ static int sq_device_each(struct store *st,
                           void *ctx)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt,
-                       "SELECT id, customer_id, ik_enc, rotation_exponent, clock_offset FROM "
-                       "devices ORDER BY customer_id",
-                       NULL);
+    struct dbc *db = db_acquire(s->db);
+    struct db_cur *cur = NULL;
+    int rc = db_query(db, &cur,
+                      "SELECT id, customer_id, ik_enc, rotation_exponent, clock_offset FROM "
+                      "devices ORDER BY customer_id",
+                      NULL);
     char last[ID_MAX] = "";
     uint8_t key[CRYPTO_KEY_LEN];
-    int step = SQLITE_DONE, have_key = 0;
+    int step = 0, have_key = 0;
     long long skipped = 0;
-    while (!rc && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *did = (const char *)sqlite3_column_text(stmt, 0);
-        const char *cid = (const char *)sqlite3_column_text(stmt, 1);
+    while (!rc && (step = db_next(cur)) == 1) {
+        const char *did = db_col_text(cur, 0, NULL);
+        const char *cid = db_col_text(cur, 1, NULL);
         if (strcmp(cid, last) != 0) {
             rc = sqi_cust_key(s, db, cid, key);
             /* no data key: the customer was erased and this is a copy of
@@ -1452,20 +1283,20 @@ static int sq_device_each(struct store *st,
         char aad[2 * ID_MAX + 16];
         snprintf(aad, sizeof aad, "%s|ik|%s", cid, did);
         uint8_t *ik;
-        size_t n;
-        rc = crypto_open(key, aad, strlen(aad), sqlite3_column_blob(stmt, 2),
-                         (size_t)sqlite3_column_bytes(stmt, 2), &ik, &n);
+        size_t n, enc_len;
+        const void *enc = db_col_bytes(cur, 2, &enc_len);
+        rc = crypto_open(key, aad, strlen(aad), enc, enc_len, &ik, &n);
         if (rc) break;
         if (n == 16)
-            rc = fn(ctx, did, cid, ik, (unsigned)sqlite3_column_int(stmt, 3),
-                    (uint32_t)sqlite3_column_int64(stmt, 4));
+            rc = fn(ctx, did, cid, ik, (unsigned)db_col_int(cur, 3),
+                    (uint32_t)db_col_int(cur, 4));
         memset(ik, 0, n);
         free(ik);
     }
-    if (!rc && step != SQLITE_DONE && step != SQLITE_ROW) rc = SK_EDB;
+    if (!rc && step < 0) rc = SK_EDB;
     memset(key, 0, sizeof key);
-    sqi_q_finish(db, stmt);
-    sqi_pool_release(s, db);
+    db_done(cur);
+    db_release(s->db, db);
     if (!rc && skipped) {
         /* counts only, never whose (an operator restoring a backup, or
          * naming the wrong --keys, should notice) */
@@ -1482,15 +1313,15 @@ static int sq_device_each(struct store *st,
 static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, size_t len)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt, "SELECT value_enc FROM service_keys WHERE name = ?", "s", name);
+    struct dbc *db = db_acquire(s->db);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur, "SELECT value_enc FROM service_keys WHERE name = ?", "s", name);
     if (!rc) {
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
+        if (db_next(cur) == 1) {
             uint8_t *pt;
-            size_t n;
-            rc = crypto_open(s->k_service, name, strlen(name), sqlite3_column_blob(stmt, 0),
-                             (size_t)sqlite3_column_bytes(stmt, 0), &pt, &n);
+            size_t n, enc_len;
+            const void *enc = db_col_bytes(cur, 0, &enc_len);
+            rc = crypto_open(s->k_service, name, strlen(name), enc, enc_len, &pt, &n);
             if (!rc) {
                 if (n == len) memcpy(ret, pt, n);
                 else rc = SK_ECRYPTO;
@@ -1500,9 +1331,9 @@ static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, 
         } else {
             rc = SK_ENOTFOUND;
         }
-        sqi_q_finish(db, stmt);
+        db_done(cur);
     }
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -1515,10 +1346,10 @@ static int sq_service_key_put(struct store *st, const char *name, const uint8_t 
     size_t n;
     int rc = crypto_seal(s->k_service, name, strlen(name), value, len, &enc, &n);
     if (rc) return rc;
-    sqlite3 *db = sqi_pool_acquire(s);
-    rc = sqi_q_exec(db, "INSERT INTO service_keys (name, value_enc, created_at) VALUES (?, ?, ?)",
+    struct dbc *db = db_acquire(s->db);
+    rc = db_exec(db, "INSERT INTO service_keys (name, value_enc, created_at) VALUES (?, ?, ?)",
                 "sbs", name, enc, n, sqi_now_text(now));
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     free(enc);
     return rc;
 }
@@ -1532,20 +1363,20 @@ static int sq_store_key_create(struct store *st, const char *bid, const char *si
     if (id_new(kind == PRINCIPAL_SCANNER ? "scn" : kind == PRINCIPAL_POS ? "pos" : "dsp", id))
         return SK_ECRYPTO;
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_tx_begin(db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO store_keys (id, brand_id, store_id, kind, name, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     "ssssss", id, bid, sid, kind_names[kind], name, now);
     if (!rc)
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     "ssssss", hash, kind_names[kind], id, bid, sid, now);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc)
         *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", kind_names[kind],
                          "name", name, "brand_id", bid, "store_id", sid, "created_at", now);
@@ -1559,18 +1390,18 @@ static int sq_visit_open(struct store *st, const char *bid, const char *sid, con
     char id[ID_MAX], at[TIME_RFC3339_LEN];
     if (id_new("vis", id)) return SK_ECRYPTO;
     time_fmt_rfc3339(at_us, at, sizeof at);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     /* Consent in the query: a visit row exists only under a current
      * recognition grant at the store's brand. */
-    int rc = sqi_q_exec(db,
+    int rc = db_exec(db,
                     "INSERT INTO visits (id, brand_id, store_id, customer_id, channel, opened_at, "
                     "last_seen_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM "
                     "membership_purposes mp JOIN stores so ON so.brand_id = mp.brand_id WHERE "
                     "so.id = ? AND mp.brand_id = ? AND mp.customer_id = ? AND mp.purpose = "
                     "'recognition')",
                     "ssssssssss", id, bid, sid, cid, channel, at, at, sid, bid, cid);
-    if (!rc && sqlite3_changes(db) == 0) rc = SK_EFORBIDDEN;
-    sqi_pool_release(s, db);
+    if (!rc && db_changes(db) == 0) rc = SK_EFORBIDDEN;
+    db_release(s->db, db);
     if (!rc) memcpy(ret_id, id, ID_MAX);
     return rc;
 }
@@ -1582,12 +1413,12 @@ static int sq_visit_close(struct store *st, const char *vid, int64_t last_seen_u
     char seen[TIME_RFC3339_LEN], closed[TIME_RFC3339_LEN];
     time_fmt_rfc3339(last_seen_us, seen, sizeof seen);
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db,
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db,
                     "UPDATE visits SET last_seen_at = ?, closed_at = ?, close_reason = ? WHERE "
                     "id = ? AND closed_at IS NULL",
                     "ssss", seen, closed, reason, vid);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -1596,10 +1427,10 @@ static int sq_visit_served(struct store *st, const char *vid, int64_t at_us)
     struct sq_store *s = SQ(st);
     char at[TIME_RFC3339_LEN];
     time_fmt_rfc3339(at_us, at, sizeof at);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "UPDATE visits SET served_at = ? WHERE id = ?", "ss",
-                        at_us ? at : NULL, vid);
-    sqi_pool_release(s, db);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "UPDATE visits SET served_at = ? WHERE id = ?", "ss",
+                     at_us ? at : NULL, vid);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -1607,9 +1438,9 @@ static int sq_access_log_list(struct store *st, const char *cid, const char *bid
                               const struct page *pg, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *rows;
-    int rc = sqi_q_rows(db, &rows,
+    int rc = db_rows(db, &rows,
                     "SELECT a.id, a.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                     "a.store_id, so.name AS store_name, a.actor_kind, a.actor_role, a.fields, "
                     "a.purpose, a.at FROM access_log a JOIN brands b ON b.id = a.brand_id "
@@ -1617,7 +1448,7 @@ static int sq_access_log_list(struct store *st, const char *cid, const char *bid
                     "WHERE a.customer_id = ? AND (? IS NULL OR a.brand_id = ?) "
                     "AND (? IS NULL OR a.id < ?) ORDER BY a.id DESC LIMIT ?",
                     "sssssi", cid, bid, bid, pg->after, pg->after, (int64_t)pg->limit + 1);
-    sqi_pool_release(s, db);
+    db_release(s->db, db);
     if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
     return rc;
 }
@@ -1628,11 +1459,11 @@ static int sq_visits_close_open(struct store *st, int64_t closed_us, const char 
     struct sq_store *s = SQ(st);
     char closed[TIME_RFC3339_LEN];
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
-    sqlite3 *db = sqi_pool_acquire(s);
-    int rc = sqi_q_exec(db, "UPDATE visits SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "UPDATE visits SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
                     "ss", closed, reason);
-    if (!rc && ret_n) *ret_n = sqlite3_changes(db);
-    sqi_pool_release(s, db);
+    if (!rc && ret_n) *ret_n = db_changes(db);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -1645,15 +1476,15 @@ static int sq_visits_close_open(struct store *st, int64_t closed_us, const char 
 static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *out = json_object(), *v = NULL;
     /* one read transaction: a consistent snapshot of everything */
-    int rc = sqi_q_exec(db, "BEGIN", NULL);
+    int rc = db_exec(db, "BEGIN", NULL);
     if (!rc) rc = sqi_customer_read(s, db, cid, &v);
     if (!rc) json_object_set_new(out, "profile", v);
     json_t *members = json_array(), *rows = NULL;
     if (!rc)
-        rc = sqi_q_rows(db, &rows,
+        rc = db_rows(db, &rows,
                     "SELECT m.brand_id FROM memberships m JOIN brands b ON b.id = m.brand_id "
                     "WHERE m.customer_id = ? ORDER BY b.name",
                     "s", cid);
@@ -1665,7 +1496,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
         json_t *m, *p;
         if (rc || (rc = sqi_membership_read(db, cid, bid, &m))) break;
         json_array_append_new(members, m);
-        rc = sqi_prefs_read(s, sqi_conn(db), cid, bid,
+        rc = sqi_prefs_read(s, db, cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         &p);
@@ -1680,7 +1511,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
     json_object_set_new(out, "memberships", members);
     json_object_set_new(out, "preferences", prefs);
     if (!rc)
-        rc = sqi_q_rows(db, &v,
+        rc = db_rows(db, &v,
                     "SELECT e.id, e.brand_id, b.slug AS brand_slug, b.name AS brand_name, "
                     "e.purpose, e.action, e.notice_version, e.via, e.at, e.receipt "
                     "FROM consent_events e JOIN brands b ON b.id = e.brand_id "
@@ -1688,13 +1519,13 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "s", cid);
     if (!rc) json_object_set_new(out, "consents", v);
     if (!rc)
-        rc = sqi_q_rows(db, &v,
+        rc = db_rows(db, &v,
                     "SELECT id, name, method, rotation_exponent, created_at FROM devices WHERE "
                     "customer_id = ? ORDER BY id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "devices", v);
     if (!rc)
-        rc = sqi_q_rows(db, &v,
+        rc = db_rows(db, &v,
                     "SELECT v.id, v.brand_id, b.name AS brand_name, v.store_id, so.name AS "
                     "store_name, v.channel, v.opened_at, v.last_seen_at, v.served_at, "
                     "v.closed_at, v.close_reason FROM visits v JOIN brands b ON b.id = "
@@ -1702,20 +1533,20 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "ORDER BY v.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "visits", v);
-    if (!rc) rc = sqi_purchases_export(sqi_conn(db), cid, &v);
+    if (!rc) rc = sqi_purchases_export(db, cid, &v);
     if (!rc) json_object_set_new(out, "purchases", v);
-    if (!rc) rc = sqi_suggestions_export(sqi_conn(db), cid, &v);
+    if (!rc) rc = sqi_suggestions_export(db, cid, &v);
     if (!rc) json_object_set_new(out, "suggestions", v);
     if (!rc)
-        rc = sqi_q_rows(db, &v,
+        rc = db_rows(db, &v,
                     "SELECT " ACCESS_COLS ", a.prev_hash, a.hash FROM access_log a JOIN brands b "
                     "ON b.id = a.brand_id LEFT JOIN stores so ON so.id = a.store_id WHERE "
                     "a.customer_id = ? ORDER BY a.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "access_log", v);
-    if (!rc) rc = sqi_people_export(s, sqi_conn(db), cid, out);
-    sqi_q_exec(db, "COMMIT", NULL);
-    sqi_pool_release(s, db);
+    if (!rc) rc = sqi_people_export(s, db, cid, out);
+    db_exec(db, "COMMIT", NULL);
+    db_release(s->db, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1732,21 +1563,21 @@ static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudon
     crypto_hmac_sha256(s->k_pseudo, sizeof s->k_pseudo, cid, strlen(cid), mac);
     hex_encode(mac, 14, hex);
     snprintf(pseudo, sizeof pseudo, "anon_%s", hex);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *tables = NULL, *row;
-    int rc = sqi_tx_begin(db);
-    if (!rc) rc = sqi_q_row(db, &row, "SELECT id FROM customers WHERE id = ?", "s", cid);
+    int rc = db_tx_begin(db);
+    if (!rc) rc = db_row(db, &row, "SELECT id FROM customers WHERE id = ?", "s", cid);
     if (!rc) json_decref(row);
     /* the ledger is kept, pseudonymised: proof of what was consented to,
      * linked to no one (docs/privacy.md) */
     if (!rc)
-        rc = sqi_q_exec(db, "UPDATE consent_events SET customer_id = ? WHERE customer_id = ?", "ss",
+        rc = db_exec(db, "UPDATE consent_events SET customer_id = ? WHERE customer_id = ?", "ss",
                     pseudo, cid);
-    if (!rc) rc = sqi_q_exec(db, "PRAGMA defer_foreign_keys = ON", NULL);
+    if (!rc) rc = db_exec(db, "PRAGMA defer_foreign_keys = ON", NULL);
     /* every other table with a customer_id column, found from the schema so
      * a new table cannot be forgotten */
     if (!rc)
-        rc = sqi_q_rows(db, &tables,
+        rc = db_rows(db, &tables,
                     "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE "
                     "m.type = 'table' AND p.name = 'customer_id' AND m.name <> 'consent_events'",
                     NULL);
@@ -1757,15 +1588,15 @@ static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudon
         if (rc) break;
         snprintf(sql, sizeof sql, "DELETE FROM \"%s\" WHERE customer_id = ?",
                  json_string_value(json_object_get(t, "name")));
-        rc = sqi_q_exec(db, sql, "s", cid);
+        rc = db_exec(db, sql, "s", cid);
     }
     json_decref(tables);
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM tokens WHERE subject_id = ?", "s", cid);
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM customers WHERE id = ?", "s", cid);
+    if (!rc) rc = db_exec(db, "DELETE FROM tokens WHERE subject_id = ?", "s", cid);
+    if (!rc) rc = db_exec(db, "DELETE FROM customers WHERE id = ?", "s", cid);
     /* destroying the data key makes every copy of the sealed fields unreadable */
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM keys.customer_keys WHERE customer_id = ?", "s", cid);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    if (!rc) rc = db_exec(db, "DELETE FROM keys.customer_keys WHERE customer_id = ?", "s", cid);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc && ret_pseudonym) memcpy(ret_pseudonym, pseudo, ID_MAX);
     return rc;
 }
@@ -1773,26 +1604,26 @@ static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudon
 static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
 {
     struct sq_store *s = SQ(st);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     char expect[65] = ZERO_HASH, got[65];
     json_t *row;
     int anchored = 0;
-    if (sqi_q_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
+    if (db_row(db, &row, "SELECT hash FROM access_log_anchors WHERE customer_id = ?", "s", cid) ==
         0) {
         snprintf(expect, sizeof expect, "%s", json_string_value(json_object_get(row, "hash")));
         json_decref(row);
         anchored = 1;
     }
-    sqlite3_stmt *stmt;
-    int rc = sqi_q_prepare(db, &stmt,
-                       "SELECT id, brand_id, store_id, actor_kind, actor_role, fields, purpose, "
-                       "at, prev_hash, hash FROM access_log WHERE customer_id = ? ORDER BY id",
-                       "s", cid);
+    struct db_cur *cur = NULL;
+    int rc = db_query(db, &cur,
+                      "SELECT id, brand_id, store_id, actor_kind, actor_role, fields, purpose, "
+                      "at, prev_hash, hash FROM access_log WHERE customer_id = ? ORDER BY id",
+                      "s", cid);
     size_t n = 0;
     char broken[ID_MAX] = "";
-    while (!rc && sqlite3_step(stmt) == SQLITE_ROW) {
+    while (!rc && db_next(cur) == 1) {
         const char *c[10];
-        for (int k = 0; k < 10; k++) c[k] = (const char *)sqlite3_column_text(stmt, k);
+        for (int k = 0; k < 10; k++) c[k] = db_col_text(cur, k, NULL);
         sqi_access_hash(expect, c[0], cid, c[1] ? c[1] : "", c[2], c[3] ? c[3] : "",
                     c[4] ? c[4] : "", c[5] ? c[5] : "", c[6] ? c[6] : "", c[7] ? c[7] : "", got);
         n++;
@@ -1802,8 +1633,8 @@ static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
         }
         snprintf(expect, sizeof expect, "%s", got);
     }
-    if (!rc) sqi_q_finish(db, stmt);
-    sqi_pool_release(s, db);
+    db_done(cur);
+    db_release(s->db, db);
     if (rc) return rc;
     json_t *out = json_pack("{s:b, s:I, s:b}", "intact", broken[0] == '\0', "checked",
                             (json_int_t)n, "anchored", anchored);
@@ -1820,27 +1651,27 @@ static int sq_retention_sweep(struct store *st, int64_t visits_before_us,
     time_fmt_rfc3339(visits_before_us, vb, sizeof vb);
     time_fmt_rfc3339(access_before_us, ab, sizeof ab);
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     int64_t visits = 0, access = 0, tokens = 0;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc)
-        rc = sqi_q_exec(db, "DELETE FROM visits WHERE closed_at IS NOT NULL AND closed_at < ?", "s",
+        rc = db_exec(db, "DELETE FROM visits WHERE closed_at IS NOT NULL AND closed_at < ?", "s",
                     vb);
-    if (!rc) visits = sqlite3_changes(db);
+    if (!rc) visits = db_changes(db);
     /* the newest expiring entry of each customer anchors what remains */
     if (!rc)
-        rc = sqi_q_exec(db,
+        rc = db_exec(db,
                     "INSERT INTO access_log_anchors (customer_id, hash) SELECT a.customer_id, "
                     "a.hash FROM access_log a WHERE a.at < ? AND a.id = (SELECT MAX(b.id) FROM "
                     "access_log b WHERE b.customer_id = a.customer_id AND b.at < ?) "
                     "ON CONFLICT (customer_id) DO UPDATE SET hash = excluded.hash",
                     "ss", ab, ab);
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM access_log WHERE at < ?", "s", ab);
-    if (!rc) access = sqlite3_changes(db);
-    if (!rc) rc = sqi_q_exec(db, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?", "s", now);
-    if (!rc) tokens = sqlite3_changes(db);
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    if (!rc) rc = db_exec(db, "DELETE FROM access_log WHERE at < ?", "s", ab);
+    if (!rc) access = db_changes(db);
+    if (!rc) rc = db_exec(db, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?", "s", now);
+    if (!rc) tokens = db_changes(db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (!rc)
         *ret = json_pack("{s:I, s:I, s:I}", "visits_removed", (json_int_t)visits,
                          "access_log_removed", (json_int_t)access, "expired_tokens_removed",
@@ -1854,13 +1685,13 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
     struct sq_store *s = SQ(st);
     char now[TIME_RFC3339_LEN], fields[128], purposes[64];
     sqi_now_text(now);
-    sqlite3 *db = sqi_pool_acquire(s);
+    struct dbc *db = db_acquire(s->db);
     json_t *out = NULL, *v;
-    int rc = sqi_tx_begin(db);
+    int rc = db_tx_begin(db);
     if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
     /* visits are recognition data: exported only under that grant, in the query */
     if (!rc)
-        rc = sqi_q_rows(db, &v,
+        rc = db_rows(db, &v,
                     "SELECT v.id, v.store_id, so.name AS store_name, v.channel, v.opened_at, "
                     "v.last_seen_at, v.served_at, v.closed_at FROM visits v JOIN stores so ON "
                     "so.id = v.store_id WHERE v.brand_id = ? AND v.customer_id = ? AND EXISTS "
@@ -1876,14 +1707,14 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
     }
     /* the brand's own record of what this customer consented to */
     if (!rc)
-        rc = sqi_q_rows(db, &v,
+        rc = db_rows(db, &v,
                     "SELECT id, purpose, action, notice_version, via, at FROM consent_events "
                     "WHERE brand_id = ? AND customer_id = ? ORDER BY id",
                     "ss", bid, cid);
     if (!rc) json_object_set_new(out, "consents", v);
     if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership");
-    rc = sqi_tx_end(db, rc);
-    sqi_pool_release(s, db);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
     if (rc) {
         json_decref(out);
         return rc;
@@ -1894,7 +1725,160 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
     return 0;
 }
 
-/* ---- lifecycle --------------------------------------------------------- */
+static void sq_close(struct store *st);
+
+static const struct store_ops sq_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .operator_create = sq_operator_create,
+    .token_create = sq_token_create,
+    .token_lookup = sq_token_lookup,
+    .token_revoke = sq_token_revoke,
+    .brand_create = sq_brand_create,
+    .brand_get = sq_brand_get,
+    .brand_list = sq_brand_list,
+    .choices_put = sq_choices_put,
+    .choices_get = sq_choices_get,
+    .notice_put = sq_notice_put,
+    .notice_get = sq_notice_get,
+    .staff_create = sqi_staff_create,
+    .staff_list = sqi_staff_list,
+    .staff_get = sqi_staff_get,
+    .staff_update = sqi_staff_update,
+    .staff_login = sqi_staff_login,
+    .store_update = sqi_store_update,
+    .store_close = sqi_store_close,
+    .store_key_list = sqi_store_key_list,
+    .store_key_revoke = sqi_store_key_revoke,
+    .store_key_seen = sqi_store_key_seen,
+    .member_search = sqi_member_search,
+    .store_create = sq_store_create,
+    .store_get = sq_store_get,
+    .store_list = sq_store_list,
+    .customer_create = sq_customer_create,
+    .customer_login = sq_customer_login,
+    .customer_get = sq_customer_get,
+    .customer_rename = sq_customer_rename,
+    .membership_put = sq_membership_put,
+    .membership_leave = sq_membership_leave,
+    .membership_get = sq_membership_get,
+    .membership_list = sq_membership_list,
+    .consent_ledger = sq_consent_ledger,
+    .preferences_put = sq_preferences_put,
+    .preferences_get = sq_preferences_get,
+    .member_view = sq_member_view,
+    .device_create = sq_device_create,
+    .device_list = sq_device_list,
+    .device_delete = sq_device_delete,
+    .device_each = sq_device_each,
+    .service_key_get = sq_service_key_get,
+    .service_key_put = sq_service_key_put,
+    .store_key_create = sq_store_key_create,
+    .visit_open = sq_visit_open,
+    .visit_close = sq_visit_close,
+    .visit_served = sq_visit_served,
+    .visits_close_open = sq_visits_close_open,
+    .card_data = sq_card_data,
+    .access_log_add = sq_access_log_add,
+    .customer_export = sq_customer_export,
+    .customer_erase = sq_customer_erase,
+    .access_log_verify = sq_access_log_verify,
+    .retention_sweep = sq_retention_sweep,
+    .brand_member_export = sq_brand_member_export,
+    .access_log_list = sq_access_log_list,
+    .item_put = sqi_item_put,
+    .item_get = sqi_item_get,
+    .item_list = sqi_item_list,
+    .purchase_create = sqi_purchase_create,
+    .purchase_list_mine = sqi_purchase_list_mine,
+    .person_create = sqi_person_create,
+    .person_list = sqi_person_list,
+    .person_get = sqi_person_get,
+    .person_put = sqi_person_put,
+    .person_delete = sqi_person_delete,
+    .household_invite = sqi_household_invite,
+    .household_get = sqi_household_get,
+    .household_answer = sqi_household_answer,
+    .household_cancel = sqi_household_cancel,
+    .household_unlink = sqi_household_unlink,
+    .suggest_stamp = sqi_suggest_stamp,
+    .suggest_baskets = sqi_suggest_baskets,
+    .suggest_context = sqi_suggest_context,
+    .suggest_shown = sqi_suggest_shown,
+    .suggest_outcome = sqi_suggest_outcome,
+    .suggest_dismiss = sqi_suggest_dismiss,
+    .account_pwhash_get = sqi_account_pwhash_get,
+    .account_password_set = sqi_account_password_set,
+    .customer_email_set = sqi_customer_email_set,
+    .pwlink_create = sqi_pwlink_create,
+    .pwlink_use = sqi_pwlink_use,
+    .pwlink_get = sqi_pwlink_get,
+    .pairing_create = sqi_pairing_create,
+    .pairing_poll = sqi_pairing_poll,
+    .pairing_claim = sqi_pairing_claim,
+};
+
+/* ==== engine-specific: the PostgreSQL store will have its own ===========
+ * Everything below speaks SQLite itself, and is the only part of the
+ * backend that does: the migrations runner (whole scripts), the WAL
+ * checkpointer and its hook, each connection's setup (pragmas, the key
+ * store attached), opening and closing. */
+
+/* ---- migrations -------------------------------------------------------- */
+
+/* Brings the schema up to date on c; each script runs whole through the
+ * raw handle (sqlite3_exec: several statements a text). */
+static int migrate(struct dbc *c, char *err, size_t errlen)
+{
+    sqlite3 *db = db_sqlite_handle(c);
+    if (db_exec(c,
+               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+               "name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+               NULL)) {
+        snprintf(err, errlen, "cannot create schema_migrations: %s", sqlite3_errmsg(db));
+        return SK_EDB;
+    }
+    json_t *row;
+    int64_t have = 0;
+    if (db_row(c, &row, "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", NULL) ==
+        0) {
+        have = json_integer_value(json_object_get(row, "v"));
+        json_decref(row);
+    }
+    int64_t known = store_migrations_count
+                        ? store_migrations[store_migrations_count - 1].version
+                        : 0;
+    if (have > known) {
+        snprintf(err, errlen,
+                 "the database is at schema version %lld but this shopkeeper knows only up to "
+                 "%lld: it was written by a newer version; upgrade shopkeeper or use another "
+                 "--db",
+                 (long long)have, (long long)known);
+        return SK_EVERSION;
+    }
+    for (size_t i = 0; i < store_migrations_count; i++) {
+        const struct migration *m = &store_migrations[i];
+        /* versions may have gaps: apply each one not yet recorded */
+        if (db_row(c, &row, "SELECT version FROM schema_migrations WHERE version = ?", "i",
+                   (int64_t)m->version) == 0) {
+            json_decref(row);
+            continue;
+        }
+        char now[TIME_RFC3339_LEN];
+        int rc = db_tx_begin(c);
+        if (!rc && sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) rc = SK_EDB;
+        if (rc) snprintf(err, errlen, "migration %s failed: %s", m->name, sqlite3_errmsg(db));
+        if (!rc)
+            rc = db_exec(c, "INSERT INTO schema_migrations VALUES (?, ?, ?)", "iss",
+                        (int64_t)m->version, m->name, sqi_now_text(now));
+        rc = db_tx_end(c, rc);
+        if (rc) {
+            if (!*err) snprintf(err, errlen, "migration %s could not be recorded", m->name);
+            return rc;
+        }
+    }
+    return 0;
+}
 
 /* ---- the WAL checkpointer ----------------------------------------------
  * Sizes in WAL frames (one page, 4 KiB, each): at ~500 purchases a second
@@ -2011,96 +1995,6 @@ static void sq_close(struct store *st)
     free(s);
 }
 
-static const struct store_ops sq_ops = {
-    .name = "sqlite",
-    .close = sq_close,
-    .operator_create = sq_operator_create,
-    .token_create = sq_token_create,
-    .token_lookup = sq_token_lookup,
-    .token_revoke = sq_token_revoke,
-    .brand_create = sq_brand_create,
-    .brand_get = sq_brand_get,
-    .brand_list = sq_brand_list,
-    .choices_put = sq_choices_put,
-    .choices_get = sq_choices_get,
-    .notice_put = sq_notice_put,
-    .notice_get = sq_notice_get,
-    .staff_create = sqi_staff_create,
-    .staff_list = sqi_staff_list,
-    .staff_get = sqi_staff_get,
-    .staff_update = sqi_staff_update,
-    .staff_login = sqi_staff_login,
-    .store_update = sqi_store_update,
-    .store_close = sqi_store_close,
-    .store_key_list = sqi_store_key_list,
-    .store_key_revoke = sqi_store_key_revoke,
-    .store_key_seen = sqi_store_key_seen,
-    .member_search = sqi_member_search,
-    .store_create = sq_store_create,
-    .store_get = sq_store_get,
-    .store_list = sq_store_list,
-    .customer_create = sq_customer_create,
-    .customer_login = sq_customer_login,
-    .customer_get = sq_customer_get,
-    .customer_rename = sq_customer_rename,
-    .membership_put = sq_membership_put,
-    .membership_leave = sq_membership_leave,
-    .membership_get = sq_membership_get,
-    .membership_list = sq_membership_list,
-    .consent_ledger = sq_consent_ledger,
-    .preferences_put = sq_preferences_put,
-    .preferences_get = sq_preferences_get,
-    .member_view = sq_member_view,
-    .device_create = sq_device_create,
-    .device_list = sq_device_list,
-    .device_delete = sq_device_delete,
-    .device_each = sq_device_each,
-    .service_key_get = sq_service_key_get,
-    .service_key_put = sq_service_key_put,
-    .store_key_create = sq_store_key_create,
-    .visit_open = sq_visit_open,
-    .visit_close = sq_visit_close,
-    .visit_served = sq_visit_served,
-    .visits_close_open = sq_visits_close_open,
-    .card_data = sq_card_data,
-    .access_log_add = sq_access_log_add,
-    .customer_export = sq_customer_export,
-    .customer_erase = sq_customer_erase,
-    .access_log_verify = sq_access_log_verify,
-    .retention_sweep = sq_retention_sweep,
-    .brand_member_export = sq_brand_member_export,
-    .access_log_list = sq_access_log_list,
-    .item_put = sqi_item_put,
-    .item_get = sqi_item_get,
-    .item_list = sqi_item_list,
-    .purchase_create = sqi_purchase_create,
-    .purchase_list_mine = sqi_purchase_list_mine,
-    .person_create = sqi_person_create,
-    .person_list = sqi_person_list,
-    .person_get = sqi_person_get,
-    .person_put = sqi_person_put,
-    .person_delete = sqi_person_delete,
-    .household_invite = sqi_household_invite,
-    .household_get = sqi_household_get,
-    .household_answer = sqi_household_answer,
-    .household_cancel = sqi_household_cancel,
-    .household_unlink = sqi_household_unlink,
-    .suggest_stamp = sqi_suggest_stamp,
-    .suggest_baskets = sqi_suggest_baskets,
-    .suggest_context = sqi_suggest_context,
-    .suggest_shown = sqi_suggest_shown,
-    .suggest_outcome = sqi_suggest_outcome,
-    .suggest_dismiss = sqi_suggest_dismiss,
-    .account_pwhash_get = sqi_account_pwhash_get,
-    .account_password_set = sqi_account_password_set,
-    .customer_email_set = sqi_customer_email_set,
-    .pwlink_create = sqi_pwlink_create,
-    .pwlink_use = sqi_pwlink_use,
-    .pwlink_get = sqi_pwlink_get,
-    .pairing_create = sqi_pairing_create,
-    .pairing_poll = sqi_pairing_poll,
-    .pairing_claim = sqi_pairing_claim,
-};
 
 /* Waits while another connection writes. SQLite's own busy timeout sleeps
  * 1 ms at the least, then longer; a write here holds the lock for a tenth
@@ -2215,9 +2109,9 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper pseudonym v1", 23, s->k_pseudo);
     int rc = db_sqlite_open_with(path, POOL_SIZE, conn_setup, keys, &s->db, err, errlen);
     if (!rc) {
-        sqlite3 *db = sqi_pool_acquire(s);
-        rc = migrate(db, err, errlen);
-        sqi_pool_release(s, db);
+        struct dbc *c = db_acquire(s->db);
+        rc = migrate(c, err, errlen);
+        db_release(s->db, c);
     }
     if (!rc) rc = conn_open(path, keys, &s->ckpt_db, err, errlen);
     if (!rc) {

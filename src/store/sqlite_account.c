@@ -14,7 +14,6 @@
  *     cannot undo a newer password.
  */
 #include "store/sqlite_int.h"
-#include "store/db_sqlite.h" /* db_sqlite_handle: until the helpers take a dbc */
 #include "util/err.h"
 
 #include <stdio.h>
@@ -102,7 +101,7 @@ int sqi_customer_email_set(struct store *st, const char *cid, const char *email)
     char eh[65];
     sqi_email_hash(s, email, eh);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (!rc) rc = sqi_seal_field(key, cid, "email", email, &enc, &len);
     if (!rc)
         rc = db_exec(db, "UPDATE customers SET email_enc = ?, email_hash = ? WHERE id = ?",

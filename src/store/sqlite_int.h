@@ -2,9 +2,10 @@
  * sqlite_int.h — what the files of the SQLite backend share: its state and
  * the query helpers (prefix sqi_). Nothing outside src/store includes it.
  *
- * Query helpers bind arguments by a format string: s text (NULL binds NULL),
- * i int64_t, b blob (pointer, size_t length). They return 0 or an SK_E*
- * code (a constraint violation is SK_ECONFLICT).
+ * Queries go through db.h on a connection of s->db (db_acquire), so the
+ * same query files serve SQLite and PostgreSQL; the helpers here take the
+ * caller's connection (struct dbc) and run inside its transaction. They
+ * return 0 or an SK_E* code (a constraint violation is SK_ECONFLICT).
  */
 #ifndef SK_SQLITE_INT_H
 #define SK_SQLITE_INT_H
@@ -41,40 +42,18 @@ struct sq_store {
 
 #define SQ(st) ((struct sq_store *)(st))
 
-/* connections */
-sqlite3 *sqi_pool_acquire(struct sq_store *s);
-void sqi_pool_release(struct sq_store *s, sqlite3 *db);
-/* the held connection of a handle from sqi_pool_acquire (while the query
- * files move onto db.h) */
-struct dbc *sqi_conn(sqlite3 *db);
-
-/* queries */
-/* A bound statement to step through; end it with sqi_q_finish (which
- * returns it to the connection's cache), never sqlite3_finalize. */
-int sqi_q_prepare(sqlite3 *db, sqlite3_stmt **ret, const char *sql, const char *fmt, ...);
-void sqi_q_finish(sqlite3 *db, sqlite3_stmt *stmt); /* NULL: nothing */
-int sqi_q_exec(sqlite3 *db, const char *sql, const char *fmt, ...);
-/* all rows as an array of objects (text, integer, real, null; blobs skipped) */
-int sqi_q_rows(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...);
-/* the first row as an object, or SK_ENOTFOUND */
-int sqi_q_row(sqlite3 *db, json_t **ret, const char *sql, const char *fmt, ...);
-void sqi_q_text(sqlite3_stmt *stmt, int i, char *buf, size_t len);
+/* queries: db.h on the connections of s->db */
 /* the text of column i into buf (truncated); "" for NULL */
 void sqi_cur_text(struct db_cur *cur, int i, char *buf, size_t len);
 json_t *sqi_json_parse_text(json_t *row, const char *field);
-
-/* transactions: a write is BEGIN IMMEDIATE ... sqi_tx_end(db, rc) */
-int sqi_tx_begin(sqlite3 *db);
-int sqi_tx_commit(sqlite3 *db);
-void sqi_tx_rollback(sqlite3 *db);
-int sqi_tx_end(sqlite3 *db, int rc);
 
 char *sqi_now_text(char buf[TIME_RFC3339_LEN]);
 /* rows fetched with LIMIT n+1 -> {items, next} */
 json_t *sqi_page_wrap(json_t *rows, int limit);
 
 /* customer keys and sealed fields */
-int sqi_cust_key(struct sq_store *s, sqlite3 *db, const char *cid, uint8_t ret[CRYPTO_KEY_LEN]);
+int sqi_cust_key(struct sq_store *s, struct dbc *db, const char *cid,
+                 uint8_t ret[CRYPTO_KEY_LEN]);
 int sqi_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                    const char *text, uint8_t **ret, size_t *ret_len);
 int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
@@ -82,12 +61,12 @@ int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const cha
 int sqi_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                   struct db_cur *cur, int col, json_t **ret);
 void sqi_email_hash(struct sq_store *s, const char *email, char ret[65]);
-int sqi_customer_read(struct sq_store *s, sqlite3 *db, const char *cid, json_t **ret);
+int sqi_customer_read(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret);
 
 /* consent */
-int sqi_load_purposes(sqlite3 *db, const char *cid, const char *bid, struct purpose_set *ret);
+int sqi_load_purposes(struct dbc *db, const char *cid, const char *bid, struct purpose_set *ret);
 json_t *sqi_purposes_json(const struct purpose_set *ps);
-int sqi_membership_read(sqlite3 *db, const char *cid, const char *bid, json_t **ret);
+int sqi_membership_read(struct dbc *db, const char *cid, const char *bid, json_t **ret);
 int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const char *bid,
                    const char *sql, json_t **ret);
 
@@ -95,8 +74,8 @@ int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const ch
 void sqi_access_hash(const char *prev, const char *id, const char *cid, const char *bid,
                      const char *store_id, const char *kind, const char *role,
                      const char *fields, const char *purpose, const char *at, char ret[65]);
-void sqi_access_head(sqlite3 *db, const char *cid, char ret[65]);
-int sqi_access_append(sqlite3 *db, const char *cid, const char *bid, const struct actor *who,
+void sqi_access_head(struct dbc *db, const char *cid, char ret[65]);
+int sqi_access_append(struct dbc *db, const char *cid, const char *bid, const struct actor *who,
                       const char *fields, const char *purpose);
 
 /* staff, stores and store keys (sqlite_staff.c) */

@@ -9,7 +9,6 @@
  * inviter's key. An accepted invitation becomes one household_members row
  * per side and is deleted; either side deletes both rows to undo it.
  */
-#include "store/db_sqlite.h" /* db_sqlite_handle: until sqlite.c's helpers take a dbc */
 #include "store/sqlite_int.h"
 #include "util/err.h"
 
@@ -92,7 +91,7 @@ static int people_read(struct sq_store *s, struct dbc *db, const char *cid, cons
                        json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (rc) return rc;
     struct db_cur *cur;
     if (pid)
@@ -144,7 +143,7 @@ int sqi_person_create(struct store *st, const char *cid, json_t *person, int max
     if (id_new("per", pid)) return SK_ECRYPTO;
     sqi_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (!rc) rc = person_seal(key, cid, pid, person, enc, len);
     memset(key, 0, sizeof key);
     if (!rc) rc = db_tx_begin(db);
@@ -204,7 +203,7 @@ int sqi_person_put(struct store *st, const char *cid, const char *pid, json_t *p
     size_t len[4] = {0};
     sqi_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (!rc) rc = person_seal(key, cid, pid, person, enc, len);
     memset(key, 0, sizeof key);
     if (!rc)
@@ -241,7 +240,7 @@ static void invitation_field(const char *iid, char ret[ID_MAX + 24])
 static json_t *other_name(struct sq_store *s, struct dbc *db, const char *other)
 {
     json_t *c;
-    if (sqi_customer_read(s, db_sqlite_handle(db), other, &c)) return json_null();
+    if (sqi_customer_read(s, db, other, &c)) return json_null();
     json_t *name = json_incref(json_object_get(c, "name"));
     json_decref(c);
     return name ? name : json_null();
@@ -251,7 +250,7 @@ static json_t *other_name(struct sq_store *s, struct dbc *db, const char *other)
 static int invitations_sent(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (rc) return rc;
     struct db_cur *cur = NULL;
     rc = db_query(db, &cur,
@@ -350,7 +349,7 @@ int sqi_household_invite(struct store *st, const char *cid, const char *email,
     invitation_field(iid, field);
     sqi_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db_sqlite_handle(db), cid, key);
+    int rc = sqi_cust_key(s, db, cid, key);
     if (!rc) rc = sqi_seal_field(key, cid, field, email, &enc, &len);
     memset(key, 0, sizeof key);
     if (!rc) rc = db_tx_begin(db);

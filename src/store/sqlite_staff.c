@@ -13,7 +13,6 @@
  *    empty password hash and cannot sign in.
  */
 #include "store/sqlite_int.h"
-#include "store/db_sqlite.h" /* db_sqlite_handle: until sqlite.c's helpers take a dbc */
 #include "util/err.h"
 
 #include <stdio.h>
@@ -394,7 +393,7 @@ int sqi_member_search(struct store *st, const char *bid, const char *q, int limi
         char *name = NULL;
         size_t name_len;
         const void *name_enc = db_col_bytes(cur, 2, &name_len);
-        if (sqi_cust_key(s, db_sqlite_handle(db), cid, key) == 0 &&
+        if (sqi_cust_key(s, db, cid, key) == 0 &&
             sqi_open_field(key, cid, "name", name_enc, name_len, &name) == 0 &&
             strcasestr(name, q))
             json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "id", cid, "name", name,
@@ -408,7 +407,7 @@ int sqi_member_search(struct store *st, const char *bid, const char *q, int limi
     json_t *v;
     json_array_foreach(out, i, v) {
         if (rc) break;
-        rc = sqi_access_append(db_sqlite_handle(db), json_string_value(json_object_get(v, "id")), bid, who, "name",
+        rc = sqi_access_append(db, json_string_value(json_object_get(v, "id")), bid, who, "name",
                                "recognition");
     }
     rc = db_tx_end(db, rc);

@@ -5,7 +5,6 @@
  * and dismissals (for cooldowns, caps, the access log and the export).
  */
 #include "sqlite_int.h"
-#include "store/db_sqlite.h" /* db_sqlite_handle: until sqlite.c's helpers take a dbc */
 #include "util/err.h"
 
 #include <stdio.h>
@@ -77,7 +76,7 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
                     "ss", cid, bid);
         if (!rc) json_decref(row);
     }
-    if (!rc) rc = sqi_load_purposes(db_sqlite_handle(db), cid, bid, &ps);
+    if (!rc) rc = sqi_load_purposes(db, cid, bid, &ps);
     if (!rc) json_object_set_new(out, "purposes", sqi_purposes_json(&ps));
     int sugg = !rc && purpose_set_has(&ps, "suggestions");
     if (sugg) {
@@ -180,7 +179,7 @@ int sqi_suggest_outcome(struct store *st, const char *store_id, const char *visi
     if (!rc) {
         char fields[96];
         snprintf(fields, sizeof fields, "suggestion_outcome:%s", outcome);
-        rc = sqi_access_append(db_sqlite_handle(db), ret_cid, ret_bid, who, fields, "suggestions");
+        rc = sqi_access_append(db, ret_cid, ret_bid, who, fields, "suggestions");
     }
     json_decref(row);
     rc = db_tx_end(db, rc);
