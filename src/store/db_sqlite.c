@@ -10,8 +10,7 @@
  * between queries.
  *
  * Invariants: a connection is busy from db_acquire to db_release and used
- * by that one thread meanwhile; only that thread touches its cache. A
- * wrapper (db_sqlite_wrap) has no cache: its statements are finalized.
+ * by that one thread meanwhile; only that thread touches its cache.
  * Writes begin with BEGIN IMMEDIATE: one writer at a time (db.h).
  */
 #include "store/db_sqlite.h"
@@ -102,25 +101,6 @@ static void sq_close(struct db *d)
 
 sqlite3 *db_sqlite_handle(struct dbc *c) { return ((struct sq_dbc *)c)->h; }
 
-struct dbc *db_sqlite_conn_of(struct db *d, sqlite3 *h)
-{
-    struct sq_db *s = (struct sq_db *)d;
-    for (unsigned i = 0; i < s->n; i++)
-        if (s->conns[i].h == h) return &s->conns[i].base;
-    return NULL;
-}
-
-struct dbc *db_sqlite_wrap(sqlite3 *h)
-{
-    struct sq_dbc *c = calloc(1, sizeof *c); /* stmts left empty: no cache */
-    if (!c) return NULL;
-    c->base.drv = &sq_driver;
-    c->h = h;
-    return &c->base;
-}
-
-void db_sqlite_unwrap(struct dbc *c) { free(c); }
-
 void db_sqlite_each(struct db *d, void (*fn)(sqlite3 *h, void *cls), void *cls)
 {
     struct sq_db *s = (struct sq_db *)d;
@@ -185,7 +165,11 @@ int db_sqlite_open(const char *path, unsigned pool, struct db **ret, char *err, 
 
 /* ---- statements ---------------------------------------------------------- */
 
-sqlite3_stmt *db_sqlite_stmt_take(struct dbc *dc, const char *sql)
+/* A statement for sql from c's cache (taken out while it runs, so a query
+ * nested in another of the same text gets its own), or prepared; give it
+ * back with stmt_give (reset, bindings cleared, kept or finalized). NULL
+ * when SQLite refuses the text. */
+static sqlite3_stmt *stmt_take(struct dbc *dc, const char *sql)
 {
     struct sq_dbc *c = (struct sq_dbc *)dc;
     sqlite3_stmt *stmt = c->stmts.buckets ? strmap_get(&c->stmts, sql) : NULL;
@@ -200,7 +184,7 @@ sqlite3_stmt *db_sqlite_stmt_take(struct dbc *dc, const char *sql)
     return stmt;
 }
 
-void db_sqlite_stmt_give(struct dbc *dc, const char *sql, sqlite3_stmt *stmt)
+static void stmt_give(struct dbc *dc, const char *sql, sqlite3_stmt *stmt)
 {
     struct sq_dbc *c = (struct sq_dbc *)dc;
     sqlite3_reset(stmt);
@@ -210,7 +194,8 @@ void db_sqlite_stmt_give(struct dbc *dc, const char *sql, sqlite3_stmt *stmt)
         sqlite3_finalize(stmt);
 }
 
-int db_sqlite_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
+/* Binds arguments by db.h's format letters. */
+static int bind_args(sqlite3_stmt *stmt, const char *fmt, va_list ap)
 {
     for (int i = 0; fmt && fmt[i]; i++) {
         int rc;
@@ -238,14 +223,16 @@ int db_sqlite_bind(sqlite3_stmt *stmt, const char *fmt, va_list ap)
     return 0;
 }
 
-int db_sqlite_step_err(int rc)
+/* A step's result code as an SK_E* code (0 for a row or the end). */
+static int step_err(int rc)
 {
     if (rc == SQLITE_DONE || rc == SQLITE_ROW) return 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT) return SK_ECONFLICT;
     return SK_EDB;
 }
 
-json_t *db_sqlite_row_json(sqlite3_stmt *stmt)
+/* The current row as db_row gives it. */
+static json_t *row_json(sqlite3_stmt *stmt)
 {
     json_t *o = json_object();
     int n = sqlite3_column_count(stmt);
@@ -277,11 +264,11 @@ json_t *db_sqlite_row_json(sqlite3_stmt *stmt)
 static int prepare(struct sq_dbc *c, sqlite3_stmt **ret, const char *sql, const char *fmt,
                    va_list ap)
 {
-    sqlite3_stmt *stmt = db_sqlite_stmt_take(&c->base, sql);
+    sqlite3_stmt *stmt = stmt_take(&c->base, sql);
     if (!stmt) return SK_EDB;
-    int rc = db_sqlite_bind(stmt, fmt, ap);
+    int rc = bind_args(stmt, fmt, ap);
     if (rc) {
-        db_sqlite_stmt_give(&c->base, sql, stmt);
+        stmt_give(&c->base, sql, stmt);
         return rc;
     }
     *ret = stmt;
@@ -296,8 +283,8 @@ static int sq_execv(struct dbc *dc, const char *sql, const char *fmt, va_list ap
     if (rc) return rc;
     int s;
     while ((s = sqlite3_step(stmt)) == SQLITE_ROW) {}
-    rc = db_sqlite_step_err(s);
-    db_sqlite_stmt_give(dc, sql, stmt);
+    rc = step_err(s);
+    stmt_give(dc, sql, stmt);
     return rc;
 }
 
@@ -309,9 +296,9 @@ static int sq_rowsv(struct dbc *dc, json_t **ret, const char *sql, const char *f
     if (rc) return rc;
     json_t *arr = json_array();
     int s;
-    while ((s = sqlite3_step(stmt)) == SQLITE_ROW) json_array_append_new(arr, db_sqlite_row_json(stmt));
-    rc = db_sqlite_step_err(s);
-    db_sqlite_stmt_give(dc, sql, stmt);
+    while ((s = sqlite3_step(stmt)) == SQLITE_ROW) json_array_append_new(arr, row_json(stmt));
+    rc = step_err(s);
+    stmt_give(dc, sql, stmt);
     if (rc || !arr) {
         json_decref(arr);
         return rc ? rc : SK_ENOMEM;
@@ -327,9 +314,9 @@ static int sq_rowv(struct dbc *dc, json_t **ret, const char *sql, const char *fm
     int rc = prepare(c, &stmt, sql, fmt, ap);
     if (rc) return rc;
     int s = sqlite3_step(stmt);
-    if (s == SQLITE_ROW) *ret = db_sqlite_row_json(stmt);
-    else rc = s == SQLITE_DONE ? SK_ENOTFOUND : db_sqlite_step_err(s);
-    db_sqlite_stmt_give(dc, sql, stmt);
+    if (s == SQLITE_ROW) *ret = row_json(stmt);
+    else rc = s == SQLITE_DONE ? SK_ENOTFOUND : step_err(s);
+    stmt_give(dc, sql, stmt);
     return rc;
 }
 
@@ -360,7 +347,7 @@ static int sq_next(struct db_cur *dcur)
     struct sq_cur *cur = (struct sq_cur *)dcur;
     int s = sqlite3_step(cur->stmt);
     if (s == SQLITE_ROW) return 1;
-    return s == SQLITE_DONE ? 0 : db_sqlite_step_err(s);
+    return s == SQLITE_DONE ? 0 : step_err(s);
 }
 
 static const char *sq_col_text(struct db_cur *dcur, int i, size_t *len)
@@ -391,13 +378,13 @@ static int sq_col_is_null(struct db_cur *dcur, int i)
 
 static json_t *sq_cur_row(struct db_cur *dcur)
 {
-    return db_sqlite_row_json(((struct sq_cur *)dcur)->stmt);
+    return row_json(((struct sq_cur *)dcur)->stmt);
 }
 
 static void sq_done(struct db_cur *dcur)
 {
     struct sq_cur *cur = (struct sq_cur *)dcur;
-    db_sqlite_stmt_give(&cur->c->base, cur->sql, cur->stmt);
+    stmt_give(&cur->c->base, cur->sql, cur->stmt);
     free(cur);
 }
 
