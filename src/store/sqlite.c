@@ -42,25 +42,25 @@
 #include <time.h>
 
 #include "store/db_sqlite.h"
-#include "store/sqlite_int.h"
+#include "store/store_int.h"
 
 /* ---- query helpers (on db.h) ------------------------------------------ */
 
 /* Copies the text of the cursor's column i into buf (truncating); "" for
  * NULL. */
-void sqi_cur_text(struct db_cur *cur, int i, char *buf, size_t len)
+void sti_cur_text(struct db_cur *cur, int i, char *buf, size_t len)
 {
     const char *t = db_col_text(cur, i, NULL);
     snprintf(buf, len, "%s", t ? t : "");
 }
 
-char *sqi_now_text(char buf[TIME_RFC3339_LEN])
+char *sti_now_text(char buf[TIME_RFC3339_LEN])
 {
     return time_fmt_rfc3339(time_now_us(), buf, TIME_RFC3339_LEN);
 }
 
 /* Wraps rows fetched with LIMIT n+1 into {items, next}. */
-json_t *sqi_page_wrap(json_t *rows, int limit)
+json_t *sti_page_wrap(json_t *rows, int limit)
 {
     json_t *next = json_null();
     if ((int)json_array_size(rows) > limit) {
@@ -72,7 +72,7 @@ json_t *sqi_page_wrap(json_t *rows, int limit)
 
 /* ---- customer keys and sealed fields ----------------------------------- */
 
-int sqi_cust_key(struct sq_store *s, struct dbc *db, const char *cid,
+int sti_cust_key(struct st_store *s, struct dbc *db, const char *cid,
                  uint8_t ret[CRYPTO_KEY_LEN])
 {
     struct db_cur *cur;
@@ -98,7 +98,7 @@ int sqi_cust_key(struct sq_store *s, struct dbc *db, const char *cid,
     return rc;
 }
 
-int sqi_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+int sti_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                       const char *text, uint8_t **ret, size_t *ret_len)
 {
     char aad[ID_MAX + 80];
@@ -106,7 +106,7 @@ int sqi_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const cha
     return crypto_seal(key, aad, strlen(aad), text, strlen(text), ret, ret_len);
 }
 
-int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+int sti_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                       const void *blob, size_t len, char **ret)
 {
     char aad[ID_MAX + 80];
@@ -120,13 +120,13 @@ int sqi_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const cha
 }
 
 /* Opens a sealed JSON column into a JSON value. */
-int sqi_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+int sti_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
                   struct db_cur *cur, int col, json_t **ret)
 {
     char *text;
     size_t n;
     const void *blob = db_col_bytes(cur, col, &n);
-    int rc = sqi_open_field(key, cid, field, blob, n, &text);
+    int rc = sti_open_field(key, cid, field, blob, n, &text);
     if (rc) return rc;
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
     free(text);
@@ -137,7 +137,7 @@ int sqi_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char
 
 /* The login key of an email: a keyed hash of its lower-cased form (the
  * email itself is sealed exactly as the customer typed it). */
-void sqi_email_hash(struct sq_store *s, const char *email, char ret[65])
+void sti_email_hash(struct st_store *s, const char *email, char ret[65])
 {
     uint8_t h[32];
     char lower[320];
@@ -154,12 +154,12 @@ void sqi_email_hash(struct sq_store *s, const char *email, char ret[65])
 
 static int sq_operator_create(struct store *st, const char *name, char ret_id[ID_MAX])
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("op", id)) return SK_ECRYPTO;
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db, "INSERT INTO operators (id, name, created_at) VALUES (?, ?, ?)", "sss", id,
-                    name, sqi_now_text(now));
+                    name, sti_now_text(now));
     db_release(s->db, db);
     if (!rc) memcpy(ret_id, id, ID_MAX);
     return rc;
@@ -172,7 +172,7 @@ static int sq_token_create(struct store *st, enum principal_kind kind, const cha
                            const char *brand_id, const char *store_id, const char *hash,
                            int64_t expires_us)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
     if (expires_us) time_fmt_rfc3339(expires_us, exp, sizeof exp);
     struct dbc *db = db_acquire(s->db);
@@ -180,7 +180,7 @@ static int sq_token_create(struct store *st, enum principal_kind kind, const cha
                     "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at, "
                     "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     "sssssss", hash, kind_names[kind], subject_id, brand_id, store_id,
-                    sqi_now_text(now), expires_us ? exp : NULL);
+                    sti_now_text(now), expires_us ? exp : NULL);
     db_release(s->db, db);
     return rc;
 }
@@ -188,7 +188,7 @@ static int sq_token_create(struct store *st, enum principal_kind kind, const cha
 static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
                            struct principal *ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(now_us, now, sizeof now);
     struct dbc *db = db_acquire(s->db);
@@ -206,17 +206,17 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
         if (db_next(cur) == 1) {
             struct principal p = {0};
             char kind[16];
-            sqi_cur_text(cur, 0, kind, sizeof kind);
+            sti_cur_text(cur, 0, kind, sizeof kind);
             for (int k = PRINCIPAL_OPERATOR; k <= PRINCIPAL_POS; k++)
                 if (strcmp(kind, kind_names[k]) == 0) p.kind = (enum principal_kind)k;
-            sqi_cur_text(cur, 1, p.id, sizeof p.id);
-            sqi_cur_text(cur, 2, p.brand_id, sizeof p.brand_id);
-            sqi_cur_text(cur, 3, p.store_id, sizeof p.store_id);
+            sti_cur_text(cur, 1, p.id, sizeof p.id);
+            sti_cur_text(cur, 2, p.brand_id, sizeof p.brand_id);
+            sti_cur_text(cur, 3, p.store_id, sizeof p.store_id);
             snprintf(p.token_hash, sizeof p.token_hash, "%s", hash);
             rc = p.kind ? 0 : SK_ENOTFOUND;
             db_done(cur);
             /* grants are read at every request: a change applies at once */
-            if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
+            if (!rc && p.kind == PRINCIPAL_STAFF) rc = sti_staff_grants_load(db, p.id, &p);
             if (!rc) *ret = p;
         } else {
             rc = SK_ENOTFOUND;
@@ -229,7 +229,7 @@ static int sq_token_lookup(struct store *st, const char *hash, int64_t now_us,
 
 static int sq_token_revoke(struct store *st, const char *hash)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db, "DELETE FROM tokens WHERE hash = ?", "s", hash);
     db_release(s->db, db);
@@ -238,7 +238,7 @@ static int sq_token_revoke(struct store *st, const char *hash)
 
 /* ---- brands ------------------------------------------------------------ */
 
-json_t *sqi_json_parse_text(json_t *row, const char *field)
+json_t *sti_json_parse_text(json_t *row, const char *field)
 {
     const char *t = json_string_value(json_object_get(row, field));
     return t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
@@ -254,7 +254,7 @@ static int brand_decorate(struct dbc *db, json_t *b)
               "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
               "AND b.choices_version = c.version WHERE b.id = ?",
               "s", id) == 0) {
-        json_t *v = sqi_json_parse_text(row, "body");
+        json_t *v = sti_json_parse_text(row, "body");
         if (v) {
             json_decref(choices);
             choices = v;
@@ -267,7 +267,7 @@ static int brand_decorate(struct dbc *db, json_t *b)
               "SELECT n.body, n.version, n.created_at FROM brand_notices n JOIN brands b ON "
               "b.id = n.brand_id AND b.notice_version = n.version WHERE b.id = ?",
               "s", id) == 0) {
-        json_t *v = sqi_json_parse_text(row, "body");
+        json_t *v = sti_json_parse_text(row, "body");
         if (v) {
             json_decref(notice);
             notice = v;
@@ -284,12 +284,12 @@ static int brand_decorate(struct dbc *db, json_t *b)
 
 static int sq_brand_create(struct store *st, const char *name, const char *slug, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("brd", id)) return SK_ECRYPTO;
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db, "INSERT INTO brands (id, slug, name, created_at) VALUES (?, ?, ?, ?)",
-                    "ssss", id, slug, name, sqi_now_text(now));
+                    "ssss", id, slug, name, sti_now_text(now));
     json_t *b = NULL;
     if (!rc) rc = db_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ?", "s", id);
     if (!rc) brand_decorate(db, b);
@@ -300,7 +300,7 @@ static int sq_brand_create(struct store *st, const char *name, const char *slug,
 
 static int sq_brand_get(struct store *st, const char *ref, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *b;
     int rc = db_row(db, &b, "SELECT " BRAND_COLS " FROM brands WHERE id = ? OR slug = ?", "ss",
@@ -313,7 +313,7 @@ static int sq_brand_get(struct store *st, const char *ref, json_t **ret)
 
 static int sq_brand_list(struct store *st, const struct page *pg, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows;
     int rc = db_rows(db, &rows,
@@ -325,12 +325,12 @@ static int sq_brand_list(struct store *st, const struct page *pg, json_t **ret)
         json_array_foreach(rows, i, b) brand_decorate(db, b);
     }
     db_release(s->db, db);
-    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
+    if (!rc) *ret = sti_page_wrap(rows, pg->limit);
     return rc;
 }
 
 /* Appends a new version of a brand's versioned document (choices, notice). */
-static int brand_version_put(struct sq_store *s, const char *brand_id, const char *table,
+static int brand_version_put(struct st_store *s, const char *brand_id, const char *table,
                              const char *column, json_t *body, json_t **ret)
 {
     char sql[256], now[TIME_RFC3339_LEN];
@@ -348,7 +348,7 @@ static int brand_version_put(struct sq_store *s, const char *brand_id, const cha
                  "INSERT INTO %s (brand_id, version, body, created_at) SELECT id, %s, ?, ? "
                  "FROM brands WHERE id = ?",
                  table, column);
-        rc = db_exec(db, sql, "sss", text, sqi_now_text(now), brand_id);
+        rc = db_exec(db, sql, "sss", text, sti_now_text(now), brand_id);
     }
     if (!rc) {
         snprintf(sql, sizeof sql,
@@ -372,7 +372,7 @@ static int sq_choices_put(struct store *st, const char *brand_id, json_t *normal
                           json_t **ret)
 {
     json_t *row;
-    int rc = brand_version_put(SQ(st), brand_id, "brand_choices", "choices_version", normalized,
+    int rc = brand_version_put(ST(st), brand_id, "brand_choices", "choices_version", normalized,
                                &row);
     if (rc) return rc;
     json_object_set(row, "choices", normalized);
@@ -382,7 +382,7 @@ static int sq_choices_put(struct store *st, const char *brand_id, json_t *normal
 
 static int sq_notice_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *row;
     int rc = db_row(db, &row,
@@ -391,7 +391,7 @@ static int sq_notice_get(struct store *st, const char *brand_id, int64_t version
                     "si", brand_id, version);
     db_release(s->db, db);
     if (rc) return rc;
-    json_t *notice = sqi_json_parse_text(row, "body");
+    json_t *notice = sti_json_parse_text(row, "body");
     if (!notice) {
         json_decref(row);
         return SK_EDB;
@@ -405,7 +405,7 @@ static int sq_notice_get(struct store *st, const char *brand_id, int64_t version
 
 static int sq_choices_get(struct store *st, const char *brand_id, int64_t version, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *row;
     int rc;
@@ -425,7 +425,7 @@ static int sq_choices_get(struct store *st, const char *brand_id, int64_t versio
         return 0;
     }
     if (rc) return rc;
-    json_t *body = sqi_json_parse_text(row, "body");
+    json_t *body = sti_json_parse_text(row, "body");
     json_object_del(row, "body");
     json_object_set_new(row, "choices", body ? body : json_array());
     *ret = row;
@@ -435,7 +435,7 @@ static int sq_choices_get(struct store *st, const char *brand_id, int64_t versio
 static int sq_notice_put(struct store *st, const char *brand_id, json_t *notice, json_t **ret)
 {
     json_t *row;
-    int rc = brand_version_put(SQ(st), brand_id, "brand_notices", "notice_version", notice, &row);
+    int rc = brand_version_put(ST(st), brand_id, "brand_notices", "notice_version", notice, &row);
     if (rc) return rc;
     json_t *out = json_deep_copy(notice);
     json_object_set(out, "version", json_object_get(row, "version"));
@@ -452,10 +452,10 @@ static int login_fill(struct dbc *db, const char *sql, const char *key, struct l
     if (rc) return rc;
     if (db_next(cur) == 1) {
         struct login_rec r;
-        sqi_cur_text(cur, 0, r.id, sizeof r.id);
-        sqi_cur_text(cur, 1, r.brand_id, sizeof r.brand_id);
-        sqi_cur_text(cur, 2, r.role, sizeof r.role);
-        sqi_cur_text(cur, 3, r.pwhash, sizeof r.pwhash);
+        sti_cur_text(cur, 0, r.id, sizeof r.id);
+        sti_cur_text(cur, 1, r.brand_id, sizeof r.brand_id);
+        sti_cur_text(cur, 2, r.role, sizeof r.role);
+        sti_cur_text(cur, 3, r.pwhash, sizeof r.pwhash);
         *ret = r;
     } else {
         rc = SK_ENOTFOUND;
@@ -471,7 +471,7 @@ static int login_fill(struct dbc *db, const char *sql, const char *key, struct l
 
 static int sq_store_create(struct store *st, const char *brand_id, json_t *f, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN], beacon[33];
     uint8_t rnd[16];
     if (id_new("sto", id) || crypto_random(rnd, sizeof rnd)) return SK_ECRYPTO;
@@ -483,7 +483,7 @@ static int sq_store_create(struct store *st, const char *brand_id, json_t *f, js
                     "INSERT INTO stores (" STORE_INSERT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     "ssssssss", id, brand_id, json_string_value(json_object_get(f, "name")),
                     json_string_value(json_object_get(f, "timezone")), city ? city : "",
-                    address ? address : "", beacon, sqi_now_text(now));
+                    address ? address : "", beacon, sti_now_text(now));
     json_t *row = NULL;
     if (!rc) rc = db_row(db, &row, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", id);
     db_release(s->db, db);
@@ -494,7 +494,7 @@ static int sq_store_create(struct store *st, const char *brand_id, json_t *f, js
 static int sq_store_get(struct store *st, const char *brand_id, const char *store_id,
                         json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc;
     if (brand_id)
@@ -509,7 +509,7 @@ static int sq_store_get(struct store *st, const char *brand_id, const char *stor
 static int sq_store_list(struct store *st, const char *brand_id, const struct page *pg,
                          json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows;
     int rc = db_rows(db, &rows,
@@ -517,16 +517,16 @@ static int sq_store_list(struct store *st, const char *brand_id, const struct pa
                     "ORDER BY id LIMIT ?",
                     "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
     db_release(s->db, db);
-    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
+    if (!rc) *ret = sti_page_wrap(rows, pg->limit);
     return rc;
 }
 
 /* ---- customers --------------------------------------------------------- */
 
-int sqi_customer_read(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret)
+int sti_customer_read(struct st_store *s, struct dbc *db, const char *cid, json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sti_cust_key(s, db, cid, key);
     if (rc) return rc;
     struct db_cur *cur;
     rc = db_query(db, &cur,
@@ -537,10 +537,10 @@ int sqi_customer_read(struct sq_store *s, struct dbc *db, const char *cid, json_
         char *name = NULL, *email = NULL;
         size_t n;
         const void *enc = db_col_bytes(cur, 1, &n);
-        rc = sqi_open_field(key, cid, "name", enc, n, &name);
+        rc = sti_open_field(key, cid, "name", enc, n, &name);
         if (!rc) {
             enc = db_col_bytes(cur, 2, &n);
-            rc = sqi_open_field(key, cid, "email", enc, n, &email);
+            rc = sti_open_field(key, cid, "email", enc, n, &email);
         }
         if (!rc)
             *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", cid, "name", name, "email", email,
@@ -558,7 +558,7 @@ int sqi_customer_read(struct sq_store *s, struct dbc *db, const char *cid, json_
 static int sq_customer_create(struct store *st, const char *name, const char *email,
                               const char *pwhash, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN], eh[65], aad[ID_MAX + 8];
     uint8_t key[CRYPTO_KEY_LEN];
     uint8_t *wrapped = NULL, *name_enc = NULL, *email_enc = NULL;
@@ -567,10 +567,10 @@ static int sq_customer_create(struct store *st, const char *name, const char *em
     if (id_new("cus", id) || crypto_random(key, sizeof key)) return SK_ECRYPTO;
     snprintf(aad, sizeof aad, "key|%s", id);
     if (crypto_seal(s->k_wrap, aad, strlen(aad), key, sizeof key, &wrapped, &wlen)) goto out;
-    if (sqi_seal_field(key, id, "name", name, &name_enc, &nlen)) goto out;
-    if (sqi_seal_field(key, id, "email", email, &email_enc, &elen)) goto out;
-    sqi_email_hash(s, email, eh);
-    sqi_now_text(now);
+    if (sti_seal_field(key, id, "name", name, &name_enc, &nlen)) goto out;
+    if (sti_seal_field(key, id, "email", email, &email_enc, &elen)) goto out;
+    sti_email_hash(s, email, eh);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     rc = db_tx_begin(db);
     if (!rc)
@@ -598,9 +598,9 @@ out:
 
 static int sq_customer_login(struct store *st, const char *email, struct login_rec *ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char eh[65];
-    sqi_email_hash(s, email, eh);
+    sti_email_hash(s, email, eh);
     struct dbc *db = db_acquire(s->db);
     int rc = login_fill(db,
                         "SELECT id, '', '', password_hash FROM customers WHERE email_hash = ?",
@@ -611,22 +611,22 @@ static int sq_customer_login(struct store *st, const char *email, struct login_r
 
 static int sq_customer_get(struct store *st, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_customer_read(s, db, cid, ret);
+    int rc = sti_customer_read(s, db, cid, ret);
     db_release(s->db, db);
     return rc;
 }
 
 static int sq_customer_rename(struct store *st, const char *cid, const char *name)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     uint8_t key[CRYPTO_KEY_LEN];
     uint8_t *enc = NULL;
     size_t len;
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db, cid, key);
-    if (!rc) rc = sqi_seal_field(key, cid, "name", name, &enc, &len);
+    int rc = sti_cust_key(s, db, cid, key);
+    if (!rc) rc = sti_seal_field(key, cid, "name", name, &enc, &len);
     if (!rc) rc = db_exec(db, "UPDATE customers SET name_enc = ? WHERE id = ?", "bs", enc, len, cid);
     db_release(s->db, db);
     memset(key, 0, sizeof key);
@@ -636,7 +636,7 @@ static int sq_customer_rename(struct store *st, const char *cid, const char *nam
 
 /* ---- consent ----------------------------------------------------------- */
 
-int sqi_load_purposes(struct dbc *db, const char *cid, const char *bid, struct purpose_set *ret)
+int sti_load_purposes(struct dbc *db, const char *cid, const char *bid, struct purpose_set *ret)
 {
     struct db_cur *cur;
     int rc = db_query(db, &cur,
@@ -651,7 +651,7 @@ int sqi_load_purposes(struct dbc *db, const char *cid, const char *bid, struct p
     return step < 0 ? step : 0;
 }
 
-json_t *sqi_purposes_json(const struct purpose_set *ps)
+json_t *sti_purposes_json(const struct purpose_set *ps)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < ps->n; i++) json_array_append_new(a, json_string(ps->item[i]));
@@ -659,7 +659,7 @@ json_t *sqi_purposes_json(const struct purpose_set *ps)
 }
 
 /* Appends one ledger entry and applies it to membership_purposes. */
-static int ledger_append(struct sq_store *s, struct dbc *db, const char *cid, const char *bid,
+static int ledger_append(struct st_store *s, struct dbc *db, const char *cid, const char *bid,
                          const char *purpose, int grant, int64_t notice_version,
                          const char *via, const char *at)
 {
@@ -697,7 +697,7 @@ static int ledger_append(struct sq_store *s, struct dbc *db, const char *cid, co
     "mp.customer_id = e.customer_id AND mp.purpose = e.purpose "                             \
     "WHERE e.customer_id = ? AND e.brand_id = ? AND e.action = 'grant' GROUP BY e.purpose)"
 
-int sqi_membership_read(struct dbc *db, const char *cid, const char *bid, json_t **ret)
+int sti_membership_read(struct dbc *db, const char *cid, const char *bid, json_t **ret)
 {
     json_t *m;
     int rc = db_row(db, &m,
@@ -707,7 +707,7 @@ int sqi_membership_read(struct dbc *db, const char *cid, const char *bid, json_t
                    "ss", cid, bid);
     if (rc) return rc;
     struct purpose_set ps;
-    rc = sqi_load_purposes(db, cid, bid, &ps);
+    rc = sti_load_purposes(db, cid, bid, &ps);
     if (rc) {
         json_decref(m);
         return rc;
@@ -715,7 +715,7 @@ int sqi_membership_read(struct dbc *db, const char *cid, const char *bid, json_t
     json_t *out = json_pack("{s:{s:O, s:O, s:O}, s:o, s:O, s:O}", "brand", "id",
                             json_object_get(m, "brand_id"), "slug",
                             json_object_get(m, "brand_slug"), "name",
-                            json_object_get(m, "brand_name"), "purposes", sqi_purposes_json(&ps),
+                            json_object_get(m, "brand_name"), "purposes", sti_purposes_json(&ps),
                             "joined_at", json_object_get(m, "joined_at"), "updated_at",
                             json_object_get(m, "updated_at"));
     json_decref(m);
@@ -733,9 +733,9 @@ int sqi_membership_read(struct dbc *db, const char *cid, const char *bid, json_t
 static int sq_membership_put(struct store *st, const char *cid, const char *bid,
                              const struct purpose_set *wanted, const char *via, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *brand = NULL, *out = NULL, *changes = json_array();
     int rc = db_tx_begin(db);
@@ -747,7 +747,7 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
                     "updated_at = excluded.updated_at",
                     "ssss", bid, cid, now, now);
     struct purpose_set cur, grant, withdraw;
-    if (!rc) rc = sqi_load_purposes(db, cid, bid, &cur);
+    if (!rc) rc = sti_load_purposes(db, cid, bid, &cur);
     if (!rc) {
         int64_t nv = json_integer_value(json_object_get(brand, "notice_version"));
         consent_plan(&cur, wanted, &grant, &withdraw);
@@ -755,7 +755,7 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
             rc = ledger_append(s, db, cid, bid, withdraw.item[i], 0, nv, via, now);
             /* withdrawing history unlinks the purchases, in this transaction */
             if (!rc && strcmp(withdraw.item[i], "history") == 0)
-                rc = sqi_purchases_unlink(db, cid, bid);
+                rc = sti_purchases_unlink(db, cid, bid);
             json_array_append_new(changes, json_pack("{s:s, s:s}", "purpose", withdraw.item[i],
                                                      "action", "withdraw"));
         }
@@ -780,7 +780,7 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
         }
         json_decref(last);
     }
-    if (!rc) rc = sqi_membership_read(db, cid, bid, &out);
+    if (!rc) rc = sti_membership_read(db, cid, bid, &out);
     rc = db_tx_end(db, rc);
     db_release(s->db, db);
     json_decref(brand);
@@ -797,9 +797,9 @@ static int sq_membership_put(struct store *st, const char *cid, const char *bid,
 static int sq_membership_leave(struct store *st, const char *cid, const char *bid,
                                const char *via)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *m = NULL;
     struct purpose_set cur;
@@ -809,11 +809,11 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
                    "SELECT b.notice_version FROM memberships m JOIN brands b ON b.id = "
                    "m.brand_id WHERE m.customer_id = ? AND m.brand_id = ?",
                    "ss", cid, bid);
-    if (!rc) rc = sqi_load_purposes(db, cid, bid, &cur);
+    if (!rc) rc = sti_load_purposes(db, cid, bid, &cur);
     for (size_t i = 0; !rc && i < cur.n; i++)
         rc = ledger_append(s, db, cid, bid, cur.item[i], 0,
                            json_integer_value(json_object_get(m, "notice_version")), via, now);
-    if (!rc) rc = sqi_purchases_unlink(db, cid, bid);
+    if (!rc) rc = sti_purchases_unlink(db, cid, bid);
     /* Leaving removes what the brand held: the membership and, by cascade,
      * the preferences given to it. The ledger keeps the withdrawals. */
     if (!rc)
@@ -827,16 +827,16 @@ static int sq_membership_leave(struct store *st, const char *cid, const char *bi
 
 static int sq_membership_get(struct store *st, const char *cid, const char *bid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_membership_read(db, cid, bid, ret);
+    int rc = sti_membership_read(db, cid, bid, ret);
     db_release(s->db, db);
     return rc;
 }
 
 static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows, *out = json_array();
     int rc = db_rows(db, &rows,
@@ -848,7 +848,7 @@ static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
         json_t *r;
         json_array_foreach(rows, i, r) {
             json_t *m;
-            rc = sqi_membership_read(db, cid, json_string_value(json_object_get(r, "brand_id")), &m);
+            rc = sti_membership_read(db, cid, json_string_value(json_object_get(r, "brand_id")), &m);
             if (rc) break;
             json_array_append_new(out, m);
         }
@@ -866,7 +866,7 @@ static int sq_membership_list(struct store *st, const char *cid, json_t **ret)
 static int sq_consent_ledger(struct store *st, const char *cid, const struct page *pg,
                              json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows;
     int rc = db_rows(db, &rows,
@@ -876,7 +876,7 @@ static int sq_consent_ledger(struct store *st, const char *cid, const struct pag
                     "WHERE e.customer_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
                     "ssi", cid, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
     db_release(s->db, db);
-    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
+    if (!rc) *ret = sti_page_wrap(rows, pg->limit);
     return rc;
 }
 
@@ -886,7 +886,7 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
                               int64_t choices_version, json_t *answers, json_t *dont,
                               json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN], field_a[ID_MAX + 16], field_d[ID_MAX + 16];
     uint8_t key[CRYPTO_KEY_LEN];
     uint8_t *a_enc = NULL, *d_enc = NULL;
@@ -894,11 +894,11 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
     char *a_text = json_dumps(answers, JSON_COMPACT), *d_text = json_dumps(dont, JSON_COMPACT);
     snprintf(field_a, sizeof field_a, "answers|%s", bid);
     snprintf(field_d, sizeof field_d, "dont|%s", bid);
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = (a_text && d_text) ? sqi_cust_key(s, db, cid, key) : SK_ENOMEM;
-    if (!rc) rc = sqi_seal_field(key, cid, field_a, a_text, &a_enc, &alen);
-    if (!rc) rc = sqi_seal_field(key, cid, field_d, d_text, &d_enc, &dlen);
+    int rc = (a_text && d_text) ? sti_cust_key(s, db, cid, key) : SK_ENOMEM;
+    if (!rc) rc = sti_seal_field(key, cid, field_a, a_text, &a_enc, &alen);
+    if (!rc) rc = sti_seal_field(key, cid, field_d, d_text, &d_enc, &dlen);
     if (!rc) rc = db_tx_begin(db);
     if (!rc) {
         /* Consent in the query: the row is written only under a current
@@ -930,7 +930,7 @@ static int sq_preferences_put(struct store *st, const char *cid, const char *bid
 
 /* Reads a customer's preferences row for a brand; cols: version, answers,
  * dont, updated_at. Missing row: empty answers. */
-int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const char *bid,
+int sti_prefs_read(struct st_store *s, struct dbc *db, const char *cid, const char *bid,
                    const char *sql, json_t **ret)
 {
     struct db_cur *cur;
@@ -943,9 +943,9 @@ int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const ch
         snprintf(field_a, sizeof field_a, "answers|%s", bid);
         snprintf(field_d, sizeof field_d, "dont|%s", bid);
         json_t *answers = NULL, *dont = NULL;
-        rc = sqi_cust_key(s, db, cid, key);
-        if (!rc) rc = sqi_open_json(key, cid, field_a, cur, 1, &answers);
-        if (!rc) rc = sqi_open_json(key, cid, field_d, cur, 2, &dont);
+        rc = sti_cust_key(s, db, cid, key);
+        if (!rc) rc = sti_open_json(key, cid, field_a, cur, 1, &answers);
+        if (!rc) rc = sti_open_json(key, cid, field_d, cur, 2, &dont);
         memset(key, 0, sizeof key);
         if (!rc)
             out = json_pack("{s:I, s:o, s:o, s:s}", "choices_version",
@@ -966,9 +966,9 @@ int sqi_prefs_read(struct sq_store *s, struct dbc *db, const char *cid, const ch
 
 static int sq_preferences_get(struct store *st, const char *cid, const char *bid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_prefs_read(s, db, cid, bid,
+    int rc = sti_prefs_read(s, db, cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         ret);
@@ -979,7 +979,7 @@ static int sq_preferences_get(struct store *st, const char *cid, const char *bid
 /* ---- the brand's view and the access log ------------------------------- */
 
 /* The chained hash of one access-log entry. */
-void sqi_access_hash(const char *prev, const char *id, const char *cid, const char *bid,
+void sti_access_hash(const char *prev, const char *id, const char *cid, const char *bid,
                         const char *store_id, const char *kind, const char *role,
                         const char *fields, const char *purpose, const char *at, char ret[65])
 {
@@ -993,7 +993,7 @@ void sqi_access_hash(const char *prev, const char *id, const char *cid, const ch
 
 /* The hash the customer's next entry chains to: the newest entry's, else
  * the anchor left by retention, else zeros. */
-void sqi_access_head(struct dbc *db, const char *cid, char ret[65])
+void sti_access_head(struct dbc *db, const char *cid, char ret[65])
 {
     json_t *row;
     snprintf(ret, 65, "%s", ZERO_HASH);
@@ -1011,14 +1011,14 @@ void sqi_access_head(struct dbc *db, const char *cid, char ret[65])
  * time are both taken here, under the write lock, so a customer's entries
  * are in the same order by id, by time and by chain: a sweep's cutoff by
  * time then always removes a head of the chain. */
-int sqi_access_append(struct dbc *db, const char *cid, const char *bid, const struct actor *who,
+int sti_access_append(struct dbc *db, const char *cid, const char *bid, const struct actor *who,
                          const char *fields, const char *purpose)
 {
     char id[ID_MAX], prev[65], hash[65], at[TIME_RFC3339_LEN];
     if (id_new("acc", id)) return SK_ECRYPTO;
-    sqi_now_text(at);
-    sqi_access_head(db, cid, prev);
-    sqi_access_hash(prev, id, cid, bid, who->store_id, who->kind, who->role, fields, purpose, at,
+    sti_now_text(at);
+    sti_access_head(db, cid, prev);
+    sti_access_hash(prev, id, cid, bid, who->store_id, who->kind, who->role, fields, purpose, at,
                 hash);
     return db_exec(db,
                   "INSERT INTO access_log (id, customer_id, brand_id, store_id, actor_kind, "
@@ -1032,12 +1032,12 @@ int sqi_access_append(struct dbc *db, const char *cid, const char *bid, const st
  * transaction). Consent in the query: each field is selected only under
  * its purpose; a non-member yields no row at all. ret_fields/ret_purposes
  * name what was read, for the access log. */
-static int member_read(struct sq_store *s, struct dbc *db, const char *bid, const char *cid,
+static int member_read(struct st_store *s, struct dbc *db, const char *bid, const char *cid,
                        json_t **ret, char *ret_fields, size_t flen, char *ret_purposes,
                        size_t plen)
 {
     struct purpose_set ps;
-    int rc = sqi_load_purposes(db, cid, bid, &ps);
+    int rc = sti_load_purposes(db, cid, bid, &ps);
     if (rc) return rc;
     struct db_cur *cur;
     rc = db_query(db, &cur,
@@ -1056,14 +1056,14 @@ static int member_read(struct sq_store *s, struct dbc *db, const char *bid, cons
     ret_fields[0] = ret_purposes[0] = '\0';
     if (db_next(cur) == 1) {
         out = json_pack("{s:s, s:s, s:o}", "id", cid, "member_since", db_col_text(cur, 0, NULL),
-                        "purposes", sqi_purposes_json(&ps));
+                        "purposes", sti_purposes_json(&ps));
         uint8_t key[CRYPTO_KEY_LEN];
-        rc = sqi_cust_key(s, db, cid, key);
+        rc = sti_cust_key(s, db, cid, key);
         if (!rc && !db_col_is_null(cur, 1)) {
             char *name;
             size_t n;
             const void *enc = db_col_bytes(cur, 1, &n);
-            rc = sqi_open_field(key, cid, "name", enc, n, &name);
+            rc = sti_open_field(key, cid, "name", enc, n, &name);
             if (!rc) {
                 json_object_set_new(out, "name", json_string(name));
                 free(name);
@@ -1074,7 +1074,7 @@ static int member_read(struct sq_store *s, struct dbc *db, const char *bid, cons
         memset(key, 0, sizeof key);
         if (!rc && db_col_int(cur, 2)) {
             json_t *prefs;
-            rc = sqi_prefs_read(s, db, cid, bid,
+            rc = sti_prefs_read(s, db, cid, bid,
                             "SELECT p.choices_version, p.answers_enc, p.dont_enc, "
                             "p.updated_at FROM preferences p JOIN membership_purposes mp "
                             "ON mp.brand_id = p.brand_id AND mp.customer_id = "
@@ -1091,7 +1091,7 @@ static int member_read(struct sq_store *s, struct dbc *db, const char *bid, cons
                                 "c.brand_id AND b.choices_version = c.version WHERE b.id = ?",
                                 "s", bid);
                 if (crc == 0) {
-                    defs = sqi_json_parse_text(crow, "body");
+                    defs = sti_json_parse_text(crow, "body");
                     json_decref(crow);
                     if (!defs) crc = SK_EDB;
                 }
@@ -1128,13 +1128,13 @@ static int member_read(struct sq_store *s, struct dbc *db, const char *bid, cons
 static int sq_member_view(struct store *st, const char *bid, const char *cid,
                           const struct actor *who, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char fields[128], purposes[64];
     struct dbc *db = db_acquire(s->db);
     json_t *out = NULL;
     int rc = db_tx_begin(db);
     if (!rc) rc = member_read(s, db, bid, cid, &out, fields, sizeof fields, purposes, sizeof purposes);
-    if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purposes);
+    if (!rc) rc = sti_access_append(db, cid, bid, who, fields, purposes);
     rc = db_tx_end(db, rc);
     db_release(s->db, db);
     if (rc) {
@@ -1147,7 +1147,7 @@ static int sq_member_view(struct store *st, const char *bid, const char *cid,
 
 static int sq_card_data(struct store *st, const char *bid, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char fields[128], purposes[64];
     struct dbc *db = db_acquire(s->db);
     json_t *m = NULL, *choices = NULL;
@@ -1163,7 +1163,7 @@ static int sq_card_data(struct store *st, const char *bid, const char *cid, json
                           "SELECT c.body FROM brand_choices c JOIN brands b ON b.id = c.brand_id "
                           "AND b.choices_version = c.version WHERE b.id = ?",
                           "s", bid) == 0) {
-            choices = sqi_json_parse_text(row, "body");
+            choices = sti_json_parse_text(row, "body");
             json_decref(row);
         }
     }
@@ -1184,10 +1184,10 @@ static int sq_card_data(struct store *st, const char *bid, const char *cid, json
 static int sq_access_log_add(struct store *st, const char *cid, const char *bid,
                              const struct actor *who, const char *fields, const char *purpose)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
-    if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purpose);
+    if (!rc) rc = sti_access_append(db, cid, bid, who, fields, purpose);
     rc = db_tx_end(db, rc);
     db_release(s->db, db);
     return rc;
@@ -1199,16 +1199,16 @@ static int sq_device_create(struct store *st, const char *cid, const char *name,
                             const char *method, const uint8_t ik[16], unsigned k,
                             uint32_t clock_offset, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN], field[ID_MAX + 8], aad[2 * ID_MAX + 16];
     uint8_t key[CRYPTO_KEY_LEN], *enc = NULL;
     size_t len;
     if (id_new("dev", id)) return SK_ECRYPTO;
     snprintf(field, sizeof field, "ik|%s", id);
     snprintf(aad, sizeof aad, "%s|%s", cid, field);
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sti_cust_key(s, db, cid, key);
     if (!rc) rc = crypto_seal(key, aad, strlen(aad), ik, 16, &enc, &len);
     if (!rc)
         rc = db_exec(db,
@@ -1227,7 +1227,7 @@ static int sq_device_create(struct store *st, const char *cid, const char *name,
 
 static int sq_device_list(struct store *st, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_rows(db, ret,
                     "SELECT id, name, method, rotation_exponent, created_at FROM devices "
@@ -1239,7 +1239,7 @@ static int sq_device_list(struct store *st, const char *cid, json_t **ret)
 
 static int sq_device_delete(struct store *st, const char *cid, const char *did)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db, "DELETE FROM devices WHERE id = ? AND customer_id = ?", "ss", did, cid);
     if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
@@ -1252,7 +1252,7 @@ static int sq_device_each(struct store *st,
                                     const uint8_t ik[16], unsigned k, uint32_t clock_offset),
                           void *ctx)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     struct db_cur *cur = NULL;
     int rc = db_query(db, &cur,
@@ -1267,7 +1267,7 @@ static int sq_device_each(struct store *st,
         const char *did = db_col_text(cur, 0, NULL);
         const char *cid = db_col_text(cur, 1, NULL);
         if (strcmp(cid, last) != 0) {
-            rc = sqi_cust_key(s, db, cid, key);
+            rc = sti_cust_key(s, db, cid, key);
             /* no data key: the customer was erased and this is a copy of
              * the database from before (a restored backup); their devices
              * can never be opened again, so they are not loaded */
@@ -1312,7 +1312,7 @@ static int sq_device_each(struct store *st,
 
 static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, size_t len)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     struct db_cur *cur;
     int rc = db_query(db, &cur, "SELECT value_enc FROM service_keys WHERE name = ?", "s", name);
@@ -1340,7 +1340,7 @@ static int sq_service_key_get(struct store *st, const char *name, uint8_t *ret, 
 static int sq_service_key_put(struct store *st, const char *name, const uint8_t *value,
                               size_t len)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
     uint8_t *enc;
     size_t n;
@@ -1348,7 +1348,7 @@ static int sq_service_key_put(struct store *st, const char *name, const uint8_t 
     if (rc) return rc;
     struct dbc *db = db_acquire(s->db);
     rc = db_exec(db, "INSERT INTO service_keys (name, value_enc, created_at) VALUES (?, ?, ?)",
-                "sbs", name, enc, n, sqi_now_text(now));
+                "sbs", name, enc, n, sti_now_text(now));
     db_release(s->db, db);
     free(enc);
     return rc;
@@ -1358,11 +1358,11 @@ static int sq_store_key_create(struct store *st, const char *bid, const char *si
                                enum principal_kind kind, const char *name, const char *hash,
                                json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new(kind == PRINCIPAL_SCANNER ? "scn" : kind == PRINCIPAL_POS ? "pos" : "dsp", id))
         return SK_ECRYPTO;
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
     if (!rc)
@@ -1386,7 +1386,7 @@ static int sq_store_key_create(struct store *st, const char *bid, const char *si
 static int sq_visit_open(struct store *st, const char *bid, const char *sid, const char *cid,
                          const char *channel, int64_t at_us, char ret_id[ID_MAX])
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], at[TIME_RFC3339_LEN];
     if (id_new("vis", id)) return SK_ECRYPTO;
     time_fmt_rfc3339(at_us, at, sizeof at);
@@ -1409,7 +1409,7 @@ static int sq_visit_open(struct store *st, const char *bid, const char *sid, con
 static int sq_visit_close(struct store *st, const char *vid, int64_t last_seen_us,
                           int64_t closed_us, const char *reason)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char seen[TIME_RFC3339_LEN], closed[TIME_RFC3339_LEN];
     time_fmt_rfc3339(last_seen_us, seen, sizeof seen);
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
@@ -1424,7 +1424,7 @@ static int sq_visit_close(struct store *st, const char *vid, int64_t last_seen_u
 
 static int sq_visit_served(struct store *st, const char *vid, int64_t at_us)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char at[TIME_RFC3339_LEN];
     time_fmt_rfc3339(at_us, at, sizeof at);
     struct dbc *db = db_acquire(s->db);
@@ -1437,7 +1437,7 @@ static int sq_visit_served(struct store *st, const char *vid, int64_t at_us)
 static int sq_access_log_list(struct store *st, const char *cid, const char *bid,
                               const struct page *pg, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows;
     int rc = db_rows(db, &rows,
@@ -1449,14 +1449,14 @@ static int sq_access_log_list(struct store *st, const char *cid, const char *bid
                     "AND (? IS NULL OR a.id < ?) ORDER BY a.id DESC LIMIT ?",
                     "sssssi", cid, bid, bid, pg->after, pg->after, (int64_t)pg->limit + 1);
     db_release(s->db, db);
-    if (!rc) *ret = sqi_page_wrap(rows, pg->limit);
+    if (!rc) *ret = sti_page_wrap(rows, pg->limit);
     return rc;
 }
 
 static int sq_visits_close_open(struct store *st, int64_t closed_us, const char *reason,
                                 int64_t *ret_n)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char closed[TIME_RFC3339_LEN];
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
     struct dbc *db = db_acquire(s->db);
@@ -1475,12 +1475,12 @@ static int sq_visits_close_open(struct store *st, int64_t closed_us, const char 
 
 static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *out = json_object(), *v = NULL;
     /* one read transaction: a consistent snapshot of everything */
     int rc = db_exec(db, "BEGIN", NULL);
-    if (!rc) rc = sqi_customer_read(s, db, cid, &v);
+    if (!rc) rc = sti_customer_read(s, db, cid, &v);
     if (!rc) json_object_set_new(out, "profile", v);
     json_t *members = json_array(), *rows = NULL;
     if (!rc)
@@ -1494,9 +1494,9 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
     json_array_foreach(rows, i, r) {
         const char *bid = json_string_value(json_object_get(r, "brand_id"));
         json_t *m, *p;
-        if (rc || (rc = sqi_membership_read(db, cid, bid, &m))) break;
+        if (rc || (rc = sti_membership_read(db, cid, bid, &m))) break;
         json_array_append_new(members, m);
-        rc = sqi_prefs_read(s, db, cid, bid,
+        rc = sti_prefs_read(s, db, cid, bid,
                         "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                         "preferences WHERE brand_id = ? AND customer_id = ?",
                         &p);
@@ -1533,9 +1533,9 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "ORDER BY v.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "visits", v);
-    if (!rc) rc = sqi_purchases_export(db, cid, &v);
+    if (!rc) rc = sti_purchases_export(db, cid, &v);
     if (!rc) json_object_set_new(out, "purchases", v);
-    if (!rc) rc = sqi_suggestions_export(db, cid, &v);
+    if (!rc) rc = sti_suggestions_export(db, cid, &v);
     if (!rc) json_object_set_new(out, "suggestions", v);
     if (!rc)
         rc = db_rows(db, &v,
@@ -1544,7 +1544,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
                     "a.customer_id = ? ORDER BY a.id",
                     "s", cid);
     if (!rc) json_object_set_new(out, "access_log", v);
-    if (!rc) rc = sqi_people_export(s, db, cid, out);
+    if (!rc) rc = sti_people_export(s, db, cid, out);
     db_exec(db, "COMMIT", NULL);
     db_release(s->db, db);
     if (rc) {
@@ -1557,7 +1557,7 @@ static int sq_customer_export(struct store *st, const char *cid, json_t **ret)
 
 static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudonym[ID_MAX])
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char pseudo[ID_MAX], hex[2 * 14 + 1];
     uint8_t mac[32];
     crypto_hmac_sha256(s->k_pseudo, sizeof s->k_pseudo, cid, strlen(cid), mac);
@@ -1603,7 +1603,7 @@ static int sq_customer_erase(struct store *st, const char *cid, char ret_pseudon
 
 static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     char expect[65] = ZERO_HASH, got[65];
     json_t *row;
@@ -1624,7 +1624,7 @@ static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
     while (!rc && db_next(cur) == 1) {
         const char *c[10];
         for (int k = 0; k < 10; k++) c[k] = db_col_text(cur, k, NULL);
-        sqi_access_hash(expect, c[0], cid, c[1] ? c[1] : "", c[2], c[3] ? c[3] : "",
+        sti_access_hash(expect, c[0], cid, c[1] ? c[1] : "", c[2], c[3] ? c[3] : "",
                     c[4] ? c[4] : "", c[5] ? c[5] : "", c[6] ? c[6] : "", c[7] ? c[7] : "", got);
         n++;
         if (!c[8] || !c[9] || strcmp(c[8], expect) != 0 || strcmp(c[9], got) != 0) {
@@ -1646,11 +1646,11 @@ static int sq_access_log_verify(struct store *st, const char *cid, json_t **ret)
 static int sq_retention_sweep(struct store *st, int64_t visits_before_us,
                               int64_t access_before_us, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char vb[TIME_RFC3339_LEN], ab[TIME_RFC3339_LEN], now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(visits_before_us, vb, sizeof vb);
     time_fmt_rfc3339(access_before_us, ab, sizeof ab);
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     int64_t visits = 0, access = 0, tokens = 0;
     int rc = db_tx_begin(db);
@@ -1682,9 +1682,9 @@ static int sq_retention_sweep(struct store *st, int64_t visits_before_us,
 static int sq_brand_member_export(struct store *st, const char *bid, const char *cid,
                                   const struct actor *who, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN], fields[128], purposes[64];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *out = NULL, *v;
     int rc = db_tx_begin(db);
@@ -1712,7 +1712,7 @@ static int sq_brand_member_export(struct store *st, const char *bid, const char 
                     "WHERE brand_id = ? AND customer_id = ? ORDER BY id",
                     "ss", bid, cid);
     if (!rc) json_object_set_new(out, "consents", v);
-    if (!rc) rc = sqi_access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership");
+    if (!rc) rc = sti_access_append(db, cid, bid, who, fields, purposes[0] ? purposes : "membership");
     rc = db_tx_end(db, rc);
     db_release(s->db, db);
     if (rc) {
@@ -1741,17 +1741,17 @@ static const struct store_ops sq_ops = {
     .choices_get = sq_choices_get,
     .notice_put = sq_notice_put,
     .notice_get = sq_notice_get,
-    .staff_create = sqi_staff_create,
-    .staff_list = sqi_staff_list,
-    .staff_get = sqi_staff_get,
-    .staff_update = sqi_staff_update,
-    .staff_login = sqi_staff_login,
-    .store_update = sqi_store_update,
-    .store_close = sqi_store_close,
-    .store_key_list = sqi_store_key_list,
-    .store_key_revoke = sqi_store_key_revoke,
-    .store_key_seen = sqi_store_key_seen,
-    .member_search = sqi_member_search,
+    .staff_create = sti_staff_create,
+    .staff_list = sti_staff_list,
+    .staff_get = sti_staff_get,
+    .staff_update = sti_staff_update,
+    .staff_login = sti_staff_login,
+    .store_update = sti_store_update,
+    .store_close = sti_store_close,
+    .store_key_list = sti_store_key_list,
+    .store_key_revoke = sti_store_key_revoke,
+    .store_key_seen = sti_store_key_seen,
+    .member_search = sti_member_search,
     .store_create = sq_store_create,
     .store_get = sq_store_get,
     .store_list = sq_store_list,
@@ -1786,36 +1786,36 @@ static const struct store_ops sq_ops = {
     .retention_sweep = sq_retention_sweep,
     .brand_member_export = sq_brand_member_export,
     .access_log_list = sq_access_log_list,
-    .item_put = sqi_item_put,
-    .item_get = sqi_item_get,
-    .item_list = sqi_item_list,
-    .purchase_create = sqi_purchase_create,
-    .purchase_list_mine = sqi_purchase_list_mine,
-    .person_create = sqi_person_create,
-    .person_list = sqi_person_list,
-    .person_get = sqi_person_get,
-    .person_put = sqi_person_put,
-    .person_delete = sqi_person_delete,
-    .household_invite = sqi_household_invite,
-    .household_get = sqi_household_get,
-    .household_answer = sqi_household_answer,
-    .household_cancel = sqi_household_cancel,
-    .household_unlink = sqi_household_unlink,
-    .suggest_stamp = sqi_suggest_stamp,
-    .suggest_baskets = sqi_suggest_baskets,
-    .suggest_context = sqi_suggest_context,
-    .suggest_shown = sqi_suggest_shown,
-    .suggest_outcome = sqi_suggest_outcome,
-    .suggest_dismiss = sqi_suggest_dismiss,
-    .account_pwhash_get = sqi_account_pwhash_get,
-    .account_password_set = sqi_account_password_set,
-    .customer_email_set = sqi_customer_email_set,
-    .pwlink_create = sqi_pwlink_create,
-    .pwlink_use = sqi_pwlink_use,
-    .pwlink_get = sqi_pwlink_get,
-    .pairing_create = sqi_pairing_create,
-    .pairing_poll = sqi_pairing_poll,
-    .pairing_claim = sqi_pairing_claim,
+    .item_put = sti_item_put,
+    .item_get = sti_item_get,
+    .item_list = sti_item_list,
+    .purchase_create = sti_purchase_create,
+    .purchase_list_mine = sti_purchase_list_mine,
+    .person_create = sti_person_create,
+    .person_list = sti_person_list,
+    .person_get = sti_person_get,
+    .person_put = sti_person_put,
+    .person_delete = sti_person_delete,
+    .household_invite = sti_household_invite,
+    .household_get = sti_household_get,
+    .household_answer = sti_household_answer,
+    .household_cancel = sti_household_cancel,
+    .household_unlink = sti_household_unlink,
+    .suggest_stamp = sti_suggest_stamp,
+    .suggest_baskets = sti_suggest_baskets,
+    .suggest_context = sti_suggest_context,
+    .suggest_shown = sti_suggest_shown,
+    .suggest_outcome = sti_suggest_outcome,
+    .suggest_dismiss = sti_suggest_dismiss,
+    .account_pwhash_get = sti_account_pwhash_get,
+    .account_password_set = sti_account_password_set,
+    .customer_email_set = sti_customer_email_set,
+    .pwlink_create = sti_pwlink_create,
+    .pwlink_use = sti_pwlink_use,
+    .pwlink_get = sti_pwlink_get,
+    .pairing_create = sti_pairing_create,
+    .pairing_poll = sti_pairing_poll,
+    .pairing_claim = sti_pairing_claim,
 };
 
 /* ==== engine-specific: the PostgreSQL store will have its own ===========
@@ -1870,7 +1870,7 @@ static int migrate(struct dbc *c, char *err, size_t errlen)
         if (rc) snprintf(err, errlen, "migration %s failed: %s", m->name, sqlite3_errmsg(db));
         if (!rc)
             rc = db_exec(c, "INSERT INTO schema_migrations VALUES (?, ?, ?)", "iss",
-                        (int64_t)m->version, m->name, sqi_now_text(now));
+                        (int64_t)m->version, m->name, sti_now_text(now));
         rc = db_tx_end(c, rc);
         if (rc) {
             if (!*err) snprintf(err, errlen, "migration %s could not be recorded", m->name);
@@ -1894,7 +1894,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *zdb, int frames)
 {
     (void)db;
     (void)zdb;
-    struct sq_store *s = arg;
+    struct st_store *s = arg;
     if (frames >= WAL_WAKE_FRAMES) {
         pthread_mutex_lock(&s->ckpt_mu);
         if (!s->ckpt_wake) {
@@ -1923,7 +1923,7 @@ static int ckpt_busy(void *arg, int n)
  * log past WAL_RESTART_FRAMES, a RESTART checkpoint so that the next
  * writer starts the log over (a passive checkpoint just before leaves
  * only the frames written since for it to copy while writers wait). */
-static int checkpoint_round(struct sq_store *s)
+static int checkpoint_round(struct st_store *s)
 {
     static const char *const dbs[] = {"main", "keys"};
     int busy = 0;
@@ -1947,7 +1947,7 @@ static int checkpoint_round(struct sq_store *s)
 
 static void *checkpointer(void *arg)
 {
-    struct sq_store *s = arg;
+    struct st_store *s = arg;
     long backoff_ms = 0; /* after a RESTART gave up: a long reader; writers go first */
     pthread_mutex_lock(&s->ckpt_mu);
     while (s->ckpt_running) {
@@ -1979,7 +1979,7 @@ static void *checkpointer(void *arg)
 
 static void sq_close(struct store *st)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     pthread_mutex_lock(&s->ckpt_mu);
     int was = s->ckpt_running;
     s->ckpt_running = 0;
@@ -2097,7 +2097,7 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
     char keys[1100];
     if (keys_path) snprintf(keys, sizeof keys, "%s", keys_path);
     else snprintf(keys, sizeof keys, "%s.keys", path);
-    struct sq_store *s = calloc(1, sizeof *s);
+    struct st_store *s = calloc(1, sizeof *s);
     if (!s) return SK_ENOMEM;
     s->base.ops = &sq_ops;
     pthread_mutex_init(&s->ckpt_mu, NULL);

@@ -296,7 +296,7 @@ struct store_ops {
     int (*suggest_dismiss)(struct store *st, const char *brand_id, const char *customer_id,
                            const char *sku);
 
-    /* accounts (sqlite_account.c); kind is PRINCIPAL_STAFF or PRINCIPAL_CUSTOMER.
+    /* accounts (store_account.c); kind is PRINCIPAL_STAFF or PRINCIPAL_CUSTOMER.
      * pwhash_get: the subject's password hash, to check a password before a
      * change. password_set: sets it, revokes every session of the subject
      * but keep_token_hash (NULL: all) and every unused link, in one

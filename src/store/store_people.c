@@ -1,6 +1,6 @@
 /*
- * sqlite_people.c — the people a customer shops for, and households of
- * linked accounts (issue 5), for the SQLite backend.
+ * store_people.c — the people a customer shops for, and households of
+ * linked accounts (issue 5).
  *
  * A person's label, likes, dislikes and occasions are sealed with the
  * customer's data key, bound to customer, person and field; only ids and
@@ -9,7 +9,7 @@
  * inviter's key. An accepted invitation becomes one household_members row
  * per side and is deleted; either side deletes both rows to undo it.
  */
-#include "store/sqlite_int.h"
+#include "store/store_int.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -38,7 +38,7 @@ static int person_seal(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const
             rc = SK_ENOMEM;
             break;
         }
-        rc = sqi_seal_field(key, cid, field, text, &enc[i], &len[i]);
+        rc = sti_seal_field(key, cid, field, text, &enc[i], &len[i]);
         free(text);
     }
     return rc;
@@ -65,14 +65,14 @@ static int person_row(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, struct
             char *label;
             size_t n;
             const void *enc = db_col_bytes(cur, 1, &n);
-            rc = sqi_open_field(key, cid, field, enc, n, &label);
+            rc = sti_open_field(key, cid, field, enc, n, &label);
             if (!rc) {
                 json_object_set_new(out, "label", json_string(label));
                 free(label);
             }
         } else {
             json_t *v;
-            rc = sqi_open_json(key, cid, field, cur, 1 + i, &v);
+            rc = sti_open_json(key, cid, field, cur, 1 + i, &v);
             if (!rc) json_object_set_new(out, person_fields[i], v);
         }
     }
@@ -87,11 +87,11 @@ static int person_row(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, struct
 }
 
 /* The customer's people (pid NULL: all, as an array) or one person. */
-static int people_read(struct sq_store *s, struct dbc *db, const char *cid, const char *pid,
+static int people_read(struct st_store *s, struct dbc *db, const char *cid, const char *pid,
                        json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sti_cust_key(s, db, cid, key);
     if (rc) return rc;
     struct db_cur *cur;
     if (pid)
@@ -133,17 +133,17 @@ static int people_read(struct sq_store *s, struct dbc *db, const char *cid, cons
     return 0;
 }
 
-int sqi_person_create(struct store *st, const char *cid, json_t *person, int max,
+int sti_person_create(struct store *st, const char *cid, json_t *person, int max,
                       json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char pid[ID_MAX], now[TIME_RFC3339_LEN];
     uint8_t key[CRYPTO_KEY_LEN], *enc[4] = {0};
     size_t len[4] = {0};
     if (id_new("per", pid)) return SK_ECRYPTO;
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sti_cust_key(s, db, cid, key);
     if (!rc) rc = person_seal(key, cid, pid, person, enc, len);
     memset(key, 0, sizeof key);
     if (!rc) rc = db_tx_begin(db);
@@ -176,34 +176,34 @@ int sqi_person_create(struct store *st, const char *cid, json_t *person, int max
     return rc;
 }
 
-int sqi_person_list(struct store *st, const char *cid, json_t **ret)
+int sti_person_list(struct store *st, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = people_read(s, db, cid, NULL, ret);
     db_release(s->db, db);
     return rc;
 }
 
-int sqi_person_get(struct store *st, const char *cid, const char *pid, json_t **ret)
+int sti_person_get(struct store *st, const char *cid, const char *pid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = people_read(s, db, cid, pid, ret);
     db_release(s->db, db);
     return rc;
 }
 
-int sqi_person_put(struct store *st, const char *cid, const char *pid, json_t *person,
+int sti_person_put(struct store *st, const char *cid, const char *pid, json_t *person,
                    json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
     uint8_t key[CRYPTO_KEY_LEN], *enc[4] = {0};
     size_t len[4] = {0};
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sti_cust_key(s, db, cid, key);
     if (!rc) rc = person_seal(key, cid, pid, person, enc, len);
     memset(key, 0, sizeof key);
     if (!rc)
@@ -219,9 +219,9 @@ int sqi_person_put(struct store *st, const char *cid, const char *pid, json_t *p
     return rc;
 }
 
-int sqi_person_delete(struct store *st, const char *cid, const char *pid)
+int sti_person_delete(struct store *st, const char *cid, const char *pid)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db, "DELETE FROM people WHERE customer_id = ? AND id = ?", "ss", cid, pid);
     if (!rc && db_changes(db) == 0) rc = SK_ENOTFOUND;
@@ -237,20 +237,20 @@ static void invitation_field(const char *iid, char ret[ID_MAX + 24])
 }
 
 /* Another customer's name, opened with their key (a household member). */
-static json_t *other_name(struct sq_store *s, struct dbc *db, const char *other)
+static json_t *other_name(struct st_store *s, struct dbc *db, const char *other)
 {
     json_t *c;
-    if (sqi_customer_read(s, db, other, &c)) return json_null();
+    if (sti_customer_read(s, db, other, &c)) return json_null();
     json_t *name = json_incref(json_object_get(c, "name"));
     json_decref(c);
     return name ? name : json_null();
 }
 
 /* The inviter's own invitations, with the email they typed. */
-static int invitations_sent(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret)
+static int invitations_sent(struct st_store *s, struct dbc *db, const char *cid, json_t **ret)
 {
     uint8_t key[CRYPTO_KEY_LEN];
-    int rc = sqi_cust_key(s, db, cid, key);
+    int rc = sti_cust_key(s, db, cid, key);
     if (rc) return rc;
     struct db_cur *cur = NULL;
     rc = db_query(db, &cur,
@@ -264,7 +264,7 @@ static int invitations_sent(struct sq_store *s, struct dbc *db, const char *cid,
         invitation_field(iid, field);
         size_t n;
         const void *enc = db_col_bytes(cur, 1, &n);
-        rc = sqi_open_field(key, cid, field, enc, n, &email);
+        rc = sti_open_field(key, cid, field, enc, n, &email);
         if (rc) break;
         const char *answered = db_col_text(cur, 4, NULL);
         json_array_append_new(
@@ -283,7 +283,7 @@ static int invitations_sent(struct sq_store *s, struct dbc *db, const char *cid,
     return 0;
 }
 
-static int household_read(struct sq_store *s, struct dbc *db, const char *cid, json_t **ret)
+static int household_read(struct st_store *s, struct dbc *db, const char *cid, json_t **ret)
 {
     json_t *members = NULL, *sent = NULL, *received = NULL;
     int rc = db_rows(db, &members,
@@ -321,9 +321,9 @@ static int household_read(struct sq_store *s, struct dbc *db, const char *cid, j
     return *ret ? 0 : SK_ENOMEM;
 }
 
-int sqi_household_get(struct store *st, const char *cid, json_t **ret)
+int sti_household_get(struct store *st, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db, "BEGIN", NULL);
     if (!rc) {
@@ -337,20 +337,20 @@ int sqi_household_get(struct store *st, const char *cid, json_t **ret)
 /* Creates (or finds) the invitation of cid to email. The answer is the same
  * whether the email has an account or not. SK_EINVAL: one's own email;
  * SK_ETOOBIG: max_pending invitations already waiting. */
-int sqi_household_invite(struct store *st, const char *cid, const char *email,
+int sti_household_invite(struct store *st, const char *cid, const char *email,
                          int max_pending, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char iid[ID_MAX], now[TIME_RFC3339_LEN], eh[65], field[ID_MAX + 24];
     uint8_t key[CRYPTO_KEY_LEN], *enc = NULL;
     size_t len = 0;
     if (id_new("hin", iid)) return SK_ECRYPTO;
-    sqi_email_hash(s, email, eh);
+    sti_email_hash(s, email, eh);
     invitation_field(iid, field);
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db, cid, key);
-    if (!rc) rc = sqi_seal_field(key, cid, field, email, &enc, &len);
+    int rc = sti_cust_key(s, db, cid, key);
+    if (!rc) rc = sti_seal_field(key, cid, field, email, &enc, &len);
     memset(key, 0, sizeof key);
     if (!rc) rc = db_tx_begin(db);
     if (!rc) {
@@ -408,12 +408,12 @@ int sqi_household_invite(struct store *st, const char *cid, const char *email,
 }
 
 /* The invitee answers a pending invitation addressed to their email. */
-int sqi_household_answer(struct store *st, const char *cid, const char *iid, int accept,
+int sti_household_answer(struct store *st, const char *cid, const char *iid, int accept,
                          int max_members)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
     int rc = db_tx_begin(db);
@@ -463,9 +463,9 @@ int sqi_household_answer(struct store *st, const char *cid, const char *iid, int
 }
 
 /* The inviter withdraws an invitation (pending or declined). */
-int sqi_household_cancel(struct store *st, const char *cid, const char *iid)
+int sti_household_cancel(struct store *st, const char *cid, const char *iid)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db, "DELETE FROM household_invitations WHERE customer_id = ? AND id = ?",
                      "ss", cid, iid);
@@ -475,9 +475,9 @@ int sqi_household_cancel(struct store *st, const char *cid, const char *iid)
 }
 
 /* Either side undoes a link: both rows go. */
-int sqi_household_unlink(struct store *st, const char *cid, const char *member)
+int sti_household_unlink(struct store *st, const char *cid, const char *member)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db,
                      "DELETE FROM household_members WHERE (customer_id = ?1 AND member_id = "
@@ -490,7 +490,7 @@ int sqi_household_unlink(struct store *st, const char *cid, const char *member)
 
 /* The export's "people" and "household" sections, inside the caller's read
  * transaction. */
-int sqi_people_export(struct sq_store *s, struct dbc *db, const char *cid, json_t *out)
+int sti_people_export(struct st_store *s, struct dbc *db, const char *cid, json_t *out)
 {
     json_t *v;
     int rc = people_read(s, db, cid, NULL, &v);

@@ -1,18 +1,18 @@
 /*
- * sqlite_suggest.c — what the suggestion service reads and records: a
+ * store_suggest.c — what the suggestion service reads and records: a
  * brand's baskets and catalogue (for training), one member's context under
  * current grants (for ranking), and the suggestions shown, their outcomes
  * and dismissals (for cooldowns, caps, the access log and the export).
  */
-#include "sqlite_int.h"
+#include "store/store_int.h"
 #include "util/err.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int sqi_suggest_stamp(struct store *st, const char *bid, int64_t *ret)
+int sti_suggest_stamp(struct store *st, const char *bid, int64_t *ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *row;
     int rc = db_row(db, &row,
@@ -27,9 +27,9 @@ int sqi_suggest_stamp(struct store *st, const char *bid, int64_t *ret)
     return 0;
 }
 
-int sqi_suggest_baskets(struct store *st, const char *bid, json_t **ret)
+int sti_suggest_baskets(struct store *st, const char *bid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *items = NULL, *lines = NULL;
     int rc = db_exec(db, "BEGIN", NULL);
@@ -54,7 +54,7 @@ int sqi_suggest_baskets(struct store *st, const char *bid, json_t **ret)
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it) {
-        json_t *tags = sqi_json_parse_text(it, "tags");
+        json_t *tags = sti_json_parse_text(it, "tags");
         json_object_set_new(it, "tags", json_is_array(tags) ? tags : json_array());
         if (!json_is_array(tags)) json_decref(tags);
     }
@@ -62,9 +62,9 @@ int sqi_suggest_baskets(struct store *st, const char *bid, json_t **ret)
     return 0;
 }
 
-int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json_t **ret)
+int sti_suggest_context(struct store *st, const char *bid, const char *cid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     struct purpose_set ps;
     purpose_set_init(&ps);
@@ -76,12 +76,12 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
                     "ss", cid, bid);
         if (!rc) json_decref(row);
     }
-    if (!rc) rc = sqi_load_purposes(db, cid, bid, &ps);
-    if (!rc) json_object_set_new(out, "purposes", sqi_purposes_json(&ps));
+    if (!rc) rc = sti_load_purposes(db, cid, bid, &ps);
+    if (!rc) json_object_set_new(out, "purposes", sti_purposes_json(&ps));
     int sugg = !rc && purpose_set_has(&ps, "suggestions");
     if (sugg) {
         /* the don't-list is only ever used to leave things out */
-        rc = sqi_prefs_read(s, db, cid, bid,
+        rc = sti_prefs_read(s, db, cid, bid,
                             "SELECT choices_version, answers_enc, dont_enc, updated_at FROM "
                             "preferences WHERE brand_id = ? AND customer_id = ?",
                             &v);
@@ -117,7 +117,7 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
     db_exec(db, "COMMIT", NULL);
     db_release(s->db, db);
     if (!rc && sugg) {
-        rc = sqi_person_list(st, cid, &v);
+        rc = sti_person_list(st, cid, &v);
         if (!rc) json_object_set_new(out, "people", v);
     }
     if (rc) {
@@ -128,12 +128,12 @@ int sqi_suggest_context(struct store *st, const char *bid, const char *cid, json
     return 0;
 }
 
-int sqi_suggest_shown(struct store *st, const char *bid, const char *cid, const char *visit_id,
+int sti_suggest_shown(struct store *st, const char *bid, const char *cid, const char *visit_id,
                       json_t *list)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
     size_t i;
@@ -153,13 +153,13 @@ int sqi_suggest_shown(struct store *st, const char *bid, const char *cid, const 
     return rc;
 }
 
-int sqi_suggest_outcome(struct store *st, const char *store_id, const char *visit_id,
+int sti_suggest_outcome(struct store *st, const char *store_id, const char *visit_id,
                         const char *sku, const char *outcome, const struct actor *who,
                         char ret_cid[ID_MAX], char ret_bid[ID_MAX])
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
     int rc = db_tx_begin(db);
@@ -179,7 +179,7 @@ int sqi_suggest_outcome(struct store *st, const char *store_id, const char *visi
     if (!rc) {
         char fields[96];
         snprintf(fields, sizeof fields, "suggestion_outcome:%s", outcome);
-        rc = sqi_access_append(db, ret_cid, ret_bid, who, fields, "suggestions");
+        rc = sti_access_append(db, ret_cid, ret_bid, who, fields, "suggestions");
     }
     json_decref(row);
     rc = db_tx_end(db, rc);
@@ -187,11 +187,11 @@ int sqi_suggest_outcome(struct store *st, const char *store_id, const char *visi
     return rc;
 }
 
-int sqi_suggest_dismiss(struct store *st, const char *bid, const char *cid, const char *sku)
+int sti_suggest_dismiss(struct store *st, const char *bid, const char *cid, const char *sku)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
     int rc = db_tx_begin(db);
@@ -214,7 +214,7 @@ int sqi_suggest_dismiss(struct store *st, const char *bid, const char *cid, cons
     return rc;
 }
 
-int sqi_suggestions_export(struct dbc *db, const char *cid, json_t **ret)
+int sti_suggestions_export(struct dbc *db, const char *cid, json_t **ret)
 {
     return db_rows(db, ret,
                    "SELECT e.brand_id, b.name AS brand_name, e.sku, e.visit_id AS visit, "

@@ -1,19 +1,20 @@
 /*
- * sqlite_account.c — the SQLite side of account changes: a subject's
+ * store_account.c — account changes: a subject's
  * password (read to check it, set with its sessions revoked), a customer's
  * email, and one-time password links (reset, staff invitation).
  *
  * Invariants:
  *  1. A link is stored only as the SHA-256 of its token (like bearer tokens).
  *  2. A link works once: pwlink_use checks it (unused, unexpired) and marks
- *     it used in the same write transaction that sets the password (BEGIN
- *     IMMEDIATE: two concurrent uses are serialised, the second finds it used).
+ *     it used in the same write transaction that sets the password (writers
+ *     exclude each other, db.h: two concurrent uses are serialised, the
+ *     second finds it used).
  *  3. A password that changes, by any route, revokes the subject's sessions
  *     (but the one making the change, when it is a signed-in change) and
  *     every link of the subject still unused: a reset link mailed earlier
  *     cannot undo a newer password.
  */
-#include "store/sqlite_int.h"
+#include "store/store_int.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -32,10 +33,10 @@ static const char *link_column(enum principal_kind kind)
     return kind == PRINCIPAL_CUSTOMER ? "customer_id" : "staff_id";
 }
 
-int sqi_account_pwhash_get(struct store *st, enum principal_kind kind, const char *id,
+int sti_account_pwhash_get(struct store *st, enum principal_kind kind, const char *id,
                            char ret[CRYPTO_PWHASH_MAX])
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     const char *table = subject_table(kind);
     if (!table) return SK_EINVAL;
     char sql[96];
@@ -45,7 +46,7 @@ int sqi_account_pwhash_get(struct store *st, enum principal_kind kind, const cha
     int rc = db_query(db, &cur, sql, "s", id);
     if (!rc) {
         if (db_next(cur) == 1)
-            sqi_cur_text(cur, 0, ret, CRYPTO_PWHASH_MAX);
+            sti_cur_text(cur, 0, ret, CRYPTO_PWHASH_MAX);
         else
             rc = SK_ENOTFOUND;
         db_done(cur);
@@ -77,13 +78,13 @@ static int password_replace(struct dbc *db, enum principal_kind kind, const char
     return rc;
 }
 
-int sqi_account_password_set(struct store *st, enum principal_kind kind, const char *id,
+int sti_account_password_set(struct store *st, enum principal_kind kind, const char *id,
                              const char *pwhash, const char *keep_token_hash)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     if (!subject_table(kind)) return SK_EINVAL;
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
     if (!rc) rc = password_replace(db, kind, id, pwhash, keep_token_hash, now);
@@ -92,17 +93,17 @@ int sqi_account_password_set(struct store *st, enum principal_kind kind, const c
     return rc;
 }
 
-int sqi_customer_email_set(struct store *st, const char *cid, const char *email)
+int sti_customer_email_set(struct store *st, const char *cid, const char *email)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     uint8_t key[CRYPTO_KEY_LEN];
     uint8_t *enc = NULL;
     size_t len;
     char eh[65];
-    sqi_email_hash(s, email, eh);
+    sti_email_hash(s, email, eh);
     struct dbc *db = db_acquire(s->db);
-    int rc = sqi_cust_key(s, db, cid, key);
-    if (!rc) rc = sqi_seal_field(key, cid, "email", email, &enc, &len);
+    int rc = sti_cust_key(s, db, cid, key);
+    if (!rc) rc = sti_seal_field(key, cid, "email", email, &enc, &len);
     if (!rc)
         rc = db_exec(db, "UPDATE customers SET email_enc = ?, email_hash = ? WHERE id = ?",
                      "bss", enc, len, eh, cid);
@@ -113,14 +114,14 @@ int sqi_customer_email_set(struct store *st, const char *cid, const char *email)
     return rc;
 }
 
-int sqi_pwlink_create(struct store *st, enum principal_kind kind, const char *id,
+int sti_pwlink_create(struct store *st, enum principal_kind kind, const char *id,
                       const char *purpose, const char *token_hash, int64_t expires_us)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     if (!subject_table(kind)) return SK_EINVAL;
     if (strcmp(purpose, "reset") && strcmp(purpose, "invite")) return SK_EINVAL;
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN], sql[200];
-    sqi_now_text(now);
+    sti_now_text(now);
     time_fmt_rfc3339(expires_us, exp, sizeof exp);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
@@ -142,10 +143,10 @@ int sqi_pwlink_create(struct store *st, enum principal_kind kind, const char *id
 
 #define LINK_LIVE "l.token_hash = ? AND l.used_at IS NULL AND l.expires_at > ?"
 
-int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, const char *pwhash,
+int sti_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, const char *pwhash,
                    struct principal *ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(now_us, now, sizeof now);
     struct principal p = {0};
@@ -163,11 +164,11 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
         if (db_next(cur) == 1) {
             if (!db_col_is_null(cur, 0)) {
                 p.kind = PRINCIPAL_CUSTOMER;
-                sqi_cur_text(cur, 0, p.id, sizeof p.id);
+                sti_cur_text(cur, 0, p.id, sizeof p.id);
             } else {
                 p.kind = PRINCIPAL_STAFF;
-                sqi_cur_text(cur, 1, p.id, sizeof p.id);
-                sqi_cur_text(cur, 2, p.brand_id, sizeof p.brand_id);
+                sti_cur_text(cur, 1, p.id, sizeof p.id);
+                sti_cur_text(cur, 2, p.brand_id, sizeof p.brand_id);
             }
         } else {
             rc = SK_ENOTFOUND;
@@ -175,7 +176,7 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
         db_done(cur);
     }
     /* a disabled staff member's link is dead: no password is set */
-    if (!rc && p.kind == PRINCIPAL_STAFF) rc = sqi_staff_grants_load(db, p.id, &p);
+    if (!rc && p.kind == PRINCIPAL_STAFF) rc = sti_staff_grants_load(db, p.id, &p);
     /* spends this link and every other unused one of the subject */
     if (!rc) rc = password_replace(db, p.kind, p.id, pwhash, NULL, now);
     rc = db_tx_end(db, rc);
@@ -184,9 +185,9 @@ int sqi_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, con
     return rc;
 }
 
-int sqi_pwlink_get(struct store *st, const char *token_hash, int64_t now_us, json_t **ret)
+int sti_pwlink_get(struct store *st, const char *token_hash, int64_t now_us, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
     time_fmt_rfc3339(now_us, now, sizeof now);
     struct dbc *db = db_acquire(s->db);

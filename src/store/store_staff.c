@@ -1,6 +1,6 @@
 /*
- * sqlite_staff.c — the SQLite backend's staff, stores and store keys: what
- * the brand console manages.
+ * store_staff.c — staff, stores and store keys: what the brand console
+ * manages.
  *
  * Invariants:
  *  - a staff member's grants are replaced whole, in one transaction with the
@@ -12,7 +12,7 @@
  *  - a staff member who was invited and has not set a password yet has an
  *    empty password hash and cannot sign in.
  */
-#include "store/sqlite_int.h"
+#include "store/store_int.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -20,7 +20,7 @@
 
 /* ---- grants ------------------------------------------------------------ */
 
-int sqi_staff_grants_load(struct dbc *db, const char *staff_id, struct principal *p)
+int sti_staff_grants_load(struct dbc *db, const char *staff_id, struct principal *p)
 {
     struct db_cur *cur;
     int rc = db_query(db, &cur,
@@ -31,11 +31,11 @@ int sqi_staff_grants_load(struct dbc *db, const char *staff_id, struct principal
     size_t n = 0;
     while (db_next(cur) == 1 && n < GRANTS_MAX) {
         char role[ROLE_MAX];
-        sqi_cur_text(cur, 0, role, sizeof role);
+        sti_cur_text(cur, 0, role, sizeof role);
         unsigned bit = role_bit(role);
         if (!bit) continue;
         p->grants[n].role = bit;
-        sqi_cur_text(cur, 1, p->grants[n].store_id, sizeof p->grants[n].store_id);
+        sti_cur_text(cur, 1, p->grants[n].store_id, sizeof p->grants[n].store_id);
         n++;
     }
     db_done(cur);
@@ -103,7 +103,7 @@ static int staff_read(struct dbc *db, const char *bid, const char *sid, json_t *
     json_object_set_new(row, "grants", grants);
     json_object_set_new(row, "role", json_string(""));
     struct principal p = {0};
-    if (sqi_staff_grants_load(db, sid, &p) == 0)
+    if (sti_staff_grants_load(db, sid, &p) == 0)
         json_object_set_new(row, "role", json_string(p.role));
     json_object_set_new(row, "invited",
                         json_boolean(json_integer_value(json_object_get(row, "invited"))));
@@ -112,10 +112,10 @@ static int staff_read(struct dbc *db, const char *bid, const char *sid, json_t *
     return 0;
 }
 
-int sqi_staff_create(struct store *st, const char *bid, const char *email, const char *name,
+int sti_staff_create(struct store *st, const char *bid, const char *email, const char *name,
                      json_t *grants, const char *pwhash, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN];
     if (id_new("stf", id)) return SK_ECRYPTO;
     struct dbc *db = db_acquire(s->db);
@@ -124,7 +124,7 @@ int sqi_staff_create(struct store *st, const char *bid, const char *email, const
         rc = db_exec(db,
                      "INSERT INTO staff (id, brand_id, email, name, password_hash, created_at) "
                      "VALUES (?, ?, ?, ?, ?, ?)",
-                     "ssssss", id, bid, email, name, pwhash ? pwhash : "", sqi_now_text(now));
+                     "ssssss", id, bid, email, name, pwhash ? pwhash : "", sti_now_text(now));
     if (!rc) rc = grants_write(db, bid, id, grants);
     json_t *row = NULL;
     if (!rc) rc = staff_read(db, bid, id, &row);
@@ -135,19 +135,19 @@ int sqi_staff_create(struct store *st, const char *bid, const char *email, const
     return rc;
 }
 
-int sqi_staff_get(struct store *st, const char *bid, const char *sid, json_t **ret)
+int sti_staff_get(struct store *st, const char *bid, const char *sid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = staff_read(db, bid, sid, ret);
     db_release(s->db, db);
     return rc;
 }
 
-int sqi_staff_list(struct store *st, const char *bid, const char *store_id,
+int sti_staff_list(struct store *st, const char *bid, const char *store_id,
                    const struct page *pg, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *ids;
     int rc;
@@ -175,16 +175,16 @@ int sqi_staff_list(struct store *st, const char *bid, const char *store_id,
         json_decref(rows);
         return rc;
     }
-    *ret = sqi_page_wrap(rows, pg->limit);
+    *ret = sti_page_wrap(rows, pg->limit);
     return 0;
 }
 
-int sqi_staff_update(struct store *st, const char *bid, const char *sid, json_t *f,
+int sti_staff_update(struct store *st, const char *bid, const char *sid, json_t *f,
                      json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *row = NULL;
     int rc = db_tx_begin(db);
@@ -216,9 +216,9 @@ int sqi_staff_update(struct store *st, const char *bid, const char *sid, json_t 
     return rc;
 }
 
-int sqi_staff_login(struct store *st, const char *email, struct login_rec *ret)
+int sti_staff_login(struct store *st, const char *email, struct login_rec *ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     struct db_cur *cur;
     int rc = db_query(db, &cur,
@@ -228,16 +228,16 @@ int sqi_staff_login(struct store *st, const char *email, struct login_rec *ret)
     struct login_rec r = {0};
     if (!rc) {
         if (db_next(cur) == 1) {
-            sqi_cur_text(cur, 0, r.id, sizeof r.id);
-            sqi_cur_text(cur, 1, r.brand_id, sizeof r.brand_id);
-            sqi_cur_text(cur, 2, r.pwhash, sizeof r.pwhash);
+            sti_cur_text(cur, 0, r.id, sizeof r.id);
+            sti_cur_text(cur, 1, r.brand_id, sizeof r.brand_id);
+            sti_cur_text(cur, 2, r.pwhash, sizeof r.pwhash);
         } else {
             rc = SK_ENOTFOUND;
         }
         db_done(cur);
     }
     struct principal p = {0};
-    if (!rc) rc = sqi_staff_grants_load(db, r.id, &p);
+    if (!rc) rc = sti_staff_grants_load(db, r.id, &p);
     db_release(s->db, db);
     if (!rc) {
         snprintf(r.role, sizeof r.role, "%s", p.role);
@@ -248,10 +248,10 @@ int sqi_staff_login(struct store *st, const char *email, struct login_rec *ret)
 
 /* ---- stores ------------------------------------------------------------ */
 
-int sqi_store_update(struct store *st, const char *bid, const char *sid, json_t *f,
+int sti_store_update(struct store *st, const char *bid, const char *sid, json_t *f,
                      json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     static const char *const cols[] = {"name", "timezone", "city", "address"};
     struct dbc *db = db_acquire(s->db);
     json_t *row;
@@ -295,11 +295,11 @@ static int keys_revoke(struct dbc *db, const char *sid, const char *key_id, cons
     return rc;
 }
 
-int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t **ret)
+int sti_store_close(struct store *st, const char *bid, const char *sid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
     if (!rc)
@@ -321,9 +321,9 @@ int sqi_store_close(struct store *st, const char *bid, const char *sid, json_t *
 
 #define KEY_COLS "id, kind, name, store_id, created_at, last_seen_at, revoked_at"
 
-int sqi_store_key_list(struct store *st, const char *sid, json_t **ret)
+int sti_store_key_list(struct store *st, const char *sid, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = db_rows(db, ret,
                      "SELECT " KEY_COLS " FROM store_keys WHERE store_id = ? "
@@ -333,11 +333,11 @@ int sqi_store_key_list(struct store *st, const char *sid, json_t **ret)
     return rc;
 }
 
-int sqi_store_key_revoke(struct store *st, const char *sid, const char *key_id, json_t **ret)
+int sti_store_key_revoke(struct store *st, const char *sid, const char *key_id, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
     if (!rc) rc = keys_revoke(db, sid, key_id, now);
@@ -353,9 +353,9 @@ int sqi_store_key_revoke(struct store *st, const char *sid, const char *key_id, 
     return rc;
 }
 
-int sqi_store_key_seen(struct store *st, const char *key_id, int64_t at_us)
+int sti_store_key_seen(struct store *st, const char *key_id, int64_t at_us)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char at[TIME_RFC3339_LEN];
     time_fmt_rfc3339(at_us, at, sizeof at);
     struct dbc *db = db_acquire(s->db);
@@ -367,10 +367,10 @@ int sqi_store_key_seen(struct store *st, const char *key_id, int64_t at_us)
 
 /* ---- the console's member search --------------------------------------- */
 
-int sqi_member_search(struct store *st, const char *bid, const char *q, int limit,
+int sti_member_search(struct store *st, const char *bid, const char *q, int limit,
                       const struct actor *who, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *out = json_array();
     /* Consent in the query: a name is read only under a current
@@ -388,13 +388,13 @@ int sqi_member_search(struct store *st, const char *bid, const char *q, int limi
                       "s", bid);
     while (!rc && (int)json_array_size(out) < limit && db_next(cur) == 1) {
         char cid[ID_MAX];
-        sqi_cur_text(cur, 0, cid, sizeof cid);
+        sti_cur_text(cur, 0, cid, sizeof cid);
         uint8_t key[CRYPTO_KEY_LEN];
         char *name = NULL;
         size_t name_len;
         const void *name_enc = db_col_bytes(cur, 2, &name_len);
-        if (sqi_cust_key(s, db, cid, key) == 0 &&
-            sqi_open_field(key, cid, "name", name_enc, name_len, &name) == 0 &&
+        if (sti_cust_key(s, db, cid, key) == 0 &&
+            sti_open_field(key, cid, "name", name_enc, name_len, &name) == 0 &&
             strcasestr(name, q))
             json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "id", cid, "name", name,
                                                  "member_since", db_col_text(cur, 1, NULL)));
@@ -407,7 +407,7 @@ int sqi_member_search(struct store *st, const char *bid, const char *q, int limi
     json_t *v;
     json_array_foreach(out, i, v) {
         if (rc) break;
-        rc = sqi_access_append(db, json_string_value(json_object_get(v, "id")), bid, who, "name",
+        rc = sti_access_append(db, json_string_value(json_object_get(v, "id")), bid, who, "name",
                                "recognition");
     }
     rc = db_tx_end(db, rc);

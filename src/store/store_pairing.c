@@ -1,6 +1,6 @@
 /*
- * sqlite_pairing.c — counter displays paired by a short code (issue 10),
- * for the SQLite backend (migration 0009).
+ * store_pairing.c — counter displays paired by a short code (issue 10;
+ * migration 0009).
  *
  * A pairing goes through three states, each a row change in one
  * transaction:
@@ -11,26 +11,26 @@
  *                          v                                  v key created, row deleted
  *                       removed by the next create          (none)
  *
- * Written against db.h only (no SQLite call), as every query file will be
- * so that both engines run the same texts: the pattern for the others.
+ * Written against db.h only (no engine call), as every query file is, so
+ * that both engines run the same texts.
  *
  * Invariants: only SHA-256 hashes of the secret and the code are stored; the
  * display key is made by the poll that deletes the row (so it is handed out
  * once, and never stored in clear); a claim sets a fresh expiry so that the
  * display has time to collect its key.
  */
-#include "store/sqlite_int.h"
+#include "store/store_int.h"
 #include "util/err.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int sqi_pairing_create(struct store *st, const char *id, const char *secret_hash,
+int sti_pairing_create(struct store *st, const char *id, const char *secret_hash,
                        const char *code_hash, int64_t expires_us, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     time_fmt_rfc3339(expires_us, exp, sizeof exp);
     struct dbc *db = db_acquire(s->db);
     int rc = db_tx_begin(db);
@@ -46,12 +46,12 @@ int sqi_pairing_create(struct store *st, const char *id, const char *secret_hash
     return rc;
 }
 
-int sqi_pairing_poll(struct store *st, const char *id, const char *secret_hash,
+int sti_pairing_poll(struct store *st, const char *id, const char *secret_hash,
                      const char *key_hash, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     json_t *row = NULL, *store = NULL, *out = NULL;
     int rc = db_tx_begin(db);
@@ -100,13 +100,13 @@ int sqi_pairing_poll(struct store *st, const char *id, const char *secret_hash,
     return rc;
 }
 
-int sqi_pairing_claim(struct store *st, const char *bid, const char *sid, const char *code_hash,
+int sti_pairing_claim(struct store *st, const char *bid, const char *sid, const char *code_hash,
                       const char *name, int64_t expires_us, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN], exp[TIME_RFC3339_LEN], did[ID_MAX];
     if (id_new("dsp", did)) return SK_ECRYPTO;
-    sqi_now_text(now);
+    sti_now_text(now);
     time_fmt_rfc3339(expires_us, exp, sizeof exp);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db,

@@ -1,19 +1,19 @@
 /*
- * sqlite_catalogue.c — the SQLite backend's catalogue and purchases (see
- * store.h, item_* and purchase_*).
+ * store_catalogue.c — the catalogue and purchases (see store.h, item_*
+ * and purchase_*).
  *
  * Invariants:
  *  1. A purchase is linked to a customer only when the INSERT itself finds a
  *     current "history" grant for the brand (membership_purposes); a line's
  *     person ("for") is kept only on a linked purchase.
- *  2. Withdrawing "history" or leaving the brand unlinks (sqi_purchases_unlink,
+ *  2. Withdrawing "history" or leaving the brand unlinks (sti_purchases_unlink,
  *     inside the caller's ledger transaction): the rows stay as anonymous
  *     baskets.
  *  3. An Idempotency-Key is stored per brand with the request's hash and the
  *     purchase it made, in the purchase's own transaction: a retry returns
  *     that purchase, a different request under the key is SK_ECONFLICT.
  */
-#include "store/sqlite_int.h"
+#include "store/store_int.h"
 #include "util/err.h"
 #include "util/ids.h"
 
@@ -29,7 +29,7 @@
 /* A row of ITEM_COLS into the API shape. */
 static void item_shape(json_t *row)
 {
-    json_t *tags = sqi_json_parse_text(row, "tags");
+    json_t *tags = sti_json_parse_text(row, "tags");
     json_object_set_new(row, "tags", json_is_array(tags) ? tags : json_array());
     if (!json_is_array(tags)) json_decref(tags);
     json_object_set_new(row, "consumable",
@@ -47,12 +47,12 @@ static int item_read(struct dbc *db, const char *bid, const char *sku, json_t **
     return 0;
 }
 
-int sqi_item_put(struct store *st, const char *bid, const char *sku, json_t *item, json_t **ret,
+int sti_item_put(struct store *st, const char *bid, const char *sku, json_t *item, json_t **ret,
                 int *ret_created)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char now[TIME_RFC3339_LEN];
-    sqi_now_text(now);
+    sti_now_text(now);
     char *tags = json_dumps(json_object_get(item, "tags"), JSON_COMPACT);
     if (!tags) return SK_ENOMEM;
     struct dbc *db = db_acquire(s->db);
@@ -92,18 +92,18 @@ int sqi_item_put(struct store *st, const char *bid, const char *sku, json_t *ite
     return 0;
 }
 
-int sqi_item_get(struct store *st, const char *bid, const char *sku, json_t **ret)
+int sti_item_get(struct store *st, const char *bid, const char *sku, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     int rc = item_read(db, bid, sku, ret);
     db_release(s->db, db);
     return rc;
 }
 
-int sqi_item_list(struct store *st, const char *bid, const struct page *pg, json_t **ret)
+int sti_item_list(struct store *st, const char *bid, const struct page *pg, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows;
     int rc = db_rows(db, &rows,
@@ -182,19 +182,19 @@ static int purchase_read(struct dbc *db, const char *pid, json_t **ret)
     return 0;
 }
 
-int sqi_purchase_create(struct store *st, const char *bid, const char *key, const char *body_hash,
+int sti_purchase_create(struct store *st, const char *bid, const char *key, const char *body_hash,
                        json_t *p, json_t **ret, int *ret_replayed, int *ret_bad_line)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     char id[ID_MAX], now[TIME_RFC3339_LEN], cid[ID_MAX] = "";
     if (id_new("pur", id)) return SK_ECRYPTO;
-    sqi_now_text(now);
+    sti_now_text(now);
     *ret_bad_line = -1;
     *ret_replayed = 0;
     const char *email = json_string_value(json_object_get(p, "customer_email"));
     const char *cust = json_string_value(json_object_get(p, "customer"));
     char eh[65];
-    if (email) sqi_email_hash(s, email, eh);
+    if (email) sti_email_hash(s, email, eh);
     struct dbc *db = db_acquire(s->db);
     json_t *row = NULL, *out = NULL;
     int rc = db_tx_begin(db);
@@ -323,10 +323,10 @@ static int mine_read(struct dbc *db, const char *cid, const char *bid, const cha
     return 0;
 }
 
-int sqi_purchase_list_mine(struct store *st, const char *cid, const char *bid,
+int sti_purchase_list_mine(struct store *st, const char *cid, const char *bid,
                           const struct page *pg, json_t **ret)
 {
-    struct sq_store *s = SQ(st);
+    struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows;
     int rc = db_exec(db, "BEGIN", NULL);
@@ -336,16 +336,16 @@ int sqi_purchase_list_mine(struct store *st, const char *cid, const char *bid,
     }
     db_release(s->db, db);
     if (rc) return rc;
-    *ret = sqi_page_wrap(rows, pg->limit);
+    *ret = sti_page_wrap(rows, pg->limit);
     return 0;
 }
 
-int sqi_purchases_export(struct dbc *db, const char *cid, json_t **ret)
+int sti_purchases_export(struct dbc *db, const char *cid, json_t **ret)
 {
     return mine_read(db, cid, NULL, NULL, -1, ret);
 }
 
-int sqi_purchases_unlink(struct dbc *db, const char *cid, const char *bid)
+int sti_purchases_unlink(struct dbc *db, const char *cid, const char *bid)
 {
     int rc = db_exec(db,
                      "UPDATE purchase_lines SET for_person = NULL WHERE for_person IS NOT NULL "

@@ -1,0 +1,166 @@
+/*
+ * store_int.h — what the files of the store share: its state and
+ * the query helpers (prefix sti_). Nothing outside src/store includes it.
+ *
+ * Queries go through db.h on a connection of s->db (db_acquire), so the
+ * same query files serve SQLite and PostgreSQL; the helpers here take the
+ * caller's connection (struct dbc) and run inside its transaction. They
+ * return 0 or an SK_E* code (a constraint violation is SK_ECONFLICT).
+ */
+#ifndef SK_STORE_INT_H
+#define SK_STORE_INT_H
+
+#include "store/db.h"
+#include "store/store.h"
+#include "util/strmap.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+
+#define POOL_SIZE 8
+#define BUSY_TIMEOUT_MS 5000
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+
+struct st_store {
+    struct store base;
+    struct db *db;                     /* the pool of POOL_SIZE connections (db_sqlite.c) */
+    uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
+    uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
+    uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
+    uint8_t k_service[CRYPTO_KEY_LEN]; /* the service's own keys */
+    uint8_t k_pseudo[CRYPTO_KEY_LEN];  /* pseudonyms of erased customers */
+    pthread_t ckpt;                    /* the WAL checkpointer */
+    int ckpt_running;
+    int ckpt_wake;                     /* a commit saw the WAL pass WAL_WAKE_FRAMES */
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    sqlite3 *ckpt_db;
+};
+
+#define ST(st) ((struct st_store *)(st))
+
+/* queries: db.h on the connections of s->db */
+/* the text of column i into buf (truncated); "" for NULL */
+void sti_cur_text(struct db_cur *cur, int i, char *buf, size_t len);
+json_t *sti_json_parse_text(json_t *row, const char *field);
+
+char *sti_now_text(char buf[TIME_RFC3339_LEN]);
+/* rows fetched with LIMIT n+1 -> {items, next} */
+json_t *sti_page_wrap(json_t *rows, int limit);
+
+/* customer keys and sealed fields */
+int sti_cust_key(struct st_store *s, struct dbc *db, const char *cid,
+                 uint8_t ret[CRYPTO_KEY_LEN]);
+int sti_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                   const char *text, uint8_t **ret, size_t *ret_len);
+int sti_open_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                   const void *blob, size_t len, char **ret);
+int sti_open_json(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,
+                  struct db_cur *cur, int col, json_t **ret);
+void sti_email_hash(struct st_store *s, const char *email, char ret[65]);
+int sti_customer_read(struct st_store *s, struct dbc *db, const char *cid, json_t **ret);
+
+/* consent */
+int sti_load_purposes(struct dbc *db, const char *cid, const char *bid, struct purpose_set *ret);
+json_t *sti_purposes_json(const struct purpose_set *ps);
+int sti_membership_read(struct dbc *db, const char *cid, const char *bid, json_t **ret);
+int sti_prefs_read(struct st_store *s, struct dbc *db, const char *cid, const char *bid,
+                   const char *sql, json_t **ret);
+
+/* the access log (within the caller's transaction) */
+void sti_access_hash(const char *prev, const char *id, const char *cid, const char *bid,
+                     const char *store_id, const char *kind, const char *role,
+                     const char *fields, const char *purpose, const char *at, char ret[65]);
+void sti_access_head(struct dbc *db, const char *cid, char ret[65]);
+int sti_access_append(struct dbc *db, const char *cid, const char *bid, const struct actor *who,
+                      const char *fields, const char *purpose);
+
+/* staff, stores and store keys (store_staff.c) */
+/* fills p's grants and primary role (within the caller's read) */
+int sti_staff_grants_load(struct dbc *db, const char *staff_id, struct principal *p);
+int sti_staff_create(struct store *st, const char *bid, const char *email, const char *name,
+                     json_t *grants, const char *pwhash, json_t **ret);
+int sti_staff_get(struct store *st, const char *bid, const char *sid, json_t **ret);
+int sti_staff_list(struct store *st, const char *bid, const char *store_id,
+                   const struct page *pg, json_t **ret);
+int sti_staff_update(struct store *st, const char *bid, const char *sid, json_t *f,
+                     json_t **ret);
+int sti_staff_login(struct store *st, const char *email, struct login_rec *ret);
+int sti_store_update(struct store *st, const char *bid, const char *sid, json_t *f,
+                     json_t **ret);
+int sti_store_close(struct store *st, const char *bid, const char *sid, json_t **ret);
+int sti_store_key_list(struct store *st, const char *sid, json_t **ret);
+int sti_store_key_revoke(struct store *st, const char *sid, const char *key_id, json_t **ret);
+int sti_store_key_seen(struct store *st, const char *key_id, int64_t at_us);
+int sti_member_search(struct store *st, const char *bid, const char *q, int limit,
+                      const struct actor *who, json_t **ret);
+
+/* catalogue and purchases (store_catalogue.c) */
+int sti_item_put(struct store *st, const char *bid, const char *sku, json_t *item, json_t **ret,
+                 int *ret_created);
+int sti_item_get(struct store *st, const char *bid, const char *sku, json_t **ret);
+int sti_item_list(struct store *st, const char *bid, const struct page *pg, json_t **ret);
+int sti_purchase_create(struct store *st, const char *bid, const char *key, const char *body_hash,
+                        json_t *p, json_t **ret, int *ret_replayed, int *ret_bad_line);
+int sti_purchase_list_mine(struct store *st, const char *cid, const char *bid,
+                           const struct page *pg, json_t **ret);
+/* within the caller's transaction: the customer's purchases at the brand
+ * become anonymous baskets (history withdrawn, brand left) */
+int sti_purchases_unlink(struct dbc *db, const char *cid, const char *bid);
+/* the export's "purchases" section (in the caller's read) */
+int sti_purchases_export(struct dbc *db, const char *cid, json_t **ret);
+
+/* people and households (store_people.c) */
+int sti_person_create(struct store *st, const char *cid, json_t *person, int max, json_t **ret);
+int sti_person_list(struct store *st, const char *cid, json_t **ret);
+int sti_person_get(struct store *st, const char *cid, const char *pid, json_t **ret);
+int sti_person_put(struct store *st, const char *cid, const char *pid, json_t *person,
+                   json_t **ret);
+int sti_person_delete(struct store *st, const char *cid, const char *pid);
+int sti_household_invite(struct store *st, const char *cid, const char *email, int max_pending,
+                         json_t **ret);
+int sti_household_get(struct store *st, const char *cid, json_t **ret);
+int sti_household_answer(struct store *st, const char *cid, const char *iid, int accept,
+                         int max_members);
+int sti_household_cancel(struct store *st, const char *cid, const char *iid);
+int sti_household_unlink(struct store *st, const char *cid, const char *member);
+/* the export's "people" and "household" sections (in the caller's read) */
+int sti_people_export(struct st_store *s, struct dbc *db, const char *cid, json_t *out);
+
+/* suggestions (store_suggest.c) */
+int sti_suggest_stamp(struct store *st, const char *bid, int64_t *ret);
+int sti_suggest_baskets(struct store *st, const char *bid, json_t **ret);
+int sti_suggest_context(struct store *st, const char *bid, const char *cid, json_t **ret);
+int sti_suggest_shown(struct store *st, const char *bid, const char *cid, const char *visit_id,
+                      json_t *list);
+int sti_suggest_outcome(struct store *st, const char *store_id, const char *visit_id,
+                        const char *sku, const char *outcome, const struct actor *who,
+                        char ret_cid[ID_MAX], char ret_bid[ID_MAX]);
+int sti_suggest_dismiss(struct store *st, const char *bid, const char *cid, const char *sku);
+/* the export's "suggestions" section (in the caller's read) */
+int sti_suggestions_export(struct dbc *db, const char *cid, json_t **ret);
+
+/* accounts and one-time password links (store_account.c) */
+int sti_account_pwhash_get(struct store *st, enum principal_kind kind, const char *id,
+                           char ret[CRYPTO_PWHASH_MAX]);
+int sti_account_password_set(struct store *st, enum principal_kind kind, const char *id,
+                             const char *pwhash, const char *keep_token_hash);
+int sti_customer_email_set(struct store *st, const char *cid, const char *email);
+int sti_pwlink_create(struct store *st, enum principal_kind kind, const char *id,
+                      const char *purpose, const char *token_hash, int64_t expires_us);
+int sti_pwlink_use(struct store *st, const char *token_hash, int64_t now_us, const char *pwhash,
+                   struct principal *ret);
+int sti_pwlink_get(struct store *st, const char *token_hash, int64_t now_us, json_t **ret);
+
+/* counter display pairings (store_pairing.c) */
+int sti_pairing_create(struct store *st, const char *id, const char *secret_hash,
+                       const char *code_hash, int64_t expires_us, json_t **ret);
+int sti_pairing_poll(struct store *st, const char *id, const char *secret_hash,
+                     const char *key_hash, json_t **ret);
+int sti_pairing_claim(struct store *st, const char *bid, const char *sid, const char *code_hash,
+                      const char *name, int64_t expires_us, json_t **ret);
+
+#endif
