@@ -1,7 +1,7 @@
 /*
- * db_sqlite.h — what the engine-specific part of the SQLite store (the end
- * of sqlite.c: connection setup, migrations, the WAL hook) needs of the
- * SQLite driver beyond db.h: opening with its own setup, and the raw
+ * db_sqlite.h — what the SQLite opener of the store (store_sqlite.c:
+ * connection setup, migrations, the WAL hook) needs of the SQLite driver
+ * beyond db.h: opening with its own setup, and the raw
  * handle of a connection. Queries go through db.h only. Nothing outside
  * src/store includes it.
  */

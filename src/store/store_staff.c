@@ -419,3 +419,91 @@ int sti_member_search(struct store *st, const char *bid, const char *q, int limi
     *ret = out;
     return 0;
 }
+
+/* ---- stores (create, read, list) -------------------------------------- */
+
+#define STORE_INSERT_COLS "id, brand_id, name, timezone, city, address, beacon_id, created_at"
+#define STORE_COLS STORE_INSERT_COLS ", closed_at"
+
+int sti_store_create(struct store *st, const char *brand_id, json_t *f, json_t **ret)
+{
+    struct st_store *s = ST(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN], beacon[33];
+    uint8_t rnd[16];
+    if (id_new("sto", id) || crypto_random(rnd, sizeof rnd)) return SK_ECRYPTO;
+    hex_encode(rnd, sizeof rnd, beacon);
+    const char *city = json_string_value(json_object_get(f, "city"));
+    const char *address = json_string_value(json_object_get(f, "address"));
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db,
+                    "INSERT INTO stores (" STORE_INSERT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "ssssssss", id, brand_id, json_string_value(json_object_get(f, "name")),
+                    json_string_value(json_object_get(f, "timezone")), city ? city : "",
+                    address ? address : "", beacon, sti_now_text(now));
+    json_t *row = NULL;
+    if (!rc) rc = db_row(db, &row, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", id);
+    db_release(s->db, db);
+    if (!rc) *ret = row;
+    return rc;
+}
+
+int sti_store_get(struct store *st, const char *brand_id, const char *store_id,
+                  json_t **ret)
+{
+    struct st_store *s = ST(st);
+    struct dbc *db = db_acquire(s->db);
+    int rc;
+    if (brand_id)
+        rc = db_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ? AND brand_id = ?",
+                   "ss", store_id, brand_id);
+    else
+        rc = db_row(db, ret, "SELECT " STORE_COLS " FROM stores WHERE id = ?", "s", store_id);
+    db_release(s->db, db);
+    return rc;
+}
+
+int sti_store_list(struct store *st, const char *brand_id, const struct page *pg,
+                   json_t **ret)
+{
+    struct st_store *s = ST(st);
+    struct dbc *db = db_acquire(s->db);
+    json_t *rows;
+    int rc = db_rows(db, &rows,
+                    "SELECT " STORE_COLS " FROM stores WHERE brand_id = ? AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    "ssi", brand_id, pg->after ? pg->after : "", (int64_t)pg->limit + 1);
+    db_release(s->db, db);
+    if (!rc) *ret = sti_page_wrap(rows, pg->limit);
+    return rc;
+}
+
+/* ---- store keys: creation ----------------------------------------------- */
+
+int sti_store_key_create(struct store *st, const char *bid, const char *sid,
+                         enum principal_kind kind, const char *name, const char *hash,
+                         json_t **ret)
+{
+    struct st_store *s = ST(st);
+    char id[ID_MAX], now[TIME_RFC3339_LEN];
+    if (id_new(kind == PRINCIPAL_SCANNER ? "scn" : kind == PRINCIPAL_POS ? "pos" : "dsp", id))
+        return SK_ECRYPTO;
+    sti_now_text(now);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_tx_begin(db);
+    if (!rc)
+        rc = db_exec(db,
+                    "INSERT INTO store_keys (id, brand_id, store_id, kind, name, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "ssssss", id, bid, sid, sti_kind_names[kind], name, now);
+    if (!rc)
+        rc = db_exec(db,
+                    "INSERT INTO tokens (hash, kind, subject_id, brand_id, store_id, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "ssssss", hash, sti_kind_names[kind], id, bid, sid, now);
+    rc = db_tx_end(db, rc);
+    db_release(s->db, db);
+    if (!rc)
+        *ret = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind", sti_kind_names[kind],
+                         "name", name, "brand_id", bid, "store_id", sid, "created_at", now);
+    return rc;
+}
