@@ -1,9 +1,10 @@
 /*
  * store.h — the one storage interface.
  *
- * A backend fills a struct store_ops with designated initializers and embeds
- * struct store first in its own state; callers only ever use st->ops->fn(st,
- * ...). SQLite is the default backend; PostgreSQL goes behind the same table.
+ * One struct store_ops, filled with designated initializers from the query
+ * files (store_ops.c), serves every engine; an engine embeds struct store
+ * first in its own state. Callers only ever use st->ops->fn(st, ...).
+ * SQLite is the default engine; PostgreSQL goes behind the same table.
  *
  * Rules every backend keeps:
  *  - Consent is enforced in the queries: a read on behalf of a brand returns

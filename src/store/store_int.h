@@ -26,32 +26,27 @@
 #include "util/strmap.h"
 #include "util/timeutil.h"
 
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 
-#define POOL_SIZE 8
-#define BUSY_TIMEOUT_MS 5000
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
-
+/* The store's state every engine shares; an engine's own state embeds it
+ * first (struct sqlite_store, store_sqlite.c), as it embeds struct store. */
 struct st_store {
     struct store base;
-    struct db *db;                     /* the pool of POOL_SIZE connections (db_sqlite.c) */
+    struct db *db;                     /* the pool of connections (the engine's driver) */
     uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
     uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
     uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
     uint8_t k_service[CRYPTO_KEY_LEN]; /* the service's own keys */
     uint8_t k_pseudo[CRYPTO_KEY_LEN];  /* pseudonyms of erased customers */
-    pthread_t ckpt;                    /* the WAL checkpointer */
-    int ckpt_running;
-    int ckpt_wake;                     /* a commit saw the WAL pass WAL_WAKE_FRAMES */
-    pthread_mutex_t ckpt_mu;
-    pthread_cond_t ckpt_cv;
-    sqlite3 *ckpt_db;
 };
 
 #define ST(st) ((struct st_store *)(st))
+
+/* Fills ops with every operation of the query files (store_ops.c), and the
+ * engine's name and close. */
+void sti_ops_fill(struct store_ops *ops, const char *name, void (*close)(struct store *st));
 
 /* ---- query helpers (store_common.c) ---------------------------------- */
 /* the text of column i into buf (truncated); "" for NULL */

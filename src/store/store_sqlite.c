@@ -38,104 +38,26 @@
 #include <string.h>
 #include <time.h>
 
-static void sqlite_close(struct store *st);
+#define POOL_SIZE 8
+#define BUSY_TIMEOUT_MS 5000
 
-static const struct store_ops sqlite_ops = {
-    .name = "sqlite",
-    .close = sqlite_close,
-    .operator_create = sti_operator_create,
-    .token_create = sti_token_create,
-    .token_lookup = sti_token_lookup,
-    .token_revoke = sti_token_revoke,
-    .brand_create = sti_brand_create,
-    .brand_get = sti_brand_get,
-    .brand_list = sti_brand_list,
-    .choices_put = sti_choices_put,
-    .choices_get = sti_choices_get,
-    .notice_put = sti_notice_put,
-    .notice_get = sti_notice_get,
-    .staff_create = sti_staff_create,
-    .staff_list = sti_staff_list,
-    .staff_get = sti_staff_get,
-    .staff_update = sti_staff_update,
-    .staff_login = sti_staff_login,
-    .store_update = sti_store_update,
-    .store_close = sti_store_close,
-    .store_key_list = sti_store_key_list,
-    .store_key_revoke = sti_store_key_revoke,
-    .store_key_seen = sti_store_key_seen,
-    .member_search = sti_member_search,
-    .store_create = sti_store_create,
-    .store_get = sti_store_get,
-    .store_list = sti_store_list,
-    .customer_create = sti_customer_create,
-    .customer_login = sti_customer_login,
-    .customer_get = sti_customer_get,
-    .customer_rename = sti_customer_rename,
-    .membership_put = sti_membership_put,
-    .membership_leave = sti_membership_leave,
-    .membership_get = sti_membership_get,
-    .membership_list = sti_membership_list,
-    .consent_ledger = sti_consent_ledger,
-    .preferences_put = sti_preferences_put,
-    .preferences_get = sti_preferences_get,
-    .member_view = sti_member_view,
-    .device_create = sti_device_create,
-    .device_list = sti_device_list,
-    .device_delete = sti_device_delete,
-    .device_each = sti_device_each,
-    .service_key_get = sti_service_key_get,
-    .service_key_put = sti_service_key_put,
-    .store_key_create = sti_store_key_create,
-    .visit_open = sti_visit_open,
-    .visit_close = sti_visit_close,
-    .visit_served = sti_visit_served,
-    .visits_close_open = sti_visits_close_open,
-    .card_data = sti_card_data,
-    .access_log_add = sti_access_log_add,
-    .customer_export = sti_customer_export,
-    .customer_erase = sti_customer_erase,
-    .access_log_verify = sti_access_log_verify,
-    .retention_sweep = sti_retention_sweep,
-    .brand_member_export = sti_brand_member_export,
-    .access_log_list = sti_access_log_list,
-    .item_put = sti_item_put,
-    .item_get = sti_item_get,
-    .item_list = sti_item_list,
-    .purchase_create = sti_purchase_create,
-    .purchase_list_mine = sti_purchase_list_mine,
-    .person_create = sti_person_create,
-    .person_list = sti_person_list,
-    .person_get = sti_person_get,
-    .person_put = sti_person_put,
-    .person_delete = sti_person_delete,
-    .household_invite = sti_household_invite,
-    .household_get = sti_household_get,
-    .household_answer = sti_household_answer,
-    .household_cancel = sti_household_cancel,
-    .household_unlink = sti_household_unlink,
-    .suggest_stamp = sti_suggest_stamp,
-    .suggest_baskets = sti_suggest_baskets,
-    .suggest_context = sti_suggest_context,
-    .suggest_shown = sti_suggest_shown,
-    .suggest_outcome = sti_suggest_outcome,
-    .suggest_dismiss = sti_suggest_dismiss,
-    .account_pwhash_get = sti_account_pwhash_get,
-    .account_password_set = sti_account_password_set,
-    .customer_email_set = sti_customer_email_set,
-    .pwlink_create = sti_pwlink_create,
-    .pwlink_use = sti_pwlink_use,
-    .pwlink_get = sti_pwlink_get,
-    .pairing_create = sti_pairing_create,
-    .pairing_poll = sti_pairing_poll,
-    .pairing_claim = sti_pairing_claim,
+/* A SQLite store: the engine-neutral state (store_int.h) first, so that
+ * ST() and the query files see it as a struct st_store, then what only this
+ * engine needs: the WAL checkpointer (a thread with a connection of its
+ * own, outside the pool). */
+struct sqlite_store {
+    struct st_store st;
+    pthread_t ckpt;   /* the WAL checkpointer */
+    int ckpt_running;
+    int ckpt_wake;    /* a commit saw the WAL pass WAL_WAKE_FRAMES */
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    sqlite3 *ckpt_db;
 };
 
-/* ==== engine-specific: the PostgreSQL store will have its own ===========
- * Everything below speaks SQLite itself, and is the only part of the
- * backend that does: the migrations runner (whole scripts), the WAL
- * checkpointer and its hook, each connection's setup (pragmas, the key
- * store attached), opening and closing. */
+/* The table of operations (store_ops.c) with this engine's name and close,
+ * filled once per process (sqlite_once). */
+static struct store_ops sqlite_ops;
 
 /* ---- migrations -------------------------------------------------------- */
 
@@ -207,7 +129,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *zdb, int frames)
 {
     (void)db;
     (void)zdb;
-    struct st_store *s = arg;
+    struct sqlite_store *s = arg;
     if (frames >= WAL_WAKE_FRAMES) {
         pthread_mutex_lock(&s->ckpt_mu);
         if (!s->ckpt_wake) {
@@ -236,7 +158,7 @@ static int ckpt_busy(void *arg, int n)
  * log past WAL_RESTART_FRAMES, a RESTART checkpoint so that the next
  * writer starts the log over (a passive checkpoint just before leaves
  * only the frames written since for it to copy while writers wait). */
-static int checkpoint_round(struct st_store *s)
+static int checkpoint_round(struct sqlite_store *s)
 {
     static const char *const dbs[] = {"main", "keys"};
     int busy = 0;
@@ -260,7 +182,7 @@ static int checkpoint_round(struct st_store *s)
 
 static void *checkpointer(void *arg)
 {
-    struct st_store *s = arg;
+    struct sqlite_store *s = arg;
     long backoff_ms = 0; /* after a RESTART gave up: a long reader; writers go first */
     pthread_mutex_lock(&s->ckpt_mu);
     while (s->ckpt_running) {
@@ -292,7 +214,7 @@ static void *checkpointer(void *arg)
 
 static void sqlite_close(struct store *st)
 {
-    struct st_store *s = ST(st);
+    struct sqlite_store *s = (struct sqlite_store *)st;
     pthread_mutex_lock(&s->ckpt_mu);
     int was = s->ckpt_running;
     s->ckpt_running = 0;
@@ -303,7 +225,7 @@ static void sqlite_close(struct store *st)
     sqlite3_close(s->ckpt_db);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_cond_destroy(&s->ckpt_cv);
-    db_close(s->db);
+    db_close(s->st.db);
     memset(s, 0, sizeof *s);
     free(s);
 }
@@ -397,46 +319,51 @@ int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN]
 
 /* Once per process, before SQLite starts: no memory statistics, which
  * SQLite keeps under one global mutex that every allocation of every
- * connection takes (requests on two cores queued on it). */
-static void sqlite_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+ * connection takes (requests on two cores queued on it); and the table of
+ * operations. */
+static void sqlite_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sti_ops_fill(&sqlite_ops, "sqlite", sqlite_close);
+}
 
 int store_sqlite_open_keys(const char *path, const char *keys_path,
                            const uint8_t master_key[CRYPTO_KEY_LEN], struct store **ret,
                            char *err, size_t errlen)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
-    pthread_once(&configured, sqlite_configure);
+    pthread_once(&configured, sqlite_once);
     err[0] = '\0';
     char keys[1100];
     if (keys_path) snprintf(keys, sizeof keys, "%s", keys_path);
     else snprintf(keys, sizeof keys, "%s.keys", path);
-    struct st_store *s = calloc(1, sizeof *s);
+    struct sqlite_store *s = calloc(1, sizeof *s);
     if (!s) return SK_ENOMEM;
-    s->base.ops = &sqlite_ops;
+    s->st.base.ops = &sqlite_ops;
     pthread_mutex_init(&s->ckpt_mu, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
-    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper wrap v1", 18, s->k_wrap);
-    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper email v1", 19, s->k_email);
-    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->k_receipt);
-    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper service v1", 21, s->k_service);
-    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper pseudonym v1", 23, s->k_pseudo);
-    int rc = db_sqlite_open_with(path, POOL_SIZE, conn_setup, keys, &s->db, err, errlen);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper wrap v1", 18, s->st.k_wrap);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper email v1", 19, s->st.k_email);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->st.k_receipt);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper service v1", 21, s->st.k_service);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper pseudonym v1", 23, s->st.k_pseudo);
+    int rc = db_sqlite_open_with(path, POOL_SIZE, conn_setup, keys, &s->st.db, err, errlen);
     if (!rc) {
-        struct dbc *c = db_acquire(s->db);
+        struct dbc *c = db_acquire(s->st.db);
         rc = migrate(c, err, errlen);
-        db_release(s->db, c);
+        db_release(s->st.db, c);
     }
     if (!rc) rc = conn_open(path, keys, &s->ckpt_db, err, errlen);
     if (!rc) {
-        db_sqlite_each(s->db, install_wal_hook, s);
+        db_sqlite_each(s->st.db, install_wal_hook, s);
         sqlite3_busy_handler(s->ckpt_db, ckpt_busy, NULL);
         s->ckpt_running = 1;
         if (pthread_create(&s->ckpt, NULL, checkpointer, s)) s->ckpt_running = 0;
     }
     if (rc) {
-        sqlite_close(&s->base);
+        sqlite_close(&s->st.base);
         return rc;
     }
-    *ret = &s->base;
+    *ret = &s->st.base;
     return 0;
 }
