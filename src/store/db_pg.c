@@ -24,14 +24,22 @@
  *     write transaction is READ COMMITTED and first takes a transaction-
  *     scoped advisory lock (PG_WRITE_LOCK); it is released by COMMIT or
  *     ROLLBACK. READ COMMITTED matters: each statement after the lock takes
- *     a fresh snapshot, so it sees the previous writer's commit.
- *  5. Inside a transaction, a statement that fails undoes only itself, as
- *     in SQLite (a store may treat a conflict as "already there" and go on,
- *     e.g. a repeated staff grant): each statement runs between SAVEPOINT
- *     and RELEASE, sent as one pipeline (one round trip), and on failure
- *     the driver rolls back to the savepoint. Without this PostgreSQL would
- *     abort the whole transaction and COMMIT would silently roll it back;
- *     pg_tx_commit also checks that COMMIT really committed.
+ *     a fresh snapshot, so it sees the previous writer's commit. Being
+ *     transaction-scoped, the lock also works behind pgbouncer in
+ *     transaction mode (a session lock would not).
+ *  5. Inside a transaction, a write that fails undoes only itself, as in
+ *     SQLite (a store may treat a conflict as "already there" and go on,
+ *     e.g. a repeated staff grant): each statement other than a SELECT
+ *     runs between SAVEPOINT and RELEASE, sent as one pipeline (one round
+ *     trip), and on failure the driver rolls back to the savepoint.
+ *     Without this PostgreSQL would abort the whole transaction and COMMIT
+ *     would silently roll it back; pg_tx_commit also checks that COMMIT
+ *     really committed. A failed SELECT still aborts the transaction (the
+ *     store ends it on any read error). Cost: each write inside a
+ *     transaction is a subtransaction; past 64 in one transaction the
+ *     server's subtransaction cache overflows and every session's
+ *     snapshots slow down until it ends, so bulk writes belong in
+ *     INSERT ... ON CONFLICT DO NOTHING batches, not a statement a row.
  *  6. A connection goes back to the pool outside any transaction: one left
  *     open by a caller is rolled back on release.
  *  7. The password of the connection string never reaches err or a log
@@ -51,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The key of the advisory lock every write transaction holds; any fixed
  * number will do as long as nothing else in the database uses it ("SKPR"). */
@@ -377,7 +386,7 @@ static int pg__rewrite(struct pg_conn *c, const char *sql)
     return db_placeholders_pg(sql, c->sql, c->sqlcap) >= 0 ? 0 : SK_EINVAL;
 }
 
-/* Inside a transaction: SAVEPOINT, the statement, RELEASE, as one pipeline
+/* Inside a transaction: SAVEPOINT, the write, RELEASE, as one pipeline
  * (invariant 5). Returns the statement's result (NULL if none came). */
 static PGresult *pg__exec_in_tx(PGconn *conn, const char *sql, const struct pg_params *p)
 {
@@ -407,10 +416,31 @@ static PGresult *pg__exec_in_tx(PGconn *conn, const char *sql, const struct pg_p
             if (sync) break;
         }
     }
-    PQexitPipelineMode(conn);
+    if (!PQexitPipelineMode(conn) && PQstatus(conn) == CONNECTION_OK) {
+        /* results left uncollected (a send failed half way): the
+         * connection cannot run another query; start it afresh, which
+         * ends the transaction, as a lost connection would */
+        log_kv(LOG_WARN, "pg.pipeline", "note", "could not leave pipeline mode: reconnecting",
+               NULL);
+        PQclear(stmt);
+        PQreset(conn);
+        return NULL;
+    }
     if (savepoint_ok && PQtransactionStatus(conn) == PQTRANS_INERROR)
         PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT sk_stmt; RELEASE SAVEPOINT sk_stmt"));
     return stmt;
+}
+
+/* A statement that only reads: it starts with SELECT (after white space
+ * and opening parentheses). Only writes raise constraint errors, the ones
+ * a store goes on from; a failed read ends the transaction in the store
+ * anyway, so reads skip the savepoint and its cost. */
+static int pg__is_read(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '(') sql++;
+    return strncasecmp(sql, "SELECT", 6) == 0 &&
+           !((sql[6] >= 'a' && sql[6] <= 'z') || (sql[6] >= 'A' && sql[6] <= 'Z') ||
+             (sql[6] >= '0' && sql[6] <= '9') || sql[6] == '_');
 }
 
 /* Runs one statement; on success *ret holds its result (the caller
@@ -424,7 +454,7 @@ static int pg__run(struct pg_conn *c, PGresult **ret, const char *sql, const cha
     struct pg_params p;
     if ((rc = pg__params(&p, fmt, ap))) return rc;
     PGresult *res;
-    if (PQtransactionStatus(c->conn) == PQTRANS_INTRANS)
+    if (PQtransactionStatus(c->conn) == PQTRANS_INTRANS && !pg__is_read(sql))
         res = pg__exec_in_tx(c->conn, c->sql, &p);
     else
         res = PQexecParams(c->conn, c->sql, p.n, p.types, p.values, p.lengths, p.formats, 0);
@@ -651,6 +681,13 @@ static int pg_tx_begin(struct dbc *dc)
     struct pg_conn *c = (struct pg_conn *)dc;
     static const char sql[] = "BEGIN ISOLATION LEVEL READ COMMITTED; "
                               "SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")";
+    /* PostgreSQL only warns about a BEGIN inside a transaction; SQLite
+     * refuses it, and so does this (a nested write is a bug). */
+    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+        log_kv(LOG_WARN, "pg.error", "sqlstate", "none", "sql", "BEGIN",
+               "note", "a transaction is already open", NULL);
+        return SK_EDB;
+    }
     PGresult *res = PQexec(c->conn, sql);
     int rc = res && pg__ok(res) ? 0 : pg__error(res, sql);
     PQclear(res);

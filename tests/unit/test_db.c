@@ -271,6 +271,8 @@ static void check_transactions(struct db *d)
     assert_int_equal(db_exec(c, "INSERT INTO sk_test_items (id, name) VALUES (1, 'gone')", NULL), 0);
     assert_int_equal(db_exec(c, "UPDATE sk_test_counter SET n = 99", NULL), 0);
     assert_int_equal(count_items(c), 1); /* its own writes are visible to it */
+    assert_int_equal(db_tx_begin(c), SK_EDB); /* no transaction inside one */
+    assert_int_equal(count_items(c), 1);     /* and the open one goes on */
     assert_int_equal(db_tx_end(c, SK_EINVAL), SK_EINVAL);
     assert_int_equal(count_items(c), 0);
     json_t *row = NULL;
