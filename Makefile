@@ -8,6 +8,8 @@ FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
+# test_db's PostgreSQL half runs inside a throwaway cluster (about 4 s each)
+WITH_PG    := $(CURDIR)/scripts/with-pg.sh
 
 .PHONY: all build deps test-deps run test check fuzz fuzz-smoke soak bench bench-wal crash-trials clean
 
@@ -30,12 +32,17 @@ $(ASAN_BUILD)/shopkeeper: test-deps
 run: build
 	@scripts/run.sh $(BUILD)/shopkeeper
 
-# Unit tests and API tests, on the normal build and again under ASan+UBSan.
+# Unit tests and API tests, on the normal build and again under ASan+UBSan;
+# test_db once more on each build with a PostgreSQL cluster to talk to.
 test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@echo "== unit tests =="
 	@cd $(BUILD) && ctest --output-on-failure
+	@echo "== PostgreSQL driver (a throwaway cluster) =="
+	@cd $(BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
 	@echo "== unit tests (ASan + UBSan) =="
 	@cd $(ASAN_BUILD) && ctest --output-on-failure
+	@echo "== PostgreSQL driver (ASan + UBSan, a throwaway cluster) =="
+	@cd $(ASAN_BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
 	@echo "== API tests =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== API tests (ASan + UBSan) =="
@@ -51,6 +58,7 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 # (no sanitizer build, no browsers). `make test` is what CI runs.
 check: test-deps build
 	@cd $(BUILD) && ctest --output-on-failure
+	@cd $(BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 
 # libFuzzer (clang) on every parser of what a client sends: each harness in

@@ -3,16 +3,20 @@
 # The only set-up step: safe to run again, installs only what is missing.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also the test tools (cmocka, pytest, requests,
-#                                    Chromium, Node.js and playwright-core)
+#                                    Chromium, Node.js and playwright-core, the
+#                                    PostgreSQL server)
 #   scripts/install-deps.sh --bench  also R and r-cran-dslabs (MovieLens for the
 #                                    suggestion benchmark)
 set -euo pipefail
 
 # python3-aiosmtpd: the SMTP sink that catches the demo's and the tests' mail
+# libpq-dev: the PostgreSQL client library the PostgreSQL driver is built on
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
-         libsqlite3-dev libssl-dev libcurl4-openssl-dev sqlite3 python3-aiosmtpd)
+         libsqlite3-dev libssl-dev libcurl4-openssl-dev libpq-dev sqlite3 python3-aiosmtpd)
+# postgresql: the server, for the PostgreSQL driver's tests on throwaway
+# clusters (its postgresql-common brings pg_virtualenv: scripts/with-pg.sh)
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium clang
-         fonts-dejavu-core)
+         fonts-dejavu-core postgresql)
 
 BENCH=(r-base-core r-cran-dslabs)
 
