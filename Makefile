@@ -33,7 +33,8 @@ run: build
 	@scripts/run.sh $(BUILD)/shopkeeper
 
 # Unit tests and API tests, on the normal build and again under ASan+UBSan;
-# test_db once more on each build with a PostgreSQL cluster to talk to.
+# test_db once more on each build with a PostgreSQL cluster to talk to, and
+# the API tests once more on PostgreSQL (normal build).
 test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@echo "== unit tests =="
 	@cd $(BUILD) && ctest --output-on-failure
@@ -45,6 +46,8 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@cd $(ASAN_BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
 	@echo "== API tests =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
+	@echo "== API tests on PostgreSQL (a throwaway cluster) =="
+	@SHOPKEEPER_TEST_ENGINE=postgresql SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(WITH_PG) $(PYTHON) -m pytest -q tests/api
 	@echo "== API tests (ASan + UBSan) =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(ASAN_BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== browser tests (Chromium) =="
@@ -54,12 +57,13 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@echo "== fuzz smoke (libFuzzer, a few seconds each) =="
 	@$(MAKE) fuzz-smoke
 
-# The quick tier while iterating: unit and API tests on the normal build only
-# (no sanitizer build, no browsers). `make test` is what CI runs.
+# The quick tier while iterating: unit and API tests on the normal build only,
+# on both engines (no sanitizer build, no browsers). `make test` is what CI runs.
 check: test-deps build
 	@cd $(BUILD) && ctest --output-on-failure
 	@cd $(BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
+	@SHOPKEEPER_TEST_ENGINE=postgresql SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(WITH_PG) $(PYTHON) -m pytest -q tests/api
 
 # libFuzzer (clang) on every parser of what a client sends: each harness in
 # fuzz/ runs FUZZ_SECONDS from the corpus kept in fuzz/corpus/; what it learns

@@ -14,9 +14,10 @@ set -euo pipefail
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
          libsqlite3-dev libssl-dev libcurl4-openssl-dev libpq-dev sqlite3 python3-aiosmtpd)
 # postgresql: the server, for the PostgreSQL driver's tests on throwaway
-# clusters (its postgresql-common brings pg_virtualenv: scripts/with-pg.sh)
+# clusters (its postgresql-common brings pg_virtualenv: scripts/with-pg.sh);
+# python3-psycopg2: the API tests' look at the rows of a PostgreSQL server
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium clang
-         fonts-dejavu-core postgresql)
+         fonts-dejavu-core postgresql python3-psycopg2)
 
 BENCH=(r-base-core r-cran-dslabs)
 

@@ -35,6 +35,9 @@ void db_opts_defaults(struct db_opts *o);
 /* Loads (or, when none was given, creates) the master key and opens the
  * store. Prints a clear error and returns non-zero on failure. */
 int db_open(const struct db_opts *o, struct store **ret);
+/* What --db names, fit to print or log: a file path as it is, a PostgreSQL
+ * connection string without its password. */
+const char *db_opts_describe(const struct db_opts *o, char *buf, size_t len);
 /* Creates an operator and prints nothing; *ret_token gets its bearer token. */
 int operator_new(struct store *st, const char *name, char ret_token[64]);
 /* The base of links people open: url (http:// or https://, trailing '/'
@@ -43,13 +46,16 @@ int operator_new(struct store *st, const char *name, char ret_token[64]);
 int public_url_resolve(const char *url, const char *listen, char *ret, size_t len);
 
 #define DB_OPTS_HELP                                                                       \
-    "  --db PATH            SQLite database file (env SHOPKEEPER_DB;\n"                    \
-    "                       default var/shopkeeper.db)\n"                                  \
+    "  --db PATH|URL        the database (env SHOPKEEPER_DB): a SQLite file (default\n"     \
+    "                       var/shopkeeper.db), or PostgreSQL: a postgresql:// URL or\n"     \
+    "                       libpq key=value pairs\n"                                         \
     "  --master-key FILE    file holding the 32-byte master key as 64 hex digits\n"       \
-    "                       (env SHOPKEEPER_MASTER_KEY; default master.key beside the\n"  \
-    "                       database, generated on first run with a warning)\n"          \
-    "  --keys PATH          the key store: customers' wrapped data keys, kept apart\n"   \
-    "                       from database backups (env SHOPKEEPER_KEYS; default the\n"   \
-    "                       database path + .keys)\n"
+    "                       (env SHOPKEEPER_MASTER_KEY; SQLite: default master.key\n"      \
+    "                       beside the database, generated on first run with a\n"          \
+    "                       warning; PostgreSQL: required, the same on every node)\n"      \
+    "  --keys PATH|URL      the key store: customers' wrapped data keys, kept apart\n"   \
+    "                       from database backups (env SHOPKEEPER_KEYS; SQLite: default\n" \
+    "                       the database path + .keys; PostgreSQL: default the\n"          \
+    "                       database named like --db's + _keys, same server)\n"
 
 #endif

@@ -425,6 +425,8 @@ int cmd_demo(int argc, char **argv)
     }
     struct store *st;
     if (db_open(&dbo, &st)) return 1;
+    char db_shown[512];
+    db_opts_describe(&dbo, db_shown, sizeof db_shown);
     json_t *existing;
     struct page pg = {NULL, 1};
     int rc = st->ops->brand_list(st, &pg, &existing);
@@ -436,7 +438,7 @@ int cmd_demo(int argc, char **argv)
     json_decref(existing);
     if (have) {
         printf("shopkeeper demo: %s already has brands; the demo was not added again\n",
-               dbo.db_path);
+               db_shown);
         store_close(st);
         return 0;
     }
@@ -460,7 +462,7 @@ int cmd_demo(int argc, char **argv)
         }
         close(fd);
     }
-    printf("demo data added to %s\n\n", dbo.db_path);
+    printf("demo data added to %s\n\n", db_shown);
     printf("  operator token:  %s\n", token);
     printf("  staff logins:    admin@, manager@, counter@ + pike-pine.example,\n"
            "                   marlowe-books.example or harrow-vale.example\n");

@@ -347,7 +347,8 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     log_set_level(cfg.log_level);
-    cfg.db_path = dbo.db_path;
+    char db_shown[512];
+    cfg.db_path = db_opts_describe(&dbo, db_shown, sizeof db_shown);
     cfg.master_key_path = dbo.master_key_path;
 
     struct store *st;

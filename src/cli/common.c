@@ -4,6 +4,7 @@
  * loses every sealed field, and production must supply its own.
  */
 #include "cli/cli.h"
+#include "store/db.h"
 #include "util/crypto.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -68,7 +69,13 @@ static int key_create(const char *path, uint8_t key[CRYPTO_KEY_LEN])
 int db_open(const struct db_opts *o, struct store **ret)
 {
     char keypath[1024];
-    int given = o->master_key_path != NULL;
+    int given = o->master_key_path != NULL, pg = db_is_pg(o->db_path);
+    if (pg && !given) {
+        /* nothing sits "beside" a URL, and each node needs the same key */
+        fprintf(stderr, "shopkeeper: a PostgreSQL --db needs --master-key (or "
+                        "SHOPKEEPER_MASTER_KEY): the file of 64 hex digits every node shares\n");
+        return 1;
+    }
     if (given) {
         snprintf(keypath, sizeof keypath, "%s", o->master_key_path);
     } else {
@@ -76,7 +83,7 @@ int db_open(const struct db_opts *o, struct store **ret)
         snprintf(tmp, sizeof tmp, "%s", o->db_path);
         snprintf(keypath, sizeof keypath, "%s/master.key", dirname(tmp));
     }
-    if (mkdir_parent(o->db_path)) return 1;
+    if (!pg && mkdir_parent(o->db_path)) return 1;
     uint8_t key[CRYPTO_KEY_LEN];
     int rc = key_read(keypath, key);
     if (rc == SK_ENOTFOUND && !given) {
@@ -95,13 +102,21 @@ int db_open(const struct db_opts *o, struct store **ret)
         return 1;
     }
     char err[512];
-    rc = store_sqlite_open_keys(o->db_path, o->keys_path, key, ret, err, sizeof err);
+    rc = pg ? store_pg_open(o->db_path, o->keys_path, key, ret, err, sizeof err)
+            : store_sqlite_open_keys(o->db_path, o->keys_path, key, ret, err, sizeof err);
     memset(key, 0, sizeof key);
     if (rc) {
         fprintf(stderr, "shopkeeper: %s\n", err[0] ? err : sk_strerror(rc));
         return 1;
     }
     return 0;
+}
+
+const char *db_opts_describe(const struct db_opts *o, char *buf, size_t len)
+{
+    if (db_is_pg(o->db_path)) db_pg_redact(o->db_path, buf, len);
+    else snprintf(buf, len, "%s", o->db_path);
+    return buf;
 }
 
 int operator_new(struct store *st, const char *name, char ret_token[64])

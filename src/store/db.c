@@ -51,6 +51,31 @@ int db_tx_end(struct dbc *c, int rc)
     return rc;
 }
 
+int db_is_pg(const char *s)
+{
+    if (!s) return 0;
+    if (!strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11)) return 1;
+    /* key=value pairs: a keyword, '=' (a file name may hold '=' too, but
+     * not after one of these words) */
+    static const char *const words[] = {"host=", "dbname=", "port=", "user=", "service=",
+                                        "hostaddr="};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(s, words[i]) == s || (strstr(s, words[i]) && strstr(s, words[i])[-1] == ' '))
+            return 1;
+    return 0;
+}
+
+int db_read_begin(struct dbc *c)
+{
+    return db_exec(c,
+                   c->drv->engine == DB_POSTGRES
+                       ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                       : "BEGIN",
+                   NULL);
+}
+
+void db_read_end(struct dbc *c) { c->drv->tx_rollback(c); }
+
 /* `?` takes the number after the highest one so far (SQLite's rule), `?N`
  * is N; text in single quotes, double-quoted names and -- comments are
  * copied as they are. */

@@ -60,6 +60,7 @@ struct db_driver {
     int (*col_is_null)(struct db_cur *cur, int i);
     json_t *(*cur_row)(struct db_cur *cur); /* the current row as db_row gives it */
     void (*done)(struct db_cur *cur);
+    int (*script)(struct dbc *c, const char *sql); /* several statements, no parameters */
     int (*tx_begin)(struct dbc *c);
     int (*tx_commit)(struct dbc *c);
     void (*tx_rollback)(struct dbc *c);
@@ -77,6 +78,7 @@ struct db_cur {
 };
 
 static inline enum db_engine db_engine(const struct db *d) { return d->drv->engine; }
+static inline enum db_engine db_conn_engine(const struct dbc *c) { return c->drv->engine; }
 static inline struct dbc *db_acquire(struct db *d) { return d->drv->acquire(d); }
 static inline void db_release(struct db *d, struct dbc *c) { d->drv->release(d, c); }
 /* Closes every connection and frees d. NULL is allowed. */
@@ -114,6 +116,17 @@ static inline void db_done(struct db_cur *cur)
     if (cur) cur->drv->done(cur);
 }
 
+/* A text of several statements separated by `;` and no parameters (a
+ * migration), run in order; stops at the first error. */
+static inline int db_script(struct dbc *c, const char *sql) { return c->drv->script(c, sql); }
+
+/* A read that must see one state of the database across its statements (an
+ * export, a training read): begin, the queries, then db_read_end, always.
+ * SQLite: a deferred transaction; PostgreSQL: REPEATABLE READ, READ ONLY.
+ * No write may run inside it. */
+int db_read_begin(struct dbc *c);
+void db_read_end(struct dbc *c);
+
 /* A write: begin, then db_tx_end(c, rc) commits when rc is 0, else rolls
  * back; it returns the final rc (a failed commit is SK_EDB). */
 static inline int db_tx_begin(struct dbc *c) { return c->drv->tx_begin(c); }
@@ -123,6 +136,15 @@ int db_tx_end(struct dbc *c, int rc);
  * in words (never a password from conninfo). */
 int db_sqlite_open(const char *path, unsigned pool, struct db **ret, char *err, size_t errlen);
 int db_pg_open(const char *conninfo, unsigned pool, struct db **ret, char *err, size_t errlen);
+/* The same server and settings as conninfo, but the database dbname (NULL:
+ * conninfo's own). */
+int db_pg_open_as(const char *conninfo, const char *dbname, unsigned pool, struct db **ret,
+                  char *err, size_t errlen);
+/* conninfo as key=value pairs without the password, for logs and messages. */
+int db_pg_redact(const char *conninfo, char *buf, size_t len);
+/* 1 when s names a PostgreSQL database (a postgresql:// or postgres:// URI,
+ * or key=value pairs) rather than a SQLite file. */
+int db_is_pg(const char *s);
 
 /* For drivers: rewrites `?` and `?N` placeholders (outside quotes) to
  * PostgreSQL's `$N` into buf; the number of parameters, or -1 when buf is

@@ -16,10 +16,11 @@
  *     the hash lookup a cache of rewritten texts would need, so none is kept.
  *  3. Parameters and results travel as text, except bytes ('b'), sent as a
  *     binary bytea parameter (OID 17) so that no escaping is needed. A text
- *     parameter has no declared type (the server infers one from where it
- *     stands: a column, a comparison); where nothing says, the SQL says
- *     CAST(? AS TEXT). An integer parameter is int8, so arithmetic on it is
- *     done in 64 bits as SQLite does.
+ *     parameter is declared text (OID 25) and an integer int8, so that
+ *     `? IS NULL` and other places where nothing else says a type work as
+ *     on SQLite, and arithmetic on an integer is done in 64 bits as SQLite
+ *     does; the schema's columns are TEXT, BIGINT and BYTEA only, so a text
+ *     never meets a number (a query that compares one casts it).
  *  4. Writers exclude each other like SQLite's BEGIN IMMEDIATE (db.h): a
  *     write transaction is READ COMMITTED and first takes a transaction-
  *     scoped advisory lock (PG_WRITE_LOCK); it is released by COMMIT or
@@ -72,6 +73,7 @@ enum {
     PG_INT8 = 20,
     PG_INT2 = 21,
     PG_INT4 = 23,
+    PG_TEXT = 25,
     PG_FLOAT4 = 700,
     PG_FLOAT8 = 701,
     PG_NUMERIC = 1700,
@@ -152,10 +154,13 @@ static void pg__notice(void *arg, const PGresult *res)
 
 /* Opens one connection; NULL with err filled on failure. client_encoding
  * is forced to UTF-8 because rows become JSON, which is UTF-8. */
-static PGconn *pg__connect(const char *conninfo, const char *password, char *err, size_t errlen)
+static PGconn *pg__connect(const char *conninfo, const char *dbname, const char *password,
+                           char *err, size_t errlen)
 {
-    const char *keys[] = {"dbname", "client_encoding", "fallback_application_name", NULL};
-    const char *vals[] = {conninfo, "UTF8", "shopkeeper", NULL};
+    /* a second "dbname" is a plain name and overrides the string's */
+    const char *keys[] = {"dbname", "client_encoding", "fallback_application_name",
+                          dbname ? "dbname" : NULL, NULL};
+    const char *vals[] = {conninfo, "UTF8", "shopkeeper", dbname, NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
         pg__message(err, errlen, "PostgreSQL: out of memory", "", NULL);
@@ -233,6 +238,33 @@ static void pg_close(struct db *d)
 
 int db_pg_open(const char *conninfo, unsigned pool, struct db **ret, char *err, size_t errlen)
 {
+    return db_pg_open_as(conninfo, NULL, pool, ret, err, errlen);
+}
+
+int db_pg_redact(const char *conninfo, char *buf, size_t len)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &perr);
+    PQfreemem(perr);
+    if (!opts) {
+        snprintf(buf, len, "(a PostgreSQL connection string that does not parse)");
+        return SK_EINVAL;
+    }
+    size_t n = 0;
+    buf[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || !o->val[0] || strcmp(o->keyword, "password") == 0) continue;
+        int w = snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "", o->keyword, o->val);
+        if (w < 0 || (size_t)w >= len - n) break;
+        n += (size_t)w;
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
+int db_pg_open_as(const char *conninfo, const char *dbname, unsigned pool, struct db **ret,
+                  char *err, size_t errlen)
+{
     if (pool == 0) pool = 1;
     /* Parse first: libpq's own parse errors quote the token they choke on,
      * which may be the password, so this message is ours. */
@@ -271,7 +303,8 @@ int db_pg_open(const char *conninfo, unsigned pool, struct db **ret, char *err, 
         struct pg_conn *c = &db->conns[i];
         c->base.drv = &pg_driver;
         c->owner = db;
-        if (!(c->conn = pg__connect(conninfo ? conninfo : "", db->password, err, errlen))) {
+        if (!(c->conn = pg__connect(conninfo ? conninfo : "", dbname, db->password, err,
+                                    errlen))) {
             pg_close(&db->base);
             return SK_EDB;
         }
@@ -295,7 +328,7 @@ static int pg__error(const PGresult *res, const char *sql)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (state && strncmp(state, "23", 2) == 0) return SK_ECONFLICT;
-    char head[96];
+    char head[1024];
     snprintf(head, sizeof head, "%s", sql);
     log_kv(LOG_WARN, "pg.error", "sqlstate", state ? state : "none", "sql", head, NULL);
     return SK_EDB;
@@ -341,6 +374,7 @@ static int pg__params(struct pg_params *p, const char *fmt, va_list ap)
         switch (fmt[i]) {
         case 's':
             p->values[i] = va_arg(ap, const char *);
+            p->types[i] = PG_TEXT;
             break;
         case 'i':
             snprintf(p->ints[i], sizeof p->ints[i], "%" PRId64, va_arg(ap, int64_t));
@@ -495,13 +529,18 @@ static json_t *pg__row_json(const PGresult *res, int r)
         case PG_INT8:
             j = json_integer(strtoll(v, NULL, 10));
             break;
+        case PG_NUMERIC: /* sum() of integers: an integer, as SQLite gives */
+            if (!strpbrk(v, ".eEN")) {
+                j = json_integer(strtoll(v, NULL, 10));
+                break;
+            }
+            /* fall through */
         case PG_FLOAT4:
         case PG_FLOAT8:
-        case PG_NUMERIC:
             j = json_real(strtod(v, NULL)); /* NULL for NaN and infinities: */
             break;                          /* those stay text below */
-        case PG_BOOL:
-            j = json_boolean(v[0] == 't');
+        case PG_BOOL: /* 1 or 0, as SQLite gives a comparison */
+            j = json_integer(v[0] == 't');
             break;
         case PG_BYTEA:
             continue;
@@ -719,6 +758,17 @@ static void pg_tx_rollback(struct dbc *dc)
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) PQclear(PQexec(c->conn, "ROLLBACK"));
 }
 
+/* The simple protocol runs a text of several statements in order and stops
+ * at the first error (the caller's transaction then rolls back). */
+static int pg_script(struct dbc *dc, const char *sql)
+{
+    struct pg_conn *c = (struct pg_conn *)dc;
+    PGresult *res = PQexec(c->conn, sql);
+    int rc = res && pg__ok(res) ? 0 : pg__error(res, "(script)");
+    PQclear(res);
+    return rc;
+}
+
 static const struct db_driver pg_driver = {
     .name = "postgresql",
     .engine = DB_POSTGRES,
@@ -737,6 +787,7 @@ static const struct db_driver pg_driver = {
     .col_is_null = pg_col_is_null,
     .cur_row = pg_cur_row,
     .done = pg_done,
+    .script = pg_script,
     .tx_begin = pg_tx_begin,
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,

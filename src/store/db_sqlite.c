@@ -15,6 +15,7 @@
  */
 #include "store/db_sqlite.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/strmap.h"
 
 #include <pthread.h>
@@ -397,6 +398,14 @@ static void sq_tx_rollback(struct dbc *c)
     sqlite3_exec(((struct sq_dbc *)c)->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static int sq_script(struct dbc *c, const char *sql)
+{
+    sqlite3 *h = ((struct sq_dbc *)c)->h;
+    if (sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK) return 0;
+    log_kv(LOG_WARN, "sqlite.error", "error", sqlite3_errmsg(h), "sql", "(script)", NULL);
+    return SK_EDB;
+}
+
 static const struct db_driver sq_driver = {
     .name = "sqlite",
     .engine = DB_SQLITE,
@@ -415,6 +424,7 @@ static const struct db_driver sq_driver = {
     .col_is_null = sq_col_is_null,
     .cur_row = sq_cur_row,
     .done = sq_done,
+    .script = sq_script,
     .tx_begin = sq_tx_begin,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,

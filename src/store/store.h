@@ -354,6 +354,14 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
 int store_sqlite_open(const char *path, const uint8_t master_key[CRYPTO_KEY_LEN],
                       struct store **ret, char *err, size_t errlen);
 
+/* Opens the PostgreSQL backend (conninfo: a postgresql:// URI or key=value
+ * pairs), applying pending migrations. The key store is a database of its
+ * own: keys_conninfo, by default the data's database name + "_keys" on the
+ * same server; it must exist (store_pg.c). */
+int store_pg_open(const char *conninfo, const char *keys_conninfo,
+                  const uint8_t master_key[CRYPTO_KEY_LEN], struct store **ret, char *err,
+                  size_t errlen);
+
 static inline void store_close(struct store *st)
 {
     if (st) st->ops->close(st);

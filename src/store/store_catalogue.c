@@ -329,10 +329,10 @@ int sti_purchase_list_mine(struct store *st, const char *cid, const char *bid,
     struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *rows;
-    int rc = db_exec(db, "BEGIN", NULL);
+    int rc = db_read_begin(db);
     if (!rc) {
         rc = mine_read(db, cid, bid, pg->after, (int64_t)pg->limit + 1, &rows);
-        db_exec(db, "COMMIT", NULL);
+        db_read_end(db);
     }
     db_release(s->db, db);
     if (rc) return rc;
@@ -342,7 +342,7 @@ int sti_purchase_list_mine(struct store *st, const char *cid, const char *bid,
 
 int sti_purchases_export(struct dbc *db, const char *cid, json_t **ret)
 {
-    return mine_read(db, cid, NULL, NULL, -1, ret);
+    return mine_read(db, cid, NULL, NULL, INT64_MAX, ret);
 }
 
 int sti_purchases_unlink(struct dbc *db, const char *cid, const char *bid)

@@ -51,13 +51,49 @@ json_t *sti_page_wrap(json_t *rows, int limit)
 
 /* ---- customer keys and sealed fields ----------------------------------- */
 
+/* The key store's connection for a query: the caller's when the key store
+ * is attached to it (SQLite), else one of the key store's own pool. */
+static struct dbc *keys_conn(struct st_store *s, struct dbc *db)
+{
+    return s->keys ? db_acquire(s->keys) : db;
+}
+
+static void keys_done(struct st_store *s, struct dbc *k)
+{
+    if (s->keys) db_release(s->keys, k);
+}
+
+int sti_key_put(struct st_store *s, struct dbc *db, const char *cid, const void *wrapped,
+                size_t len, const char *now)
+{
+    struct dbc *k = keys_conn(s, db);
+    int rc = db_exec(k,
+                     "INSERT INTO keys.customer_keys (customer_id, wrapped_key, created_at) "
+                     "VALUES (?, ?, ?)",
+                     "sbs", cid, wrapped, len, now);
+    keys_done(s, k);
+    return rc;
+}
+
+int sti_key_delete(struct st_store *s, struct dbc *db, const char *cid)
+{
+    struct dbc *k = keys_conn(s, db);
+    int rc = db_exec(k, "DELETE FROM keys.customer_keys WHERE customer_id = ?", "s", cid);
+    keys_done(s, k);
+    return rc;
+}
+
 int sti_cust_key(struct st_store *s, struct dbc *db, const char *cid,
                  uint8_t ret[CRYPTO_KEY_LEN])
 {
     struct db_cur *cur;
-    int rc = db_query(db, &cur, "SELECT wrapped_key FROM keys.customer_keys WHERE customer_id = ?",
+    struct dbc *k = keys_conn(s, db);
+    int rc = db_query(k, &cur, "SELECT wrapped_key FROM keys.customer_keys WHERE customer_id = ?",
                       "s", cid);
-    if (rc) return rc;
+    if (rc) {
+        keys_done(s, k);
+        return rc;
+    }
     rc = SK_ENOTFOUND;
     if (db_next(cur) == 1) {
         char aad[ID_MAX + 8];
@@ -74,6 +110,7 @@ int sti_cust_key(struct st_store *s, struct dbc *db, const char *cid,
         }
     }
     db_done(cur);
+    keys_done(s, k);
     return rc;
 }
 

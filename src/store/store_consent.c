@@ -81,7 +81,7 @@ static int ledger_append(struct st_store *s, struct dbc *db, const char *cid, co
     "SELECT MIN(v) AS v FROM (SELECT e.purpose, MAX(e.notice_version) AS v "                 \
     "FROM consent_events e JOIN membership_purposes mp ON mp.brand_id = e.brand_id AND "     \
     "mp.customer_id = e.customer_id AND mp.purpose = e.purpose "                             \
-    "WHERE e.customer_id = ? AND e.brand_id = ? AND e.action = 'grant' GROUP BY e.purpose)"
+    "WHERE e.customer_id = ? AND e.brand_id = ? AND e.action = 'grant' GROUP BY e.purpose) g"
 
 int sti_membership_read(struct dbc *db, const char *cid, const char *bid, json_t **ret)
 {

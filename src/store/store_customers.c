@@ -86,17 +86,15 @@ int sti_customer_create(struct store *st, const char *name, const char *email,
     sti_now_text(now);
     struct dbc *db = db_acquire(s->db);
     rc = db_tx_begin(db);
+    /* the key first (store_int.h: a key store of its own commits it now) */
+    if (!rc) rc = sti_key_put(s, db, id, wrapped, wlen, now);
     if (!rc)
         rc = db_exec(db,
                     "INSERT INTO customers (id, email_hash, email_enc, name_enc, password_hash, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     "ssbbss", id, eh, email_enc, elen, name_enc, nlen, pwhash, now);
-    if (!rc)
-        rc = db_exec(db,
-                    "INSERT INTO keys.customer_keys (customer_id, wrapped_key, created_at) VALUES "
-                    "(?, ?, ?)",
-                    "sbs", id, wrapped, wlen, now);
     rc = db_tx_end(db, rc);
+    if (rc && s->keys) sti_key_delete(s, db, id); /* the account was not made */
     db_release(s->db, db);
     if (!rc)
         *ret = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "name", name, "email", email,

@@ -35,6 +35,8 @@
 struct st_store {
     struct store base;
     struct db *db;                     /* the pool of connections (the engine's driver) */
+    struct db *keys;                   /* the key store's own pool; NULL: attached to db's
+                                        * connections as schema "keys" (SQLite) */
     uint8_t k_wrap[CRYPTO_KEY_LEN];    /* wraps customer data keys */
     uint8_t k_email[CRYPTO_KEY_LEN];   /* keyed hash of customer emails */
     uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
@@ -48,6 +50,10 @@ struct st_store {
  * engine's name and close. */
 void sti_ops_fill(struct store_ops *ops, const char *name, void (*close)(struct store *st));
 
+/* Brings the schema on c up to date (store_migrate.c, migrations.h); err
+ * says why not. */
+int sti_migrate(struct dbc *c, char *err, size_t errlen);
+
 /* ---- query helpers (store_common.c) ---------------------------------- */
 /* the text of column i into buf (truncated); "" for NULL */
 void sti_cur_text(struct db_cur *cur, int i, char *buf, size_t len);
@@ -60,7 +66,18 @@ char *sti_now_text(char buf[TIME_RFC3339_LEN]);
 /* rows fetched with LIMIT n+1 -> {items, next} */
 json_t *sti_page_wrap(json_t *rows, int limit);
 
-/* customer keys and sealed fields (store_common.c) */
+/* customer keys and sealed fields (store_common.c). The key store holds
+ * each customer's data key in keys.customer_keys. Attached (SQLite: a file
+ * of its own, attached to every connection) its writes are part of the
+ * caller's transaction; in a database of its own (PostgreSQL, s->keys)
+ * they commit at once, so callers order them to fail safe: a key is
+ * written before the rows it seals (a failure leaves a key that opens
+ * nothing, which the caller removes), and destroyed before the rows it
+ * sealed are deleted (a failure leaves rows no one can read, which the
+ * erasure's retry deletes). */
+int sti_key_put(struct st_store *s, struct dbc *db, const char *cid, const void *wrapped,
+                size_t len, const char *now);
+int sti_key_delete(struct st_store *s, struct dbc *db, const char *cid);
 int sti_cust_key(struct st_store *s, struct dbc *db, const char *cid,
                  uint8_t ret[CRYPTO_KEY_LEN]);
 int sti_seal_field(const uint8_t key[CRYPTO_KEY_LEN], const char *cid, const char *field,

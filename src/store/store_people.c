@@ -325,10 +325,10 @@ int sti_household_get(struct store *st, const char *cid, json_t **ret)
 {
     struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
-    int rc = db_exec(db, "BEGIN", NULL);
+    int rc = db_read_begin(db);
     if (!rc) {
         rc = household_read(s, db, cid, ret);
-        db_exec(db, "COMMIT", NULL);
+        db_read_end(db);
     }
     db_release(s->db, db);
     return rc;
@@ -444,8 +444,8 @@ int sti_household_answer(struct store *st, const char *cid, const char *iid, int
         json_decref(n);
         if (!rc)
             rc = db_exec(db,
-                         "INSERT OR IGNORE INTO household_members (customer_id, member_id, "
-                         "since) VALUES (?1, ?2, ?3), (?2, ?1, ?3)",
+                         "INSERT INTO household_members (customer_id, member_id, since) VALUES "
+                         "(?1, ?2, ?3), (?2, ?1, ?3) ON CONFLICT DO NOTHING",
                          "sss", cid, inviter, now);
         /* the link is the record now; the other direction's invitation, if
          * any, is answered by it too */

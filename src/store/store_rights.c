@@ -7,10 +7,10 @@
  *  1. An export is read in one transaction, so its sections agree.
  *  2. Erasure deletes every row with the customer's id (the tables are
  *     found from the schema, so a new one cannot be forgotten) and destroys
- *     the data key, in one transaction; consent entries stay under a
- *     pseudonym derived from the id with a key of the service. Its schema
- *     query and PRAGMA are SQLite's texts: the PostgreSQL store gives its
- *     own beside them (db.h).
+ *     the data key, in one transaction (a key store of its own: the key
+ *     first, store_int.h); consent entries stay under a pseudonym derived
+ *     from the id with a key of the service. The schema query has a text
+ *     per engine, side by side.
  *  3. The retention sweep anchors each customer's access-log chain at the
  *     newest entry it removes, so what remains still verifies.
  *  4. A brand's export is under current grants, as member_view, and logged.
@@ -34,7 +34,7 @@ int sti_customer_export(struct store *st, const char *cid, json_t **ret)
     struct dbc *db = db_acquire(s->db);
     json_t *out = json_object(), *v = NULL;
     /* one read transaction: a consistent snapshot of everything */
-    int rc = db_exec(db, "BEGIN", NULL);
+    int rc = db_read_begin(db);
     if (!rc) rc = sti_customer_read(s, db, cid, &v);
     if (!rc) json_object_set_new(out, "profile", v);
     json_t *members = json_array(), *rows = NULL;
@@ -100,7 +100,7 @@ int sti_customer_export(struct store *st, const char *cid, json_t **ret)
                     "s", cid);
     if (!rc) json_object_set_new(out, "access_log", v);
     if (!rc) rc = sti_people_export(s, db, cid, out);
-    db_exec(db, "COMMIT", NULL);
+    db_read_end(db);
     db_release(s->db, db);
     if (rc) {
         json_decref(out);
@@ -123,18 +123,31 @@ int sti_customer_erase(struct store *st, const char *cid, char ret_pseudonym[ID_
     int rc = db_tx_begin(db);
     if (!rc) rc = db_row(db, &row, "SELECT id FROM customers WHERE id = ?", "s", cid);
     if (!rc) json_decref(row);
+    /* destroying the data key makes every copy of the sealed fields
+     * unreadable, backups included; first (store_int.h: a key store of its
+     * own commits it now) */
+    if (!rc) rc = sti_key_delete(s, db, cid);
     /* the ledger is kept, pseudonymised: proof of what was consented to,
      * linked to no one (docs/privacy.md) */
     if (!rc)
         rc = db_exec(db, "UPDATE consent_events SET customer_id = ? WHERE customer_id = ?", "ss",
                     pseudo, cid);
-    if (!rc) rc = db_exec(db, "PRAGMA defer_foreign_keys = ON", NULL);
     /* every other table with a customer_id column, found from the schema so
-     * a new table cannot be forgotten */
+     * a new table cannot be forgotten; SQLite checks foreign keys at the
+     * commit (the tables come in no particular order), PostgreSQL's
+     * cascade as each row goes */
+    int pg = db_conn_engine(db) == DB_POSTGRES;
+    if (!rc && !pg) rc = db_exec(db, "PRAGMA defer_foreign_keys = ON", NULL);
     if (!rc)
         rc = db_rows(db, &tables,
-                    "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE "
-                    "m.type = 'table' AND p.name = 'customer_id' AND m.name <> 'consent_events'",
+                    pg ? "SELECT c.table_name AS name FROM information_schema.columns c JOIN "
+                         "information_schema.tables t ON t.table_schema = c.table_schema AND "
+                         "t.table_name = c.table_name WHERE c.table_schema = current_schema() "
+                         "AND t.table_type = 'BASE TABLE' AND c.column_name = 'customer_id' "
+                         "AND c.table_name <> 'consent_events' ORDER BY 1"
+                       : "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE "
+                         "m.type = 'table' AND p.name = 'customer_id' AND m.name <> "
+                         "'consent_events'",
                     NULL);
     size_t i;
     json_t *t;
@@ -148,8 +161,6 @@ int sti_customer_erase(struct store *st, const char *cid, char ret_pseudonym[ID_
     json_decref(tables);
     if (!rc) rc = db_exec(db, "DELETE FROM tokens WHERE subject_id = ?", "s", cid);
     if (!rc) rc = db_exec(db, "DELETE FROM customers WHERE id = ?", "s", cid);
-    /* destroying the data key makes every copy of the sealed fields unreadable */
-    if (!rc) rc = db_exec(db, "DELETE FROM keys.customer_keys WHERE customer_id = ?", "s", cid);
     rc = db_tx_end(db, rc);
     db_release(s->db, db);
     if (!rc && ret_pseudonym) memcpy(ret_pseudonym, pseudo, ID_MAX);

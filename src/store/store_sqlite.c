@@ -1,8 +1,8 @@
 /*
  * store_sqlite.c — the SQLite engine of the store: what only SQLite needs
- * (the migrations runner, the WAL checkpointer and its hook, each
- * connection's setup with the key store attached, opening and closing) and
- * the store_sqlite_open* entry points. With db_sqlite.c it is the only file
+ * (the WAL checkpointer and its hook, each connection's setup with the key
+ * store attached, opening and closing) and the store_sqlite_open* entry
+ * points; the migrations runner is shared (store_migrate.c). With db_sqlite.c it is the only file
  * that calls SQLite; the queries are the shared store_*.c files, on db.h.
  *
  * Invariants:
@@ -26,7 +26,6 @@
  */
 #include "store/store_int.h"
 #include "store/db_sqlite.h"
-#include "store/migrations.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -58,62 +57,6 @@ struct sqlite_store {
 /* The table of operations (store_ops.c) with this engine's name and close,
  * filled once per process (sqlite_once). */
 static struct store_ops sqlite_ops;
-
-/* ---- migrations -------------------------------------------------------- */
-
-/* Brings the schema up to date on c; each script runs whole through the
- * raw handle (sqlite3_exec: several statements a text). */
-static int migrate(struct dbc *c, char *err, size_t errlen)
-{
-    sqlite3 *db = db_sqlite_handle(c);
-    if (db_exec(c,
-               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-               "name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-               NULL)) {
-        snprintf(err, errlen, "cannot create schema_migrations: %s", sqlite3_errmsg(db));
-        return SK_EDB;
-    }
-    json_t *row;
-    int64_t have = 0;
-    if (db_row(c, &row, "SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations", NULL) ==
-        0) {
-        have = json_integer_value(json_object_get(row, "v"));
-        json_decref(row);
-    }
-    int64_t known = store_migrations_count
-                        ? store_migrations[store_migrations_count - 1].version
-                        : 0;
-    if (have > known) {
-        snprintf(err, errlen,
-                 "the database is at schema version %lld but this shopkeeper knows only up to "
-                 "%lld: it was written by a newer version; upgrade shopkeeper or use another "
-                 "--db",
-                 (long long)have, (long long)known);
-        return SK_EVERSION;
-    }
-    for (size_t i = 0; i < store_migrations_count; i++) {
-        const struct migration *m = &store_migrations[i];
-        /* versions may have gaps: apply each one not yet recorded */
-        if (db_row(c, &row, "SELECT version FROM schema_migrations WHERE version = ?", "i",
-                   (int64_t)m->version) == 0) {
-            json_decref(row);
-            continue;
-        }
-        char now[TIME_RFC3339_LEN];
-        int rc = db_tx_begin(c);
-        if (!rc && sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK) rc = SK_EDB;
-        if (rc) snprintf(err, errlen, "migration %s failed: %s", m->name, sqlite3_errmsg(db));
-        if (!rc)
-            rc = db_exec(c, "INSERT INTO schema_migrations VALUES (?, ?, ?)", "iss",
-                        (int64_t)m->version, m->name, sti_now_text(now));
-        rc = db_tx_end(c, rc);
-        if (rc) {
-            if (!*err) snprintf(err, errlen, "migration %s could not be recorded", m->name);
-            return rc;
-        }
-    }
-    return 0;
-}
 
 /* ---- the WAL checkpointer ----------------------------------------------
  * Sizes in WAL frames (one page, 4 KiB, each): at ~500 purchases a second
@@ -350,7 +293,7 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
     int rc = db_sqlite_open_with(path, POOL_SIZE, conn_setup, keys, &s->st.db, err, errlen);
     if (!rc) {
         struct dbc *c = db_acquire(s->st.db);
-        rc = migrate(c, err, errlen);
+        rc = sti_migrate(c, err, errlen);
         db_release(s->st.db, c);
     }
     if (!rc) rc = conn_open(path, keys, &s->ckpt_db, err, errlen);

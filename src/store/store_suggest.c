@@ -15,14 +15,26 @@ int sti_suggest_stamp(struct store *st, const char *bid, int64_t *ret)
     struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *row;
+    /* what changes when a purchase or an item is added, changed or removed
+     * (the newest purchase's id rises: a removal and an addition between two
+     * stamps still change it), folded into one number */
     int rc = db_row(db, &row,
-                    "SELECT (SELECT count(*) FROM purchases WHERE brand_id = ?1) * 1000003 + "
-                    "(SELECT count(*) FROM items WHERE brand_id = ?1) + "
-                    "(SELECT coalesce(max(rowid), 0) FROM purchases WHERE brand_id = ?1) AS v",
+                    "SELECT (SELECT count(*) FROM purchases WHERE brand_id = ?1) AS np, "
+                    "(SELECT count(*) FROM items WHERE brand_id = ?1) AS ni, "
+                    "(SELECT max(id) FROM purchases WHERE brand_id = ?1) AS lp, "
+                    "(SELECT max(updated_at) FROM items WHERE brand_id = ?1) AS li",
                     "s", bid);
     db_release(s->db, db);
     if (rc) return rc;
-    *ret = json_integer_value(json_object_get(row, "v"));
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the four */
+    char buf[160];
+    snprintf(buf, sizeof buf, "%lld|%lld|%s|%s",
+             (long long)json_integer_value(json_object_get(row, "np")),
+             (long long)json_integer_value(json_object_get(row, "ni")),
+             json_string_value(json_object_get(row, "lp")) ? json_string_value(json_object_get(row, "lp")) : "",
+             json_string_value(json_object_get(row, "li")) ? json_string_value(json_object_get(row, "li")) : "");
+    for (const char *p = buf; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    *ret = (int64_t)(h >> 1);
     json_decref(row);
     return 0;
 }
@@ -32,7 +44,7 @@ int sti_suggest_baskets(struct store *st, const char *bid, json_t **ret)
     struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     json_t *items = NULL, *lines = NULL;
-    int rc = db_exec(db, "BEGIN", NULL);
+    int rc = db_read_begin(db);
     if (!rc)
         rc = db_rows(db, &items,
                      "SELECT sku, title, category, maker, tags, released, consumable FROM "
@@ -44,7 +56,7 @@ int sti_suggest_baskets(struct store *st, const char *bid, json_t **ret)
                      "pu ON pu.id = l.purchase_id WHERE pu.brand_id = ? ORDER BY "
                      "l.purchase_id, l.n",
                      "s", bid);
-    db_exec(db, "COMMIT", NULL);
+    db_read_end(db);
     db_release(s->db, db);
     if (rc) {
         json_decref(items);
@@ -69,7 +81,7 @@ int sti_suggest_context(struct store *st, const char *bid, const char *cid, json
     struct purpose_set ps;
     purpose_set_init(&ps);
     json_t *out = json_object(), *v = NULL;
-    int rc = db_exec(db, "BEGIN", NULL);
+    int rc = db_read_begin(db);
     if (!rc) {
         json_t *row;
         rc = db_row(db, &row, "SELECT 1 AS m FROM memberships WHERE customer_id = ? AND brand_id = ?",
@@ -97,11 +109,15 @@ int sti_suggest_context(struct store *st, const char *bid, const char *cid, json
          * (brand_id, at) index over every purchase of the brand to skip the
          * sort (419 ms p99 at 116k purchases, bench_suggest_svc); one
          * customer's purchases are few, so look them up and sort those. */
+#define HISTORY_SQL(plus)                                                                \
+    "SELECT l.sku, pu.at, l.qty, l.for_person AS person FROM purchase_lines l JOIN "    \
+    "purchases pu ON pu.id = l.purchase_id WHERE pu.customer_id = ? AND " plus           \
+    "pu.brand_id = ? ORDER BY pu.at"
+        /* PostgreSQL's planner keeps statistics and has no unary + on text */
         rc = db_rows(db, &v,
-                     "SELECT l.sku, pu.at, l.qty, l.for_person AS person FROM purchase_lines l JOIN purchases pu ON "
-                     "pu.id = l.purchase_id WHERE pu.customer_id = ? AND +pu.brand_id = ? "
-                     "ORDER BY pu.at",
+                     db_conn_engine(db) == DB_POSTGRES ? HISTORY_SQL("") : HISTORY_SQL("+"),
                      "ss", cid, bid);
+#undef HISTORY_SQL
         if (!rc) json_object_set_new(out, "history", v);
     }
     if (sugg && !rc) {
@@ -114,7 +130,7 @@ int sti_suggest_context(struct store *st, const char *bid, const char *cid, json
                      "sss", cid, bid, cut);
         if (!rc) json_object_set_new(out, "events", v);
     }
-    db_exec(db, "COMMIT", NULL);
+    db_read_end(db);
     db_release(s->db, db);
     if (!rc && sugg) {
         rc = sti_person_list(st, cid, &v);
@@ -141,8 +157,9 @@ int sti_suggest_shown(struct store *st, const char *bid, const char *cid, const 
     json_array_foreach(list, i, e) {
         if (rc) break;
         rc = db_exec(db,
-                     "INSERT OR IGNORE INTO suggestion_events (customer_id, brand_id, sku, "
-                     "visit_id, person_id, reason, shown_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "INSERT INTO suggestion_events (customer_id, brand_id, sku, visit_id, "
+                     "person_id, reason, shown_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT DO NOTHING",
                      "sssssss", cid, bid, json_string_value(json_object_get(e, "sku")),
                      visit_id, json_string_value(json_object_get(e, "person")),
                      json_object_get(e, "person") ? "" : json_string_value(json_object_get(e, "reason")),

@@ -12,6 +12,14 @@ against it. Fixtures:
                   flags), stopped and checked at the end of the test
   cli             runs `shopkeeper ...` subcommands against a separate temp db
   routes          the route table from `shopkeeper routes`
+
+Both engines: with SHOPKEEPER_TEST_ENGINE=postgresql (inside
+scripts/with-pg.sh, which exports PGHOST and the rest) each database path a
+test names stands for a PostgreSQL database of its own, made on first use
+(db_args, connect), with its key store database beside it and a master key
+file where SQLite's would be generated. Tests of what only a SQLite file
+has (its bytes on disk, the WAL, the key store file) are marked
+`sqlite_only` and skipped there.
 """
 import hashlib
 import itertools
@@ -40,6 +48,160 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 HTTP_TIMEOUT = 20
 
 _counter = itertools.count(1)
+
+ENGINE = os.environ.get("SHOPKEEPER_TEST_ENGINE", "sqlite")
+PG = ENGINE == "postgresql"
+sqlite_only = pytest.mark.skipif(PG, reason="about the SQLite file itself")
+_pg_made = set()
+_pg_run = secrets.token_hex(4)  # pytest reuses its temporary paths across runs
+
+
+def pg_dbname(path):
+    """The PostgreSQL database that stands for the SQLite path `path`."""
+    h = hashlib.sha256(f"{_pg_run}:{Path(path).resolve()}".encode()).hexdigest()[:20]
+    return "sk_" + h
+
+
+def _pg_admin(sql):
+    import psycopg2
+    con = psycopg2.connect(dbname="postgres")
+    con.autocommit = True
+    try:
+        con.cursor().execute(sql)
+    finally:
+        con.close()
+
+
+def pg_ensure(path):
+    """Makes the database for path and its key store (once), and the master
+    key file beside path, as SQLite's first run would; returns the name."""
+    if "=" in str(path):
+        raise ValueError(f"{path}: a path stands for a database, not a connection string")
+    name = pg_dbname(path)
+    if name not in _pg_made:
+        import psycopg2
+        for n in (name, name + "_keys"):
+            try:
+                _pg_admin(f'CREATE DATABASE "{n}"')
+            except psycopg2.errors.DuplicateDatabase:
+                pass
+        _pg_made.add(name)
+    key = Path(path).parent / "master.key"
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_text(secrets.token_hex(32) + "\n")
+        key.chmod(0o600)
+    return name
+
+
+def pg_env():
+    """The libpq variables (PGHOST, PGPORT, ...) a child needs to reach the
+    server under test; none on SQLite."""
+    return {k: v for k, v in os.environ.items() if PG and k.startswith("PG")}
+
+
+def db_args(path):
+    """`--db ...` for a subcommand on the database at path, on the engine
+    under test (PostgreSQL: the database standing for it, and its key)."""
+    if not PG:
+        return ["--db", str(path)]
+    name = pg_ensure(path)
+    return ["--db", f"dbname={name}", "--master-key", str(Path(path).parent / "master.key")]
+
+
+class _PgConnection:
+    """What the tests use of a sqlite3 connection, on PostgreSQL: execute
+    with `?` placeholders, bytes for bytea, commit, close."""
+
+    def __init__(self, name, autocommit):
+        import psycopg2
+        self.con = psycopg2.connect(dbname=name)
+        self.con.autocommit = autocommit
+
+    def execute(self, sql, params=()):
+        cur = self.con.cursor()
+        cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        if cur.description:
+            rows = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
+                    for r in cur.fetchall()]
+            return _Rows(rows, cur.rowcount, cur.description)
+        return _Rows([], cur.rowcount, None)
+
+    def commit(self):
+        self.con.commit()
+
+    def close(self):
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.con.commit()
+        else:
+            self.con.rollback()
+
+
+class _Rows:
+    def __init__(self, rows, rowcount, description):
+        self.rows, self.rowcount, self.description = rows, rowcount, description
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+def table_names(con):
+    """The tables of the database con is connected to (not the key store)."""
+    if PG:
+        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+               "current_schema() AND table_type = 'BASE TABLE' ORDER BY 1")
+    else:
+        sql = ("SELECT name FROM main.sqlite_master WHERE type = 'table' "
+               "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    return [r[0] for r in con.execute(sql)]
+
+
+def column_names(con, table):
+    if PG:
+        return [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = ? ORDER BY ordinal_position", (table,))]
+    return [r[1] for r in con.execute(f'PRAGMA main.table_info("{table}")')]
+
+
+def value_type(con, table, column, where, params):
+    """The storage type of one value: "blob" for SQLite's BLOB and
+    PostgreSQL's bytea alike, else the engine's own name."""
+    fn = "pg_typeof" if PG else "typeof"
+    t = con.execute(f'SELECT {fn}("{column}")::text FROM "{table}" WHERE {where}' if PG else
+                    f'SELECT {fn}("{column}") FROM "{table}" WHERE {where}',
+                    params).fetchone()[0]
+    return "blob" if t == "bytea" else t
+
+
+def dump_rows(con):
+    """Every row of every table, as text (what a copy of the database holds)."""
+    return "\n".join(f"{t}: {row!r}" for t in table_names(con)
+                     for row in con.execute(f'SELECT * FROM "{t}"'))
+
+
+def connect(path, readonly=True):
+    """A connection to the live database at path, on the engine under test
+    (read-only on SQLite unless readonly is False; writes autocommit)."""
+    if PG:
+        return _PgConnection(pg_ensure(path), autocommit=True)
+    if readonly:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
+    con = sqlite3.connect(str(path), timeout=15, isolation_level=None)
+    con.execute("PRAGMA busy_timeout = 15000")
+    return con
 
 
 def uniq(prefix="x"):
@@ -141,7 +303,10 @@ class Server:
             # is tested on servers of its own (test_pw_bounds.py)
             limit = [] if any(str(a).startswith("--signups-per-hour") for a in self.extra_args) \
                 else ["--signups-per-hour", "0"]
-            args = [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--db", str(self.db),
+            dbargs = db_args(self.db)
+            if PG and any(str(a) == "--master-key" for a in self.extra_args):
+                dbargs = dbargs[:2]
+            args = [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", *dbargs,
                     *limit, *self.extra_args]
             self._stderr_f = open(self.stderr_path, "ab")
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
@@ -360,7 +525,7 @@ class Server:
 
     def db_connect(self):
         """A read-only connection to the server's live database."""
-        return sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
+        return connect(self.db)
 
 
 # ---- fixtures --------------------------------------------------------------
@@ -369,7 +534,13 @@ class Server:
 def shopkeeper_bin():
     if not os.access(BIN, os.X_OK):
         pytest.exit(f"no shopkeeper binary at {BIN}; build it or set SHOPKEEPER_BIN", 2)
-    return BIN
+    yield BIN
+    for name in sorted(_pg_made):  # the databases this run made (PostgreSQL)
+        for n in (name, name + "_keys"):
+            try:
+                _pg_admin(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)')
+            except Exception:  # noqa: BLE001 - best effort; the cluster is throwaway
+                pass
 
 
 @pytest.fixture(scope="module")
@@ -409,7 +580,7 @@ class Cli:
     def __call__(self, *args, db=True, env=None, timeout=120, check_sanitizers=True):
         cmd = [BIN, *args]
         if db and args and args[0] in ("demo", "admin", "serve"):
-            cmd = [BIN, args[0], "--db", str(self.db), *args[1:]]
+            cmd = [BIN, args[0], *db_args(self.db), *args[1:]]
         e = {k: v for k, v in os.environ.items() if not k.startswith("SHOPKEEPER_")}
         e.update(env or {})
         p = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=self.workdir,

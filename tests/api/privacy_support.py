@@ -10,13 +10,15 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from conftest import BIN, assert_ok, sanitizer_report, uniq
+from conftest import (BIN, PG, _PgConnection, _pg_admin, assert_ok, column_names, connect,
+                      db_args, pg_dbname, pg_ensure, sanitizer_report, table_names, uniq)
 from recog_support import CHOICES, Shop, new_store
 
 ZERO_HASH = "0" * 64
@@ -105,8 +107,20 @@ def staff_secrets(co):
 # ---- the server's files ------------------------------------------------------------
 
 def keys_file(server):
-    """The key store beside the database (the default of --keys)."""
+    """The key store (the default of --keys): SQLite's file beside the
+    database; PostgreSQL's database named like the data's + "_keys"."""
+    if PG:
+        return f"dbname={pg_dbname(server.db)}_keys"
     return Path(str(server.db) + ".keys")
+
+
+def keys_connect(server):
+    """A read-only look at the key store's table of customer keys."""
+    if PG:
+        return _PgConnection(f"{pg_dbname(server.db)}_keys", autocommit=True)
+    con = sqlite3.connect(":memory:", uri=True)
+    con.execute("ATTACH DATABASE ? AS keys", (f"file:{keys_file(server)}?mode=ro",))
+    return con
 
 
 def master_key_file(server):
@@ -115,22 +129,38 @@ def master_key_file(server):
     return server.db.parent / "master.key"
 
 
+def copy_db(src, dest):
+    """A copy of a database that no server has open (a backup's backup)."""
+    if PG:
+        name = pg_dbname(dest)
+        _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_dbname(src)}"')
+        pg_ensure(dest)
+        return Path(dest)
+    shutil.copyfile(src, dest)
+    return Path(dest)
+
+
 def rw_connect(path):
     """A read-write connection to a live database (the server keeps running:
-    WAL, and a busy timeout for its writers)."""
-    con = sqlite3.connect(str(path), timeout=15, isolation_level=None)
-    con.execute("PRAGMA busy_timeout = 15000")
-    return con
+    SQLite's WAL, and a busy timeout for its writers), on either engine."""
+    return connect(path, readonly=False)
 
 
 def ro_connect(path):
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
+    return connect(path)
 
 
 def backup_main_db(server, dest):
     """A consistent copy of the main database file (what a nightly backup
     of the database holds: committed WAL content included, the key store
     not), by SQLite's online backup API."""
+    if PG:  # pg_dump, restored into a database of the backup's own
+        name = pg_ensure(dest)
+        dump = subprocess.run(["pg_dump", "--no-owner", "-d", pg_dbname(server.db)],
+                              capture_output=True, check=True, timeout=120).stdout
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", name], input=dump,
+                       capture_output=True, check=True, timeout=120)
+        return Path(dest)
     src = ro_connect(server.db)
     dst = sqlite3.connect(str(dest))
     try:
@@ -142,12 +172,24 @@ def backup_main_db(server, dest):
 
 
 def tables(con, schema="main"):
+    if schema == "main":
+        return table_names(con)
+    if PG:
+        return [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+            "ORDER BY 1", (schema,))]
     return [r[0] for r in con.execute(
         f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' "
         "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
 
 
 def columns(con, table, schema="main"):
+    if schema == "main":
+        return column_names(con, table)
+    if PG:
+        return [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND "
+            "table_name = ? ORDER BY ordinal_position", (schema, table))]
     return [r[1] for r in con.execute(f'PRAGMA {schema}.table_info("{table}")')]
 
 
@@ -157,6 +199,10 @@ def tables_with_column(con, column, schema="main"):
 
 def tables_referencing(con, target, schema="main"):
     """Tables with a foreign key to target."""
+    if PG:
+        return sorted(r[0] for r in con.execute(
+            "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+            "AND confrelid = CAST(? AS regclass)", (target,)))
     return sorted(t for t in tables(con, schema)
                   if any(r[2] == target for r in con.execute(
                       f'PRAGMA {schema}.foreign_key_list("{t}")')))
@@ -169,7 +215,8 @@ def cells_containing(con, needle):
     nb = needle.encode()
     for t in tables(con):
         cols = columns(con, t)
-        for row in con.execute(f'SELECT rowid, * FROM "{t}"'):
+        rowid = "ctid::text" if PG else "rowid"
+        for row in con.execute(f'SELECT {rowid}, * FROM "{t}"'):
             for c, v in zip(cols, row[1:]):
                 if (isinstance(v, str) and needle in v) or (isinstance(v, bytes) and nb in v):
                     hits.append((t, c, row[0]))
@@ -194,8 +241,9 @@ def utcnow():
 def sweep(server, now, *args, check=True):
     """Runs `shopkeeper sweep` on the server's database (its key store and
     master key named explicitly) as of now; returns (process, parsed JSON)."""
-    cmd = [BIN, "sweep", "--db", str(server.db), "--keys", str(keys_file(server)),
-           "--master-key", str(master_key_file(server)),
+    files = [] if PG else ["--keys", str(keys_file(server)),
+                           "--master-key", str(master_key_file(server))]
+    cmd = [BIN, "sweep", *db_args(server.db), *files,
            "--now", now if isinstance(now, str) else fmt_time(now), *args]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
                        stdin=subprocess.DEVNULL,

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from conftest import assert_ok, uniq
+from conftest import assert_ok, table_names, uniq
 
 MASK32 = 0xFFFFFFFF
 
@@ -287,8 +287,7 @@ def table_snapshot(server):
     """{table: (row count, digest of every row)} for every table."""
     con = server.db_connect()
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        tables = table_names(con)
         out = {}
         for t in tables:
             rows = con.execute(f'SELECT * FROM "{t}"').fetchall()

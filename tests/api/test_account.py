@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, REPO, assert_ok, assert_problem, free_port, uniq
+from conftest import db_args, BIN, REPO, assert_ok, assert_problem, free_port, uniq
 
 LINK = re.compile(r"(https?://\S+)/reset#token=(sk_[A-Za-z0-9_-]+)")
 SAME_ANSWER = ("If an account uses this email, a link to choose a new password is on its way. "
@@ -357,7 +357,7 @@ def test_without_a_relay_nothing_is_sent_and_the_cli_issues_a_link(server_factor
         e = {"SHOPKEEPER_PUBLIC_URL": "https://shop.example.org/", **(env or {})}
         full = {k: v for k, v in os.environ.items() if not k.startswith("SHOPKEEPER_")}
         full.update(e)
-        return subprocess.run([BIN, "admin", "--db", str(srv.db), "password-link", *args],
+        return subprocess.run([BIN, "admin", *db_args(srv.db), "password-link", *args],
                               capture_output=True, text=True, env=full, timeout=60)
 
     p = admin(c["email"].upper())

@@ -1,7 +1,7 @@
 """Brands, their choices (versioned), notice, stores and staff; staff roles."""
 import pytest
 
-from conftest import RFC3339_UTC, assert_ok, assert_problem, fill_pattern, uniq
+from conftest import ENGINE, RFC3339_UTC, assert_ok, assert_problem, fill_pattern, uniq
 
 COFFEE_CHOICES = [
     {"key": "usual", "label": "Regular order", "kind": "choice",
@@ -12,7 +12,7 @@ COFFEE_CHOICES = [
 
 def test_health_and_purposes(server):
     h = assert_ok(server.get("/healthz"))
-    assert h["status"] == "ok" and h["store"] == "sqlite" and h["version"]
+    assert h["status"] == "ok" and h["store"] == ENGINE and h["version"]
     p = assert_ok(server.get("/v1/purposes"))
     names = [i["name"] for i in p["items"]]
     assert names == ["recognition", "preferences", "history", "suggestions", "offers",

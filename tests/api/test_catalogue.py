@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, assert_ok, assert_problem, uniq
+from conftest import pg_env, db_args, BIN, assert_ok, assert_problem, uniq
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +156,8 @@ def test_cli_import_items(server_factory, tmp_path):
     f = tmp_path / "items.csv"
     f.write_text(CSV)
     srv.stop()
-    env = {"PATH": "/usr/bin:/bin"}
-    p = subprocess.run([BIN, "import", "items", str(f), "--brand", b["slug"], "--db", str(srv.db)],
+    env = {"PATH": "/usr/bin:/bin", **pg_env()}
+    p = subprocess.run([BIN, "import", "items", str(f), "--brand", b["slug"], *db_args(srv.db)],
                        capture_output=True, text=True, env=env, timeout=60,
                        stdin=subprocess.DEVNULL)
     assert p.returncode == 1, p.stderr  # some rows rejected
@@ -166,11 +166,11 @@ def test_cli_import_items(server_factory, tmp_path):
     assert sorted(x["line"] for x in s["rejected"]) == [4, 5, 6, 8]
     good = tmp_path / "good.csv"
     good.write_text("sku,title\nok-1,Fine\n")
-    p = subprocess.run([BIN, "import", "items", str(good), "--brand", b["id"], "--db",
-                        str(srv.db)], capture_output=True, text=True, env=env, timeout=60)
+    p = subprocess.run([BIN, "import", "items", str(good), "--brand", b["id"], 
+                        *db_args(srv.db)], capture_output=True, text=True, env=env, timeout=60)
     assert p.returncode == 0 and json.loads(p.stdout)["imported"] == 1
-    p = subprocess.run([BIN, "import", "items", str(good), "--brand", "no-such-brand", "--db",
-                        str(srv.db)], capture_output=True, text=True, env=env, timeout=60)
+    p = subprocess.run([BIN, "import", "items", str(good), "--brand", "no-such-brand", 
+                        *db_args(srv.db)], capture_output=True, text=True, env=env, timeout=60)
     assert p.returncode == 2 and "no brand" in p.stderr
     p = subprocess.run([BIN, "import", "things", str(good), "--brand", b["id"]],
                        capture_output=True, text=True, env=env, timeout=60)

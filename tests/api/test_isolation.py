@@ -1,11 +1,10 @@
 """Brand isolation and who may call what, table-driven over the route table
 from `shopkeeper routes`, so a new route cannot forget it."""
 import secrets
-import sqlite3
 
 import pytest
 
-from conftest import assert_ok, assert_problem, fill_pattern, token_hash, uniq
+from conftest import assert_ok, assert_problem, connect, fill_pattern, table_names, token_hash, uniq
 
 CHOICES = [{"key": "milk", "label": "Milk", "kind": "choice", "options": ["Oat", "Whole"]}]
 
@@ -37,10 +36,10 @@ def make_store_key(server, routes, kind, admin, brand, store):
         return token
     token = "sk_" + secrets.token_urlsafe(32)
     key_id = "key_" + secrets.token_hex(8)
-    con = sqlite3.connect(str(server.db), timeout=10)
+    con = connect(server.db, readonly=False)
     try:
         with con:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            tables = set(table_names(con))
             if "store_keys" in tables:
                 con.execute("INSERT INTO store_keys (id, brand_id, store_id, kind, name, "
                             "created_at) VALUES (?, ?, ?, ?, 'test key', "

@@ -3,13 +3,12 @@ for a pairing and shows its code; a manager types the code into the console
 (POST /v1/stores/{store}/displays with pairing_code); the display's poll
 collects its key exactly once. Nobody types a 64-character key."""
 import re
-import sqlite3
 import time
 from datetime import datetime, timezone
 
 import pytest
 
-from conftest import RFC3339_UTC, assert_ok, assert_problem
+from conftest import assert_ok, assert_problem, connect, dump_rows, RFC3339_UTC
 
 CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")  # Crockford base32
 
@@ -85,7 +84,7 @@ def test_a_display_is_paired_by_its_code_and_collects_its_key_once(server, shop)
     try:
         assert con.execute("SELECT COUNT(*) FROM display_pairings WHERE id = ?",
                            (p["id"],)).fetchone()[0] == 0
-        dump = "\n".join(con.iterdump())
+        dump = dump_rows(con)
     finally:
         con.close()
     for clear in (p["secret"], p["code"], p["code"].replace("-", ""), key):
@@ -123,7 +122,7 @@ def test_only_the_stores_managers_and_admins_claim_and_a_wrong_secret_learns_not
 def test_an_expired_code_is_gone(server, shop):
     p = ask(server)
     # ten minutes pass (the server reads expiry from the shared database)
-    con = sqlite3.connect(str(server.db), timeout=10)
+    con = connect(server.db, readonly=False)
     try:
         with con:
             con.execute("UPDATE display_pairings SET expires_at = '2020-01-01T00:00:00.000Z' "

@@ -5,7 +5,7 @@ field; every client-controlled size has a limit; another customer sees 404;
 the export holds them as typed and erasure removes them."""
 import pytest
 
-from conftest import RFC3339_UTC, assert_ok, assert_problem
+from conftest import assert_ok, assert_problem, value_type, RFC3339_UTC
 from privacy_support import cells_containing, export, ro_connect
 
 ANNA = {
@@ -129,10 +129,8 @@ def test_people_are_sealed(server):
     try:
         for needle in (secret_label, secret_tag, "Name-day-PLAINTEXT"):
             assert cells_containing(con, needle) == []
-        row = con.execute("SELECT typeof(label_enc), typeof(likes_enc), typeof(dislikes_enc), "
-                          "typeof(occasions_enc) FROM people WHERE customer_id = ?",
-                          (c["id"],)).fetchone()
-        assert row == ("blob",) * 4
+        for col in ("label_enc", "likes_enc", "dislikes_enc", "occasions_enc"):
+            assert value_type(con, "people", col, "customer_id = ?", (c["id"],)) == "blob"
     finally:
         con.close()
     for suffix in ("", "-wal"):

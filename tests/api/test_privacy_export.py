@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import RFC3339_UTC, assert_ok, assert_problem
-from privacy_support import (access_log, company, export, keys_file, ro_connect, tables,
+from privacy_support import (access_log, company, export, keys_connect, ro_connect, tables,
                              tables_referencing, tables_with_column, wait_until)
 from recog_support import Device, Shop, member
 
@@ -53,7 +53,7 @@ EXPORT_MAP = {
         lambda x: [f"{d['id']} {d['method']} {d['name']}" for d in x["devices"]]),
     "visits": (
         "visits",
-        "SELECT id || ' ' || store_id || ' ' || channel || ' ' || ifnull(closed_at, '-') "
+        "SELECT id || ' ' || store_id || ' ' || channel || ' ' || coalesce(closed_at, '-') "
         "FROM visits WHERE customer_id = ?",
         lambda x: [f"{v['id']} {v['store_id']} {v['channel']} {v['closed_at'] or '-'}"
                    for v in x["visits"]]),
@@ -86,7 +86,7 @@ EXPORT_MAP["purchases"] = (
 
 EXPORT_MAP["suggestion_events"] = (
     "suggestions",
-    "SELECT sku || ' ' || shown_at || ' ' || ifnull(outcome, '-') FROM suggestion_events "
+    "SELECT sku || ' ' || shown_at || ' ' || coalesce(outcome, '-') FROM suggestion_events "
     "WHERE customer_id = ?",
     lambda x: [f"{e['sku']} {e['shown_at']} {e['outcome'] or '-'}" for e in x["suggestions"]])
 
@@ -198,9 +198,10 @@ def test_every_customer_table_is_mapped(server):
     stale = (set(EXPORT_MAP) | set(NOT_EXPORTED)) - all_tables
     assert not stale, f"mapped tables that no longer exist: {sorted(stale)}"
     # the key store holds only the wrapped data keys
-    kcon = ro_connect(keys_file(server))
+    kcon = keys_connect(server)
     try:
-        assert set(tables_with_column(kcon, "customer_id")) <= KEYSTORE_NOT_EXPORTED
+        in_keys = tables_with_column(kcon, "customer_id", schema="keys")
+        assert in_keys and set(in_keys) <= KEYSTORE_NOT_EXPORTED, in_keys
     finally:
         kcon.close()
 

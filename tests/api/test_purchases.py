@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, assert_ok, assert_problem, uniq
+from conftest import pg_env, db_args, BIN, assert_ok, assert_problem, uniq
 
 
 @pytest.fixture(scope="module")
@@ -281,8 +281,8 @@ def test_cli_import_purchases(server_factory, tmp_path):
     f = tmp_path / "till.csv"
     f.write_text(csv)
     srv.stop()
-    env = {"PATH": "/usr/bin:/bin"}
-    args = [BIN, "import", "purchases", str(f), "--brand", b["slug"], "--db", str(srv.db)]
+    env = {"PATH": "/usr/bin:/bin", **pg_env()}
+    args = [BIN, "import", "purchases", str(f), "--brand", b["slug"], *db_args(srv.db)]
     p = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
     assert p.returncode == 1, p.stderr
     s = json.loads(p.stdout)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import assert_ok, assert_problem
+from conftest import assert_ok, assert_problem, dump_rows
 from recog_support import (CHOICES, Device, Shop, member, new_store, stats, store_key,
                            stream_get)
 
@@ -144,8 +144,7 @@ def test_each_key_does_only_its_job(server, w):
 def test_keys_are_stored_hashed(server, w):
     con = server.db_connect()
     try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        dump = "\n".join(repr(con.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
+        dump = dump_rows(con)
     finally:
         con.close()
     for key in (w.A1.scanner, w.A1.display, w.B1.scanner, w.B1.display):

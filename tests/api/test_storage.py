@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from conftest import assert_ok, token_hash, uniq
+from conftest import assert_ok, table_names, token_hash, uniq, value_type, sqlite_only
 
 CHOICES = [{"key": "note", "label": "Anything else", "kind": "text"}]
 
@@ -38,8 +38,7 @@ def filled(server):
 
 
 def all_values(con):
-    tables = [r[0] for r in con.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = table_names(con)
     assert {"customers", "tokens", "staff", "preferences", "consent_events"} <= set(tables)
     for t in tables:
         cur = con.execute(f'SELECT * FROM "{t}"')
@@ -91,9 +90,9 @@ def test_customer_fields_are_sealed(server, filled):
             b = as_bytes(v)
             for n in needles:
                 assert n not in b, f"customer data in plaintext in {table}.{col}"
-        row = con.execute("SELECT typeof(name_enc), typeof(email_enc) FROM customers "
-                          "WHERE id = ?", (filled["customer"]["id"],)).fetchone()
-        assert row == ("blob", "blob")
+        for col in ("name_enc", "email_enc"):
+            assert value_type(con, "customers", col, "id = ?", (filled["customer"]["id"],)) \
+                == "blob"
     finally:
         con.close()
     # the database files themselves (main file, WAL and shared memory)
@@ -109,6 +108,7 @@ def test_customer_fields_are_sealed(server, filled):
     assert not found, f"plaintext customer data or a secret in {sorted(set(found))}"
 
 
+@sqlite_only  # PostgreSQL is always given its master key
 def test_master_key_generated_beside_the_database(server):
     key = server.db.parent / "master.key"
     assert key.exists()

@@ -5,12 +5,11 @@ reason; staff's one-tap outcome recorded, in the access log and the export;
 declined does not return on the next visit; dismiss is for good; the usual
 under history."""
 import datetime
-import sqlite3
 import uuid
 
 import pytest
 
-from conftest import assert_ok, assert_problem
+from conftest import assert_ok, assert_problem, connect
 
 ITEMS = [
     ("t-1", "The Spy", "books/fiction/thrillers", "Ann Author"),
@@ -281,7 +280,7 @@ def test_each_showing_lowers_until_cooldown_passes(server, shop):
     a = k["suggestions"][0]["sku"]
     assert a == before[0]
     b_id = shop["brand"]["id"]
-    con = sqlite3.connect(str(server.db), timeout=10)  # the clock, moved by hand
+    con = connect(server.db, readonly=False)  # the clock, moved by hand
 
     def showings(days_ago):
         fmt = "%Y-%m-%dT%H:%M:%S.000Z"

@@ -141,6 +141,10 @@ export async function axeCheck(page, name, options = {}) {
       await page.waitForTimeout(60);
       if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
       const violations = await page.evaluate(async (exclude) => {
+        // colours are judged as they settle: an entrance animation (the
+        // counter's card fades in) is finished first, else a loaded machine
+        // catches it half transparent
+        for (const a of document.getAnimations()) a.finish();
         const r = await window.axe.run(exclude.length ? { exclude: exclude.map((s) => [s]) } : document,
           { resultTypes: ['violations'] });
         return r.violations.map((v) => ({

@@ -7,6 +7,7 @@
 -- customer deletes their key from the key store, and every copy of their
 -- sealed fields, backups included, can no longer be read.
 
+-- sqlite-only begin (PostgreSQL: 0003_keystore_retention.pg.sql)
 CREATE TABLE IF NOT EXISTS keys.customer_keys (
     customer_id TEXT PRIMARY KEY,
     wrapped_key BLOB NOT NULL,
@@ -15,6 +16,7 @@ CREATE TABLE IF NOT EXISTS keys.customer_keys (
 INSERT OR REPLACE INTO keys.customer_keys (customer_id, wrapped_key, created_at)
     SELECT customer_id, wrapped_key, created_at FROM main.customer_keys;
 DROP TABLE main.customer_keys;
+-- sqlite-only end
 
 -- When old access-log entries expire, the hash of the newest removed entry
 -- becomes the anchor the remaining chain must start from.

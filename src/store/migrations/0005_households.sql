@@ -43,7 +43,9 @@ CREATE INDEX household_members_member ON household_members(member_id);
 
 -- Erasure of an account also removes invitations addressed to it and the
 -- other side of its links.
+-- sqlite-only begin (PostgreSQL: 0005_households.pg.sql)
 CREATE TRIGGER customers_erase_household AFTER DELETE ON customers BEGIN
     DELETE FROM household_invitations WHERE invitee_hash = OLD.email_hash;
     DELETE FROM household_members WHERE member_id = OLD.id;
 END;
+-- sqlite-only end
