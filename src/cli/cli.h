@@ -8,6 +8,9 @@
 
 #include "store/store.h"
 
+#include <stdint.h>
+#include <stdio.h>
+
 struct cmd {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -22,6 +25,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_migrate_data(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Where the database and master key are; flags override environment. */
@@ -38,6 +42,15 @@ int db_open(const struct db_opts *o, struct store **ret);
 /* What --db names, fit to print or log: a file path as it is, a PostgreSQL
  * connection string without its password. */
 const char *db_opts_describe(const struct db_opts *o, char *buf, size_t len);
+/* A progress bar on a terminal ("[####....]  42%  label"); nothing when
+ * tty is 0. Redraws only when the percentage changes. */
+struct progress_bar {
+    FILE *out;
+    int tty;
+    int last; /* the percentage drawn last; -1 at first */
+};
+void progress_bar_show(struct progress_bar *b, const char *label, int64_t done, int64_t total);
+
 /* Creates an operator and prints nothing; *ret_token gets its bearer token. */
 int operator_new(struct store *st, const char *name, char ret_token[64]);
 /* The base of links people open: url (http:// or https://, trailing '/'

@@ -37,25 +37,9 @@ static const char import_help[] =
     "options:\n"
     "  --brand BRAND        the brand's id or slug (required)\n" DB_OPTS_HELP;
 
-struct bar {
-    int tty;
-    int last;
-};
-
 static void progress(void *ctx, size_t done, size_t total)
 {
-    struct bar *b = ctx;
-    if (!b->tty || total == 0) return;
-    int pct = (int)(done * 100 / total);
-    if (pct == b->last) return;
-    b->last = pct;
-    char fill[41];
-    int n = pct * 40 / 100;
-    memset(fill, '#', (size_t)n);
-    memset(fill + n, '.', (size_t)(40 - n));
-    fill[40] = '\0';
-    printf("\r[%s] %3d%%", fill, pct);
-    fflush(stdout);
+    progress_bar_show(ctx, NULL, (int64_t)done, (int64_t)total);
 }
 
 static char *read_file(const char *path, size_t *ret_len)
@@ -127,7 +111,7 @@ int cmd_import(int argc, char **argv)
         free(csv);
         return 2;
     }
-    struct bar bar = {isatty(STDOUT_FILENO), -1};
+    struct progress_bar bar = {stdout, isatty(STDOUT_FILENO), -1};
     json_t *out = NULL;
     char err[256];
     const char *bid = json_string_value(json_object_get(b, "id"));

@@ -119,6 +119,21 @@ const char *db_opts_describe(const struct db_opts *o, char *buf, size_t len)
     return buf;
 }
 
+void progress_bar_show(struct progress_bar *b, const char *label, int64_t done, int64_t total)
+{
+    if (!b->tty || total <= 0) return;
+    int pct = (int)(done * 100 / total);
+    if (pct == b->last) return;
+    b->last = pct;
+    char fill[41];
+    int n = pct * 40 / 100;
+    memset(fill, '#', (size_t)n);
+    memset(fill + n, '.', (size_t)(40 - n));
+    fill[40] = '\0';
+    fprintf(b->out, "\r[%s] %3d%%  %-24.24s", fill, pct, label ? label : "");
+    fflush(b->out);
+}
+
 int operator_new(struct store *st, const char *name, char ret_token[64])
 {
     char id[ID_MAX], token[TOKEN_MAX], hash[TOKEN_HASH_MAX];

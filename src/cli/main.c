@@ -18,6 +18,7 @@ static const struct cmd commands[] = {
     {"train", cmd_train, "retrain a brand's suggestion model in the running service"},
     {"sweep", cmd_sweep, "remove visits and access-log entries past their retention"},
     {"import", cmd_import, "import a brand's catalogue or historic purchases from CSV"},
+    {"migrate-data", cmd_migrate_data, "copy a SQLite database into an empty PostgreSQL one"},
     {"routes", cmd_routes, "print the HTTP route table as JSON"},
     {"version", cmd_version, "print the version"},
 };
@@ -28,7 +29,7 @@ static void usage(FILE *f)
             "shopkeeper — consent-first customer recognition for retail chains\n\n"
             "usage: shopkeeper COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'shopkeeper COMMAND --help' explains a command.\n");
 }
 

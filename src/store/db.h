@@ -140,6 +140,14 @@ int db_pg_open(const char *conninfo, unsigned pool, struct db **ret, char *err, 
  * conninfo's own). */
 int db_pg_open_as(const char *conninfo, const char *dbname, unsigned pool, struct db **ret,
                   char *err, size_t errlen);
+/* PostgreSQL's bulk load, for migrate-data: COPY table (cols) FROM STDIN in
+ * text format (columns separated by tabs, rows by newlines, NULL as \N,
+ * backslash escapes; bytea as \\x and hex digits), fed in pieces by put;
+ * end(c, rc) finishes it (rc != 0 abandons it) and returns the result.
+ * SK_EINVAL on a connection of another engine. */
+int db_pg_copy_begin(struct dbc *c, const char *table, const char *cols);
+int db_pg_copy_put(struct dbc *c, const char *data, size_t len);
+int db_pg_copy_end(struct dbc *c, int rc);
 /* conninfo as key=value pairs without the password, for logs and messages. */
 int db_pg_redact(const char *conninfo, char *buf, size_t len);
 /* 1 when s names a PostgreSQL database (a postgresql:// or postgres:// URI,

@@ -758,6 +758,43 @@ static void pg_tx_rollback(struct dbc *dc)
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE) PQclear(PQexec(c->conn, "ROLLBACK"));
 }
 
+/* ---- COPY (bulk load, PostgreSQL only) --------------------------------- */
+
+static int pg__is_pg(struct dbc *dc) { return dc->drv == &pg_driver; }
+
+int db_pg_copy_begin(struct dbc *dc, const char *table, const char *cols)
+{
+    if (!pg__is_pg(dc)) return SK_EINVAL;
+    struct pg_conn *c = (struct pg_conn *)dc;
+    char sql[2048];
+    int n = snprintf(sql, sizeof sql, "COPY %s (%s) FROM STDIN", table, cols);
+    if (n < 0 || (size_t)n >= sizeof sql) return SK_ETOOBIG;
+    PGresult *res = PQexec(c->conn, sql);
+    int rc = res && PQresultStatus(res) == PGRES_COPY_IN ? 0 : pg__error(res, sql);
+    PQclear(res);
+    return rc;
+}
+
+int db_pg_copy_put(struct dbc *dc, const char *data, size_t len)
+{
+    struct pg_conn *c = (struct pg_conn *)dc;
+    if (len > INT32_MAX) return SK_ETOOBIG;
+    return PQputCopyData(c->conn, data, (int)len) == 1 ? 0 : SK_EDB;
+}
+
+int db_pg_copy_end(struct dbc *dc, int rc)
+{
+    struct pg_conn *c = (struct pg_conn *)dc;
+    if (PQputCopyEnd(c->conn, rc ? "the copy was abandoned" : NULL) != 1) rc = SK_EDB;
+    PGresult *res;
+    while ((res = PQgetResult(c->conn))) {
+        if (!rc && !pg__ok(res)) rc = pg__error(res, "COPY ... FROM STDIN");
+        PQclear(res);
+    }
+    if (!rc) c->changes = 0;
+    return rc;
+}
+
 /* The simple protocol runs a text of several statements in order and stops
  * at the first error (the caller's transaction then rolls back). */
 static int pg_script(struct dbc *dc, const char *sql)

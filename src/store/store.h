@@ -362,6 +362,19 @@ int store_pg_open(const char *conninfo, const char *keys_conninfo,
                   const uint8_t master_key[CRYPTO_KEY_LEN], struct store **ret, char *err,
                   size_t errlen);
 
+/* Copies the SQLite store from into the empty PostgreSQL store to, its key
+ * store included, in one transaction on each (store_copy.c); both must be
+ * opened with the same master key. progress (may be NULL) hears of each
+ * few thousand rows: the table being copied, rows copied so far and in
+ * all. ret: {rows, tables: {name: count}}. On failure nothing is kept and
+ * err says why. */
+struct copy_progress {
+    void (*fn)(void *cls, const char *table, int64_t done, int64_t total);
+    void *cls;
+};
+int store_copy(struct store *from, struct store *to, const struct copy_progress *progress,
+               json_t **ret, char *err, size_t errlen);
+
 static inline void store_close(struct store *st)
 {
     if (st) st->ops->close(st);

@@ -1,19 +1,68 @@
-"""The demo, as a newcomer sees it through the API."""
+"""The demo, as a newcomer sees it through the API — made on the engine
+under test, and (PostgreSQL pass) made on SQLite and moved to PostgreSQL
+with `shopkeeper migrate-data`, where every check here must hold on the
+copy."""
+import json
+import os
 import re
+import sqlite3
+import subprocess
 
 import pytest
 
-from conftest import assert_ok, assert_problem
+from conftest import BIN, PG, assert_ok, assert_problem, pg_dbname, pg_ensure, pg_env
 
 DEMO_PASSWORD = "shopkeeper-demo"
 
 
-@pytest.fixture
-def demo(cli, server_factory):
-    p = cli("demo")
+def run(*args):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **pg_env()}
+    return subprocess.run([BIN, *args], capture_output=True, text=True, env=env, timeout=300,
+                          stdin=subprocess.DEVNULL)
+
+
+def migrated_demo(tmp_path):
+    """The demo made in a SQLite file, then copied into PostgreSQL; returns
+    (operator token, the path standing for the copy, the master key)."""
+    src = tmp_path / "sqlite" / "shop.db"
+    p = run("demo", "--db", str(src))
     assert p.returncode == 0, p.stderr
     op = re.search(r"operator token:\s+(sk_\S+)", p.stdout).group(1)
-    srv = server_factory(db=cli.db)
+    target = tmp_path / "pg" / "shop.db"
+    name = pg_ensure(target)
+    bad = run("migrate-data", "--from", str(src), "--to", str(tmp_path / "other.db"))
+    assert bad.returncode == 2 and "PostgreSQL" in bad.stderr
+    m = run("migrate-data", "--from", str(src), "--to", f"dbname={name}")
+    assert m.returncode == 0, m.stderr
+    out = json.loads(m.stdout)
+    con = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    con.execute("ATTACH DATABASE ? AS keys", (f"file:{src}.keys?mode=ro",))
+    try:
+        for table, n in out["tables"].items():
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == n, table
+    finally:
+        con.close()
+    assert out["tables"]["customers"] == 12 and out["tables"]["keys.customer_keys"] == 12
+    assert out["tables"]["purchase_lines"] > 0
+    # a second run finds the copy there and copies nothing
+    again = run("migrate-data", "--from", str(src), "--to", f"dbname={name}")
+    assert again.returncode == 1 and "not empty" in again.stderr, again.stderr
+    assert pg_dbname(target) == name
+    return op, target, src.parent / "master.key"
+
+
+@pytest.fixture(params=["made here", "migrated from SQLite"])
+def demo(request, cli, server_factory, tmp_path):
+    if request.param == "made here":
+        p = cli("demo")
+        assert p.returncode == 0, p.stderr
+        op = re.search(r"operator token:\s+(sk_\S+)", p.stdout).group(1)
+        srv = server_factory(db=cli.db)
+    else:
+        if not PG:
+            pytest.skip("migrate-data copies into PostgreSQL: this runs in the PostgreSQL pass")
+        op, target, key = migrated_demo(tmp_path)
+        srv = server_factory(db=target, extra_args=["--master-key", str(key)])
     srv.secrets |= {op, DEMO_PASSWORD}
     return srv, op
 
