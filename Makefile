@@ -94,6 +94,8 @@ bench: build
 	@$(PYTHON) bench/edge_bodies.py --bin $(CURDIR)/$(BUILD)/shopkeeper
 	@echo
 	@$(PYTHON) bench/edge_idle.py --bin $(CURDIR)/$(BUILD)/shopkeeper
+	@echo
+	@$(WITH_PG) $(PYTHON) bench/bench_engines.py --bin $(CURDIR)/$(BUILD)/shopkeeper
 
 # The WAL under ~500 purchases/s (10 minutes; WAL_SECONDS=120 for a shorter run).
 WAL_SECONDS ?= 600

@@ -19,7 +19,7 @@ RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium clang
          fonts-dejavu-core postgresql python3-psycopg2)
 
-BENCH=(r-base-core r-cran-dslabs)
+BENCH=(r-base-core r-cran-dslabs wrk)
 
 want=("${RUNTIME[@]}")
 if [[ "${1:-}" == "--bench" ]]; then

@@ -170,6 +170,8 @@ test('account settings: change name and password', async () => {
   assert.equal((await api(srv.url, 'POST', '/v1/sessions', null, { email: me.email, password: 'settings-password-2' })).status, 201);
   // off the page, the settings fields are gone (they never stand in for sign-in's)
   await page.getByRole('link', { name: 'Brands' }).click();
+  await page.getByRole('heading', { name: 'Your brands' }).waitFor();
+  await page.locator('#acct-name').waitFor({ state: 'detached' });
   assert.equal(await page.locator('#acct-name').count(), 0);
   assert.deepEqual(page.errors, []);
 });
