@@ -405,6 +405,12 @@ int bus_subscribe(struct bus *b, const char *subject, bus_handler fn, void *cls)
     return s == NATS_OK ? 0 : SK_EIO;
 }
 
+int bus_flush(struct bus *b, int timeout_ms)
+{
+    if (!b || timeout_ms <= 0) return SK_EINVAL;
+    return natsConnection_FlushTimeout(b->nc, timeout_ms) == NATS_OK ? 0 : SK_EIO;
+}
+
 void bus_stats(struct bus *b, struct bus_stats *ret)
 {
     struct bus_stats st = {0};

@@ -106,6 +106,12 @@ int bus_publish(struct bus *b, const char *subject, const void *data, size_t len
  * caller's and must outlive the bus. */
 int bus_subscribe(struct bus *b, const char *subject, bus_handler fn, void *cls);
 
+/* Waits (at most timeout_ms) until the server has processed everything
+ * this bus sent before: its subscriptions are live and its messages were
+ * routed. For start-up and tests; 0, or SK_EIO when not connected or the
+ * server did not answer in time. */
+int bus_flush(struct bus *b, int timeout_ms);
+
 /* A consistent snapshot of the counters; any thread. */
 void bus_stats(struct bus *b, struct bus_stats *ret);
 
