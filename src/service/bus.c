@@ -139,8 +139,9 @@ static void bus__on_error(natsConnection *nc, natsSubscription *sub, natsStatus 
     struct bus *b = closure;
     /* NATS_SLOW_CONSUMER: a handler is too slow and nats.c drops messages
      * of its subscription (reported once per episode). */
+    const char *subject = sub ? natsSubscription_GetSubject(sub) : NULL;
     log_kv(LOG_WARN, "bus.error", "node", b->node, "error", natsStatus_GetText(s), "subject",
-           sub ? natsSubscription_GetSubject(sub) : "", NULL);
+           subject ? subject : "", NULL);
 }
 
 static void bus__on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
@@ -414,6 +415,10 @@ int bus_flush(struct bus *b, int timeout_ms)
 void bus_stats(struct bus *b, struct bus_stats *ret)
 {
     struct bus_stats st = {0};
+    if (!b) {
+        *ret = st;
+        return;
+    }
     pthread_mutex_lock(&b->mu);
     st.connected = b->connected;
     st.reconnects = b->reconnects;

@@ -53,7 +53,8 @@ struct bus_config {
     const char *node;
     /* Called with 1 when the connection is (re)established and with 0 when
      * it is lost or closed, on each change after bus_open returns (the
-     * state at that moment is bus_stats().connected). It runs on nats.c's
+     * state at that moment is bus_stats().connected; the last call, with
+     * 0, may come during bus_close, never after it). It runs on nats.c's
      * single callback thread, shared by all connections of the process:
      * it must return quickly. Optional (NULL). */
     void (*on_state)(void *cls, int connected);
@@ -112,7 +113,8 @@ int bus_subscribe(struct bus *b, const char *subject, bus_handler fn, void *cls)
  * server did not answer in time. */
 int bus_flush(struct bus *b, int timeout_ms);
 
-/* A consistent snapshot of the counters; any thread. */
+/* A consistent snapshot of the counters; any thread. A NULL bus reads as
+ * all zero (never connected). */
 void bus_stats(struct bus *b, struct bus_stats *ret);
 
 /* Stops delivery, sends what is buffered when connected (waiting at most

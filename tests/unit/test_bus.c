@@ -340,9 +340,11 @@ static void test_outage_and_reconnect(void **state)
 
     sleep_ms(300); /* at least one failed reconnect attempt */
     server_start(port);
+    int64_t back = now_ms();
     assert_int_equal(probe_wait(&pa, &pa.state, 1, 1, 3000), 1);
     assert_int_equal(probe_wait(&pb, &pb.state, 1, 1, 3000), 1);
     assert_int_equal(probe_wait(&pc, &pc.state, 1, 1, 3000), 1);
+    int64_t rejoin = now_ms() - back;
     bus_stats(a, &st);
     assert_int_equal(st.connected, 1);
     assert_int_equal(st.reconnects, 1);
@@ -358,6 +360,8 @@ static void test_outage_and_reconnect(void **state)
     pthread_mutex_unlock(&pb.mu);
     assert_int_equal(bus_publish(a, "sk.cards.after", "ok", 2), 0);
     assert_int_equal(probe_wait(&pb, &pb.watched, 1, 0, 3000), 1);
+    print_message("outage: all three reconnected %lld ms after the server accepted again\n",
+                  (long long)rejoin);
     print_message("outage: slowest publish %lld ms; C dropped %d of 40; "
                   "B got %d of the %d buffered by A and C\n",
                   (long long)worst, busy, buffered_seen, 40 + 40 - busy);
