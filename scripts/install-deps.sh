@@ -4,20 +4,25 @@
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also the test tools (cmocka, pytest, requests,
 #                                    Chromium, Node.js and playwright-core, the
-#                                    PostgreSQL server)
+#                                    PostgreSQL server, nats-server)
 #   scripts/install-deps.sh --bench  also R and r-cran-dslabs (MovieLens for the
 #                                    suggestion benchmark)
 set -euo pipefail
 
 # python3-aiosmtpd: the SMTP sink that catches the demo's and the tests' mail
 # libpq-dev: the PostgreSQL client library the PostgreSQL driver is built on
+# libnats-dev: nats.c, the NATS client the bus between serve nodes is built on
+#   (src/service/bus.c: live card events, cache invalidations, presence)
 RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
-         libsqlite3-dev libssl-dev libcurl4-openssl-dev libpq-dev sqlite3 python3-aiosmtpd)
+         libsqlite3-dev libssl-dev libcurl4-openssl-dev libpq-dev libnats-dev sqlite3
+         python3-aiosmtpd)
 # postgresql: the server, for the PostgreSQL driver's tests on throwaway
 # clusters (its postgresql-common brings pg_virtualenv: scripts/with-pg.sh);
 # python3-psycopg2: the API tests' look at the rows of a PostgreSQL server
+# nats-server: test_bus starts a real one (and kills and restarts it) to test
+#   the bus's delivery, reconnects and buffering
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium clang
-         fonts-dejavu-core postgresql python3-psycopg2)
+         fonts-dejavu-core postgresql python3-psycopg2 nats-server)
 
 BENCH=(r-base-core r-cran-dslabs wrk)
 
