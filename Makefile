@@ -11,7 +11,7 @@ PYTHON     ?= /usr/bin/python3
 # test_db's PostgreSQL half runs inside a throwaway cluster (about 4 s each)
 WITH_PG    := $(CURDIR)/scripts/with-pg.sh
 
-.PHONY: all build deps test-deps run test check fuzz fuzz-smoke soak bench bench-wal crash-trials clean
+.PHONY: all build deps test-deps run cluster test check fuzz fuzz-smoke soak bench bench-wal crash-trials clean
 
 all: build
 
@@ -31,6 +31,12 @@ $(ASAN_BUILD)/shopkeeper: test-deps
 
 run: build
 	@scripts/run.sh $(BUILD)/shopkeeper
+
+# The chain on one machine: PostgreSQL, 3 NATS servers, 3 nodes, haproxy in
+# front, the demo and the simulator (docs/scaling.md).
+cluster: build
+	@scripts/install-deps.sh --cluster
+	@scripts/cluster.sh $(BUILD)/shopkeeper
 
 # Unit tests and API tests, on the normal build and again under ASan+UBSan;
 # test_db once more on each build with a PostgreSQL cluster to talk to, and

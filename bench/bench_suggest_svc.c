@@ -386,7 +386,7 @@ static void *run_calls(void *arg)
             int rc = 0;
             if (r->card) /* opened as recognition opens it; not timed */
                 rc = r->st->ops->visit_open(r->st, r->bid, r->sid, r->mb[m].id, "ble",
-                                            time_now_us(), visit);
+                                            time_now_us(), NULL, visit);
             if (rc) {
                 r->err = rc;
                 return NULL;
@@ -619,7 +619,7 @@ int main(int argc, char **argv)
         char visit[ID_MAX], sku1[16], sku2[16];
         sku_of((unsigned)(xorshift() % N_ITEMS), sku1);
         sku_of((unsigned)(xorshift() % N_ITEMS), sku2);
-        if ((rc = st->ops->visit_open(st, bid, sid, mb[m].id, "ble", time_now_us(), visit)))
+        if ((rc = st->ops->visit_open(st, bid, sid, mb[m].id, "ble", time_now_us(), NULL, visit)))
             die("visit_open", rc);
         json_t *rec = json_pack("[{s:s, s:s}, {s:s, s:s}]", "sku", sku1, "reason", "because",
                                 "sku", sku2, "reason", "because");

@@ -6,7 +6,9 @@
 #                                    Chromium, Node.js and playwright-core, the
 #                                    PostgreSQL server, nats-server)
 #   scripts/install-deps.sh --bench  also R and r-cran-dslabs (MovieLens for the
-#                                    suggestion benchmark)
+#                                    suggestion benchmark) and wrk
+#   scripts/install-deps.sh --cluster  also what `make cluster` runs: the
+#                                    PostgreSQL server, nats-server, haproxy
 set -euo pipefail
 
 # python3-aiosmtpd: the SMTP sink that catches the demo's and the tests' mail
@@ -24,11 +26,17 @@ RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium clang
          fonts-dejavu-core postgresql python3-psycopg2 nats-server)
 
+# wrk: the HTTP load of bench/bench_engines.py (PostgreSQL beside SQLite)
 BENCH=(r-base-core r-cran-dslabs wrk)
+# haproxy: the load balancer in front of the nodes of `make cluster`
+CLUSTER=(postgresql nats-server haproxy)
 
 want=("${RUNTIME[@]}")
 if [[ "${1:-}" == "--bench" ]]; then
     want+=("${BENCH[@]}")
+fi
+if [[ "${1:-}" == "--cluster" ]]; then
+    want+=("${CLUSTER[@]}")
 fi
 if [[ "${1:-}" == "--test" ]]; then
     want+=("${TESTING[@]}")

@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "http/sse.h"
+#include "service/bus.h"
+#include "service/cluster.h"
 #include "service/housekeeping.h"
 #include "service/mail.h"
 #include "service/recog.h"
@@ -82,6 +84,12 @@ static const char serve_help[] =
     "                       shopkeeper@localhost)\n"
     "  --public-url URL     the address people open, the base of links in mail\n"
     "                       (SHOPKEEPER_PUBLIC_URL; default http:// + --listen)\n"
+    "  --nats URL           NATS server(s) of a cluster, nats://host:port, commas between\n"
+    "                       several (SHOPKEEPER_NATS); without it the node runs alone.\n"
+    "                       Nodes sharing one PostgreSQL pass card events and changes\n"
+    "                       over it; a node starts and serves while NATS is down\n"
+    "  --node NAME          this node's name in the cluster (SHOPKEEPER_NODE; default\n"
+    "                       the host name and the --listen port)\n"
     "  -h, --help           this help\n\n"
     "environment only:\n"
     "  SHOPKEEPER_BOOTSTRAP_TOKEN  when set (at least 20 characters), an operator with\n"
@@ -145,9 +153,54 @@ static int bootstrap_operator(struct store *st, const char *token)
     return 0;
 }
 
+/* Where recognition's events go: this node's displays, and the other
+ * nodes' through the cluster (when there is one); and what the other
+ * nodes send, applied here. */
+struct node_glue {
+    struct sse_hub *hub;
+    struct recog *recog;
+    struct cluster *cluster;
+};
+
 static void publish_to_hub(void *ctx, const char *store_id, const char *event, json_t *data)
 {
-    sse_publish(ctx, store_id, event, data);
+    struct node_glue *g = ctx;
+    sse_publish(g->hub, store_id, event, data);
+    cluster_card(g->cluster, store_id, event, data);
+}
+
+static void tell_peers(void *ctx, const char *what, const char *customer_id, const char *brand_id)
+{
+    struct node_glue *g = ctx;
+    cluster_peer(g->cluster, what, customer_id, brand_id);
+}
+
+static void card_from_peer(void *ctx, const char *store_id, const char *event, json_t *data)
+{
+    struct node_glue *g = ctx;
+    sse_publish(g->hub, store_id, event, data);
+}
+
+static void change_from_peer(void *ctx, const char *what, const char *customer_id,
+                             const char *brand_id)
+{
+    struct node_glue *g = ctx;
+    if (g->recog) recog_peer(g->recog, what, customer_id, brand_id);
+}
+
+/* The default node name: the host's, and the port (several nodes on one
+ * machine), in the characters a bus name allows. */
+static void default_node(const char *listen, char *buf, size_t len)
+{
+    char host[64] = "node";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    const char *port = strrchr(listen, ':');
+    snprintf(buf, len, "%.40s-%s", host, port ? port + 1 : "0");
+    for (char *p = buf; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            *p = '-';
 }
 
 /* glibc gives each thread that allocates at once an arena of its own, up
@@ -186,6 +239,7 @@ int cmd_serve(int argc, char **argv)
         {"staff-session-ttl", required_argument, 0, 'e'},
         {"smtp-url", required_argument, 0, 'M'}, {"mail-from", required_argument, 0, 'F'},
         {"public-url", required_argument, 0, 'P'},
+        {"nats", required_argument, 0, 'n'},     {"node", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
     };
     char webbuf[PATH_MAX + 8];
@@ -226,6 +280,8 @@ int cmd_serve(int argc, char **argv)
     struct mail_config mcfg = {.smtp_url = env_or("SHOPKEEPER_SMTP_URL", NULL),
                                .from = env_or("SHOPKEEPER_MAIL_FROM", "shopkeeper@localhost")};
     const char *public_url = env_or("SHOPKEEPER_PUBLIC_URL", NULL);
+    const char *nats_url = env_or("SHOPKEEPER_NATS", NULL);
+    const char *node = env_or("SHOPKEEPER_NODE", NULL);
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -254,6 +310,8 @@ int cmd_serve(int argc, char **argv)
         case 'M': mcfg.smtp_url = optarg; break;
         case 'F': mcfg.from = optarg; break;
         case 'P': public_url = optarg; break;
+        case 'n': nats_url = optarg; break;
+        case 'o': node = optarg; break;
         case 'h': fputs(serve_help, stdout); return 0;
         default: fputs(serve_help, stderr); return 2;
         }
@@ -382,10 +440,32 @@ int cmd_serve(int argc, char **argv)
                "no --smtp-url: password-reset mail is not sent; `shopkeeper admin "
                "password-link EMAIL` issues a link",
                NULL);
-    struct recog_events ev = {.publish = publish_to_hub};
+    struct node_glue glue = {0};
+    struct recog_events ev = {.ctx = &glue, .publish = publish_to_hub, .peer = tell_peers};
     int rc = sse_hub_new(&app->hub);
-    ev.ctx = app->hub;
+    glue.hub = app->hub;
+    char node_name[BUS_NAME_MAX + 1];
+    if (!rc && nats_url) {
+        if (node) snprintf(node_name, sizeof node_name, "%s", node);
+        else default_node(cfg.listen, node_name, sizeof node_name);
+        struct bus_config bc = {.url = nats_url, .node = node_name};
+        rc = bus_open(&bc, &app->bus, err, sizeof err);
+        struct cluster_hooks ch = {.ctx = &glue, .card = card_from_peer, .peer = change_from_peer};
+        if (!rc && (rc = cluster_new(app->bus, node_name, &ch, &glue.cluster)))
+            snprintf(err, sizeof err, "nats: %s", sk_strerror(rc));
+        app->cluster = glue.cluster;
+        if (!rc) {
+            bus_flush(app->bus, 1000); /* subscribed before the first request, when up */
+            struct bus_stats bs;
+            bus_stats(app->bus, &bs);
+            log_kv(bs.connected ? LOG_INFO : LOG_WARN, "nats.open", "node", node_name,
+                   "connected", bs.connected ? "yes" : "not yet: serving alone until it is",
+                   NULL);
+        }
+    }
+    rcfg.node = app->bus ? node_name : NULL;
     if (!rc) rc = recog_new(st, &rcfg, &ev, &app->recog, err, sizeof err);
+    glue.recog = app->recog;
     if (!rc && (rc = suggest_svc_new(st, &app->sugg)))
         snprintf(err, sizeof err, "suggestions: %s", sk_strerror(rc));
     if (!rc) {
@@ -408,6 +488,9 @@ int cmd_serve(int argc, char **argv)
         recog_close_all(app->recog, "shutdown");
     }
     mailer_free(app->mail);
+    bus_close(app->bus); /* no peer hook runs after this */
+    cluster_free(app->cluster);
+    if (app->bus) bus_shutdown();
     recog_free(app->recog);
     suggest_svc_free(app->sugg);
     sse_hub_free(app->hub);

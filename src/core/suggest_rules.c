@@ -148,7 +148,16 @@ static int bought_cmp(const void *a, const void *b)
     const struct sr_bought *x = a, *y = b;
     int c = strcmp(x->sku, y->sku);
     if (c) return c;
-    return (x->at > y->at) - (x->at < y->at);
+    if (x->at != y->at) return (x->at > y->at) - (x->at < y->at);
+    return strcmp(x->purchase ? x->purchase : "", y->purchase ? y->purchase : "");
+}
+
+/* Whether two lines of one item (sorted next to each other) are of
+ * separate purchases: two sales in one millisecond are two purchases. */
+static int separate(const struct sr_bought *a, const struct sr_bought *b)
+{
+    if (a->purchase && b->purchase) return strcmp(a->purchase, b->purchase) != 0;
+    return a->at != b->at;
 }
 
 long sr_usual(struct sr_bought *lines, size_t n)
@@ -162,7 +171,7 @@ long sr_usual(struct sr_bought *lines, size_t n)
         size_t j = i, times = 0;
         int64_t last = 0;
         for (; j < n && strcmp(lines[j].sku, lines[i].sku) == 0; j++) {
-            if (j == i || lines[j].at != lines[j - 1].at) times++;
+            if (j == i || separate(&lines[j], &lines[j - 1])) times++;
             last = lines[j].at;
         }
         if (times >= SR_USUAL_MIN && (times > best_n || (times == best_n && last > best_last))) {

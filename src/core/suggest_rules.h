@@ -82,6 +82,7 @@ size_t sr_allowance(size_t shown_this_visit, size_t shown_today);
 struct sr_bought {
     const char *sku;
     int64_t at;
+    const char *purchase; /* the purchase's id; NULL: lines at one time are one purchase */
 };
 
 /* "The usual": the item bought on the most separate purchases, at least

@@ -2,6 +2,8 @@
 #include "http/handlers.h"
 #include "core/purpose.h"
 #include "http/sse.h"
+#include "service/bus.h"
+#include "service/cluster.h"
 #include "service/recog.h"
 #include "service/suggest_svc.h"
 #include "util/metrics.h"
@@ -17,12 +19,26 @@
 #define SHOPKEEPER_VERSION "dev"
 #endif
 
+/* 200 whenever this node serves: "degraded" when it belongs to a cluster
+ * and NATS is out of reach (it serves its own displays; the others' cards
+ * and changes do not reach it until NATS is back), so that a load balancer
+ * keeps sending it requests while an operator sees what is wrong. */
 void h_healthz(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     (void)req;
-    resp_json(resp, 200,
-              json_pack("{s:s, s:s, s:s}", "status", "ok", "version", SHOPKEEPER_VERSION,
-                        "store", app->st->ops->name));
+    json_t *out = json_pack("{s:s, s:s, s:s}", "status", "ok", "version", SHOPKEEPER_VERSION,
+                            "store", app->st->ops->name);
+    if (app->bus) {
+        struct bus_stats b;
+        bus_stats(app->bus, &b);
+        char since[TIME_RFC3339_LEN];
+        time_fmt_rfc3339(b.changed_us, since, sizeof since);
+        json_object_set_new(out, "nats",
+                            json_pack("{s:b, s:s, s:I}", "connected", b.connected, "since", since,
+                                      "reconnects", (json_int_t)b.reconnects));
+        if (!b.connected) json_object_set_new(out, "status", json_string("degraded"));
+    }
+    resp_json(resp, 200, out);
 }
 
 void h_purposes(struct app *app, struct http_req *req, struct http_resp *resp)
@@ -126,6 +142,37 @@ void h_metrics(struct app *app, struct http_req *req, struct http_resp *resp)
                 workq_waiting(app->lane_fast));
         fprintf(out, "shopkeeper_requests_waiting{lane=\"slow\"} %zu\n",
                 workq_waiting(app->lane_slow));
+    }
+
+    if (app->bus) {
+        struct bus_stats b;
+        struct cluster_stats c;
+        bus_stats(app->bus, &b);
+        cluster_stats(app->cluster, &c);
+        metric(out, "shopkeeper_nats_connected", "gauge",
+               "1 when this node is connected to NATS (--nats).", b.connected);
+        metric(out, "shopkeeper_nats_reconnects_total", "counter",
+               "Connections to NATS re-established after a loss.", (double)b.reconnects);
+        fputs("# HELP shopkeeper_nats_messages_total Messages between nodes, by direction.\n"
+              "# TYPE shopkeeper_nats_messages_total counter\n", out);
+        fprintf(out, "shopkeeper_nats_messages_total{direction=\"out\"} %llu\n",
+                (unsigned long long)b.published);
+        fprintf(out, "shopkeeper_nats_messages_total{direction=\"in\"} %llu\n",
+                (unsigned long long)b.received);
+        fprintf(out, "shopkeeper_nats_messages_total{direction=\"dropped\"} %llu\n",
+                (unsigned long long)b.dropped);
+        fputs("# HELP shopkeeper_cluster_events_total Card events and changes exchanged with "
+              "other nodes.\n# TYPE shopkeeper_cluster_events_total counter\n", out);
+        fprintf(out, "shopkeeper_cluster_events_total{kind=\"card\",direction=\"out\"} %llu\n",
+                (unsigned long long)c.cards_out);
+        fprintf(out, "shopkeeper_cluster_events_total{kind=\"card\",direction=\"in\"} %llu\n",
+                (unsigned long long)c.cards_in);
+        fprintf(out, "shopkeeper_cluster_events_total{kind=\"change\",direction=\"out\"} %llu\n",
+                (unsigned long long)c.peer_out);
+        fprintf(out, "shopkeeper_cluster_events_total{kind=\"change\",direction=\"in\"} %llu\n",
+                (unsigned long long)c.peer_in);
+        fprintf(out, "shopkeeper_cluster_events_total{kind=\"malformed\",direction=\"in\"} %llu\n",
+                (unsigned long long)c.bad_in);
     }
 
     /* the database answers a small read, and how long it took */

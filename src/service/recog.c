@@ -212,12 +212,12 @@ int recog_new(struct store *st, const struct recog_config *cfg, const struct rec
     }
     /* visits left open by a crash: their cards are on no screen any more */
     int64_t stale = 0;
-    if (st->ops->visits_close_open(st, time_now_us(), "restart", &stale) == 0 && stale) {
+    if (st->ops->visits_close_open(st, time_now_us(), "restart", cfg->node, &stale) == 0 && stale) {
         char n[24];
         snprintf(n, sizeof n, "%lld", (long long)stale);
         log_kv(LOG_WARN, "recog.stale_visits_closed", "count", n, NULL);
     }
-    rc = st->ops->device_each(st, load_device, r);
+    rc = st->ops->device_each(st, NULL, load_device, r);
     if (rc) {
         snprintf(err, errlen, "recognition: cannot load the devices (%s)", sk_strerror(rc));
         recog_free(r);
@@ -302,6 +302,15 @@ const struct recog_config *recog_config(const struct recog *r) { return &r->cfg;
 
 /* ---- devices ----------------------------------------------------------- */
 
+/* Tells the other nodes (events.peer) what changed here, for them to apply
+ * with recog_peer. */
+static void notify_peers(struct recog *r, const char *what, const char *customer_id,
+                         const char *brand_id)
+{
+    if (r->ev.peer) r->ev.peer(r->ev.ctx, what, customer_id, brand_id);
+}
+
+
 static int device_store(struct recog *r, const char *customer_id, const char *name,
                         const char *method, const uint8_t ik[16], unsigned k, uint32_t offset,
                         json_t **ret)
@@ -319,6 +328,7 @@ static int device_store(struct recog *r, const char *customer_id, const char *na
         return rc;
     }
     *ret = dev;
+    notify_peers(r, "devices", customer_id, NULL);
     return 0;
 }
 
@@ -380,6 +390,7 @@ int recog_device_delete(struct recog *r, const char *customer_id, const char *de
         r->free_owners[r->nfree++] = (uint32_t)(o - r->owners);
     }
     pthread_rwlock_unlock(&r->idx);
+    notify_peers(r, "devices", customer_id, NULL);
     return 0;
 }
 
@@ -603,7 +614,7 @@ static int presence(struct recog *r, const char *store_id, const struct store_in
     time_fmt_rfc3339(now_us, nv->opened_at, sizeof nv->opened_at);
     nv->last_seen_us = now_us;
     int rc = r->st->ops->visit_open(r->st, si->brand_id, store_id, customer_id, channel, now_us,
-                                    nv->id);
+                                    r->cfg.node, nv->id);
     char fields[64], purposes[64];
     if (!rc) rc = card_make(r, nv, &nv->card, fields, sizeof fields, purposes, sizeof purposes);
     if (rc == SK_EFORBIDDEN) {
@@ -727,7 +738,7 @@ static size_t visits_of(struct recog *r, const char *customer_id, const char *br
     return n;
 }
 
-void recog_customer_changed(struct recog *r, const char *customer_id, const char *brand_id)
+static void customer_changed(struct recog *r, const char *customer_id, const char *brand_id)
 {
     pthread_mutex_lock(&r->open_mu);
     pthread_mutex_lock(&r->mu);
@@ -799,21 +810,26 @@ void recog_close_all(struct recog *r, const char *reason)
     pthread_mutex_unlock(&r->open_mu);
 }
 
-void recog_customer_erased(struct recog *r, const char *customer_id)
+/* Removes every device of the customer from the index (idx held). */
+static void owners_drop(struct recog *r, const char *customer_id)
 {
     uint8_t c[ID_PACKED];
-    /* the devices stop resolving at once */
-    if (id_pack(customer_id, c) == 0) {
-        pthread_rwlock_wrlock(&r->idx);
-        for (size_t i = 0; i < r->nowners; i++) {
-            struct owner *o = &r->owners[i];
-            if (memcmp(o->customer_id, c, ID_PACKED) || !r->res.dev[o->handle].live) continue;
-            resolver_remove(&r->res, o->handle);
-            memset(o, 0, sizeof *o);
-            r->free_owners[r->nfree++] = (uint32_t)i;
-        }
-        pthread_rwlock_unlock(&r->idx);
+    if (id_pack(customer_id, c)) return;
+    for (size_t i = 0; i < r->nowners; i++) {
+        struct owner *o = &r->owners[i];
+        if (memcmp(o->customer_id, c, ID_PACKED) || !r->res.dev[o->handle].live) continue;
+        resolver_remove(&r->res, o->handle);
+        memset(o, 0, sizeof *o);
+        r->free_owners[r->nfree++] = (uint32_t)i;
     }
+}
+
+static void customer_erased(struct recog *r, const char *customer_id)
+{
+    /* the devices stop resolving at once */
+    pthread_rwlock_wrlock(&r->idx);
+    owners_drop(r, customer_id);
+    pthread_rwlock_unlock(&r->idx);
     /* and their cards leave every display */
     pthread_mutex_lock(&r->open_mu);
     pthread_mutex_lock(&r->mu);
@@ -824,6 +840,84 @@ void recog_customer_erased(struct recog *r, const char *customer_id)
     for (size_t i = 0; i < n; i++) visit_finish(r, list[i], "erased");
     free(list);
     pthread_mutex_unlock(&r->open_mu);
+}
+
+void recog_customer_changed(struct recog *r, const char *customer_id, const char *brand_id)
+{
+    customer_changed(r, customer_id, brand_id);
+    notify_peers(r, "changed", customer_id, brand_id);
+}
+
+void recog_customer_erased(struct recog *r, const char *customer_id)
+{
+    customer_erased(r, customer_id);
+    notify_peers(r, "erased", customer_id, NULL);
+}
+
+/* A customer's devices as the store has them now, for devices_reload. */
+struct dev_copy {
+    char id[ID_MAX];
+    uint8_t ik[16];
+    unsigned k;
+    uint32_t offset;
+};
+struct dev_list {
+    struct dev_copy *v;
+    size_t n, cap;
+};
+
+static int dev_collect(void *ctx, const char *device_id, const char *customer_id,
+                       const uint8_t ik[16], unsigned k, uint32_t offset)
+{
+    (void)customer_id;
+    struct dev_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct dev_copy *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) return SK_ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    struct dev_copy *d = &l->v[l->n++];
+    snprintf(d->id, sizeof d->id, "%s", device_id);
+    memcpy(d->ik, ik, 16);
+    d->k = k;
+    d->offset = offset;
+    return 0;
+}
+
+/* The index holds exactly the customer's devices in the store: read them
+ * (no lock held), then swap them in under idx. */
+static int devices_reload(struct recog *r, const char *customer_id)
+{
+    struct dev_list l = {0};
+    int rc = r->st->ops->device_each(r->st, customer_id, dev_collect, &l);
+    if (!rc) {
+        int64_t now = now_s();
+        pthread_rwlock_wrlock(&r->idx);
+        owners_drop(r, customer_id);
+        for (size_t i = 0; !rc && i < l.n; i++)
+            rc = owner_add(r, l.v[i].id, customer_id, l.v[i].ik, l.v[i].k, l.v[i].offset, now);
+        pthread_rwlock_unlock(&r->idx);
+    }
+    if (l.v) memset(l.v, 0, l.cap * sizeof *l.v);
+    free(l.v);
+    return rc;
+}
+
+int recog_peer(struct recog *r, const char *what, const char *customer_id, const char *brand_id)
+{
+    if (!what || !customer_id) return SK_EINVAL;
+    if (!strcmp(what, "devices")) return devices_reload(r, customer_id);
+    if (!strcmp(what, "changed")) {
+        customer_changed(r, customer_id, brand_id);
+        return 0;
+    }
+    if (!strcmp(what, "erased")) {
+        customer_erased(r, customer_id);
+        return 0;
+    }
+    return SK_EINVAL;
 }
 
 void recog_tick(struct recog *r, int64_t now)

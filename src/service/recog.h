@@ -19,12 +19,19 @@ struct recog_config {
     unsigned tolerance;    /* windows either side of the current (default 1) */
     int64_t quiet_s;       /* a visit closes after this long without presence (300) */
     unsigned k_min, k_max; /* accepted rotation exponents (4..15) */
+    const char *node;      /* this node's name in a cluster, NULL alone (visits carry it);
+                            * must outlive the service */
 };
 
 struct recog_events {
     void *ctx;
     /* data is borrowed for the call */
     void (*publish)(void *ctx, const char *store_id, const char *event, json_t *data);
+    /* Optional: something changed here that other nodes must apply (with
+     * recog_peer): what is "devices" (the customer's devices were added or
+     * removed), "changed" (grants or answers; brand_id may be NULL) or
+     * "erased". Not called for what recog_peer applies. */
+    void (*peer)(void *ctx, const char *what, const char *customer_id, const char *brand_id);
 };
 
 struct recog_stats {
@@ -87,6 +94,12 @@ void recog_customer_changed(struct recog *r, const char *customer_id, const char
 /* The customer was erased: their devices stop resolving and their cards
  * leave every display, at once. */
 void recog_customer_erased(struct recog *r, const char *customer_id);
+
+/* Applies what another node announced (recog_events.peer): "devices"
+ * reloads the customer's devices from the store, "changed" and "erased"
+ * act as recog_customer_changed / recog_customer_erased do, without
+ * announcing it again. SK_EINVAL for anything else. */
+int recog_peer(struct recog *r, const char *what, const char *customer_id, const char *brand_id);
 
 /* The open cards of a store, newest first. */
 int recog_cards(struct recog *r, const char *store_id, json_t **ret);

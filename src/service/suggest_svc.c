@@ -884,7 +884,8 @@ static json_t *usual_of(struct suggest_svc *s, const struct bmodel *b, const cha
         const char *sku = json_string_value(json_object_get(h, "sku"));
         int64_t us = 0;
         if (!sku || time_parse_rfc3339(json_string_value(json_object_get(h, "at")), &us)) continue;
-        lines[got++] = (struct sr_bought){.sku = sku, .at = us};
+        lines[got++] = (struct sr_bought){
+            .sku = sku, .at = us, .purchase = json_string_value(json_object_get(h, "purchase"))};
     }
     long best = sr_usual(lines, got);
     json_t *out = NULL, *item;

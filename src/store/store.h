@@ -170,8 +170,9 @@ struct store_ops {
                          uint32_t clock_offset, json_t **ret);
     int (*device_list)(struct store *st, const char *customer_id, json_t **ret);
     int (*device_delete)(struct store *st, const char *customer_id, const char *device_id);
-    /* Calls fn for every device with its opened key; stops at fn's error. */
-    int (*device_each)(struct store *st,
+    /* Calls fn for every device (customer_id NULL) or every device of one
+     * customer, with its opened key; stops at fn's error. */
+    int (*device_each)(struct store *st, const char *customer_id,
                        int (*fn)(void *ctx, const char *device_id, const char *customer_id,
                                  const uint8_t ik[16], unsigned k, uint32_t clock_offset),
                        void *ctx);
@@ -192,18 +193,20 @@ struct store_ops {
     int (*store_key_seen)(struct store *st, const char *key_id, int64_t at_us);
 
     /* visits: opened only under a current recognition grant (else
-     * SK_EFORBIDDEN), in the query itself */
+     * SK_EFORBIDDEN), in the query itself;
+     * node: the cluster node that holds it (NULL: a node alone) */
     int (*visit_open)(struct store *st, const char *brand_id, const char *store_id,
                       const char *customer_id, const char *channel, int64_t at_us,
-                      char ret_id[ID_MAX]);
+                      const char *node, char ret_id[ID_MAX]);
     int (*visit_close)(struct store *st, const char *visit_id, int64_t last_seen_us,
                        int64_t closed_us, const char *reason);
     /* at_us 0: not served after all (the counter's undo) */
     int (*visit_served)(struct store *st, const char *visit_id, int64_t at_us);
     /* closes every visit still open in the store (after a crash: open
-     * visits live in memory); returns how many in *ret_n */
+     * visits live in memory), or with node, only those that node holds
+     * (the others' are theirs); returns how many in *ret_n */
     int (*visits_close_open)(struct store *st, int64_t closed_us, const char *reason,
-                             int64_t *ret_n);
+                             const char *node, int64_t *ret_n);
 
     /* What a card may hold for a member under current grants:
      * {purposes, name?, answers?, dont?, choices}; SK_ENOTFOUND for a

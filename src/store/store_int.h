@@ -252,7 +252,7 @@ int sti_device_create(struct store *st, const char *cid, const char *name,
                       uint32_t clock_offset, json_t **ret);
 int sti_device_list(struct store *st, const char *cid, json_t **ret);
 int sti_device_delete(struct store *st, const char *cid, const char *did);
-int sti_device_each(struct store *st,
+int sti_device_each(struct store *st, const char *only,
                     int (*fn)(void *ctx, const char *device_id, const char *customer_id,
                               const uint8_t ik[16], unsigned k, uint32_t clock_offset),
                     void *ctx);
@@ -260,12 +260,13 @@ int sti_service_key_get(struct store *st, const char *name, uint8_t *ret, size_t
 int sti_service_key_put(struct store *st, const char *name, const uint8_t *value,
                         size_t len);
 int sti_visit_open(struct store *st, const char *bid, const char *sid, const char *cid,
-                   const char *channel, int64_t at_us, char ret_id[ID_MAX]);
+                   const char *channel, int64_t at_us, const char *node,
+                   char ret_id[ID_MAX]);
 int sti_visit_close(struct store *st, const char *vid, int64_t last_seen_us,
                     int64_t closed_us, const char *reason);
 int sti_visit_served(struct store *st, const char *vid, int64_t at_us);
 int sti_visits_close_open(struct store *st, int64_t closed_us, const char *reason,
-                          int64_t *ret_n);
+                          const char *node, int64_t *ret_n);
 
 /* export, erasure, the log's integrity, retention, a brand's export
  * (store_rights.c) */

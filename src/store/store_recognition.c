@@ -73,7 +73,7 @@ int sti_device_delete(struct store *st, const char *cid, const char *did)
     return rc;
 }
 
-int sti_device_each(struct store *st,
+int sti_device_each(struct store *st, const char *only,
                     int (*fn)(void *ctx, const char *device_id, const char *customer_id,
                               const uint8_t ik[16], unsigned k, uint32_t clock_offset),
                     void *ctx)
@@ -81,10 +81,11 @@ int sti_device_each(struct store *st,
     struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
     struct db_cur *cur = NULL;
-    int rc = db_query(db, &cur,
-                      "SELECT id, customer_id, ik_enc, rotation_exponent, clock_offset FROM "
-                      "devices ORDER BY customer_id",
-                      NULL);
+#define DEVICES_SQL "SELECT id, customer_id, ik_enc, rotation_exponent, clock_offset FROM devices"
+    /* one customer's by the index, or every device in customer order */
+    int rc = only ? db_query(db, &cur, DEVICES_SQL " WHERE customer_id = ?", "s", only)
+                  : db_query(db, &cur, DEVICES_SQL " ORDER BY customer_id", NULL);
+#undef DEVICES_SQL
     char last[ID_MAX] = "";
     uint8_t key[CRYPTO_KEY_LEN];
     int step = 0, have_key = 0;
@@ -181,7 +182,8 @@ int sti_service_key_put(struct store *st, const char *name, const uint8_t *value
 }
 
 int sti_visit_open(struct store *st, const char *bid, const char *sid, const char *cid,
-                   const char *channel, int64_t at_us, char ret_id[ID_MAX])
+                   const char *channel, int64_t at_us, const char *node,
+                   char ret_id[ID_MAX])
 {
     struct st_store *s = ST(st);
     char id[ID_MAX], at[TIME_RFC3339_LEN];
@@ -192,11 +194,11 @@ int sti_visit_open(struct store *st, const char *bid, const char *sid, const cha
      * recognition grant at the store's brand. */
     int rc = db_exec(db,
                     "INSERT INTO visits (id, brand_id, store_id, customer_id, channel, opened_at, "
-                    "last_seen_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM "
-                    "membership_purposes mp JOIN stores so ON so.brand_id = mp.brand_id WHERE "
-                    "so.id = ? AND mp.brand_id = ? AND mp.customer_id = ? AND mp.purpose = "
-                    "'recognition')",
-                    "ssssssssss", id, bid, sid, cid, channel, at, at, sid, bid, cid);
+                    "last_seen_at, node) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 "
+                    "FROM membership_purposes mp JOIN stores so ON so.brand_id = mp.brand_id "
+                    "WHERE so.id = ? AND mp.brand_id = ? AND mp.customer_id = ? AND mp.purpose "
+                    "= 'recognition')",
+                    "sssssssssss", id, bid, sid, cid, channel, at, at, node, sid, bid, cid);
     if (!rc && db_changes(db) == 0) rc = SK_EFORBIDDEN;
     db_release(s->db, db);
     if (!rc) memcpy(ret_id, id, ID_MAX);
@@ -232,14 +234,19 @@ int sti_visit_served(struct store *st, const char *vid, int64_t at_us)
 }
 
 int sti_visits_close_open(struct store *st, int64_t closed_us, const char *reason,
-                          int64_t *ret_n)
+                          const char *node, int64_t *ret_n)
 {
     struct st_store *s = ST(st);
     char closed[TIME_RFC3339_LEN];
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
     struct dbc *db = db_acquire(s->db);
-    int rc = db_exec(db, "UPDATE visits SET closed_at = ?, close_reason = ? WHERE closed_at IS NULL",
-                    "ss", closed, reason);
+    int rc = node ? db_exec(db,
+                            "UPDATE visits SET closed_at = ?, close_reason = ? WHERE closed_at "
+                            "IS NULL AND node = ?",
+                            "sss", closed, reason, node)
+                  : db_exec(db, "UPDATE visits SET closed_at = ?, close_reason = ? WHERE "
+                                "closed_at IS NULL",
+                            "ss", closed, reason);
     if (!rc && ret_n) *ret_n = db_changes(db);
     db_release(s->db, db);
     return rc;

@@ -110,7 +110,8 @@ int sti_suggest_context(struct store *st, const char *bid, const char *cid, json
          * sort (419 ms p99 at 116k purchases, bench_suggest_svc); one
          * customer's purchases are few, so look them up and sort those. */
 #define HISTORY_SQL(plus)                                                                \
-    "SELECT l.sku, pu.at, l.qty, l.for_person AS person FROM purchase_lines l JOIN "    \
+    "SELECT l.sku, pu.at, pu.id AS purchase, l.qty, l.for_person AS person FROM "       \
+    "purchase_lines l JOIN "                                                              \
     "purchases pu ON pu.id = l.purchase_id WHERE pu.customer_id = ? AND " plus           \
     "pu.brand_id = ? ORDER BY pu.at"
         /* PostgreSQL's planner keeps statistics and has no unary + on text */

@@ -137,22 +137,31 @@ static void test_usual(void **state)
 {
     (void)state;
     /* one purchase of each: nothing is the usual, however many lines */
-    struct sr_bought once[] = {{"latte", NOW}, {"scone", NOW}, {"latte", NOW}};
+    struct sr_bought once[] = {{"latte", NOW, NULL}, {"scone", NOW, NULL}, {"latte", NOW, NULL}};
     assert_int_equal(sr_usual(once, 3), -1);
     assert_int_equal(sr_usual(NULL, 0), -1);
     /* bought on two separate purchases: the usual */
-    struct sr_bought twice[] = {{"scone", NOW}, {"latte", NOW - DAY}, {"latte", NOW}};
+    struct sr_bought twice[] = {{"scone", NOW, NULL}, {"latte", NOW - DAY, NULL}, {"latte", NOW, NULL}};
     long i = sr_usual(twice, 3);
     assert_true(i >= 0);
     assert_string_equal(twice[i].sku, "latte");
+    /* two sales in the same millisecond are still two purchases */
+    struct sr_bought same_ms[] = {{"latte", NOW, "pur_1"}, {"latte", NOW, "pur_2"},
+                                  {"scone", NOW, "pur_2"}};
+    i = sr_usual(same_ms, 3);
+    assert_true(i >= 0);
+    assert_string_equal(same_ms[i].sku, "latte");
+    /* and two lines of one purchase are one */
+    struct sr_bought one_sale[] = {{"latte", NOW, "pur_1"}, {"latte", NOW, "pur_1"}};
+    assert_int_equal(sr_usual(one_sale, 2), -1);
     /* the most purchases wins over the latest */
-    struct sr_bought most[] = {{"tea", NOW - 3 * DAY}, {"tea", NOW - 2 * DAY}, {"tea", NOW - DAY},
-                               {"mocha", NOW - DAY / 2}, {"mocha", NOW}};
+    struct sr_bought most[] = {{"tea", NOW - 3 * DAY, NULL}, {"tea", NOW - 2 * DAY, NULL}, {"tea", NOW - DAY, NULL},
+                               {"mocha", NOW - DAY / 2, NULL}, {"mocha", NOW, NULL}};
     i = sr_usual(most, 5);
     assert_string_equal(most[i].sku, "tea");
     /* between equals, the one bought last */
-    struct sr_bought tie[] = {{"tea", NOW - 3 * DAY}, {"mocha", NOW - 2 * DAY}, {"tea", NOW - DAY},
-                              {"mocha", NOW}};
+    struct sr_bought tie[] = {{"tea", NOW - 3 * DAY, NULL}, {"mocha", NOW - 2 * DAY, NULL}, {"tea", NOW - DAY, NULL},
+                              {"mocha", NOW, NULL}};
     i = sr_usual(tie, 4);
     assert_string_equal(tie[i].sku, "mocha");
 }

@@ -1,0 +1,197 @@
+"""Several `serve` nodes on one PostgreSQL, talking over NATS (issue 12):
+a card opened on one node shows on a display streaming from another; a
+device registered at one node resolves at the others; a withdrawal at one
+node takes the card off every display within a second; with NATS killed
+each node keeps serving its own displays and says it is degraded, and the
+nodes find each other again when NATS is back. Runs in the PostgreSQL pass
+(nodes share a database only there) with a real nats-server."""
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import PG, assert_ok, free_port
+from recog_support import Device, EventStream, Shop, member
+
+pytestmark = pytest.mark.skipif(not PG, reason="nodes share a PostgreSQL database")
+
+CHOICES = [{"key": "usual", "label": "The usual", "kind": "text", "purpose": "preferences"}]
+
+
+class Nats:
+    def __init__(self, tmp_path):
+        if not shutil.which("nats-server"):
+            pytest.fail("nats-server is not installed: run scripts/install-deps.sh --test")
+        self.port = free_port()
+        self.log = tmp_path / "nats.log"
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nats-server did not start")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def nats(tmp_path):
+    n = Nats(tmp_path)
+    yield n
+    if n.proc.poll() is None:
+        n.kill()
+
+
+@pytest.fixture
+def nodes(server_factory, nats):
+    a = server_factory(extra_args=["--nats", nats.url, "--node", "node-a"])
+    b = server_factory(db=a.db, extra_args=["--nats", nats.url, "--node", "node-b"])
+    for n in (a, b):
+        wait_for(lambda n=n: health(n).get("nats", {}).get("connected"), f"{n.port} on NATS")
+    return a, b
+
+
+def health(srv):
+    return assert_ok(srv.get("/healthz"))
+
+
+def wait_for(pred, what, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"waited {timeout} s for {what}")
+
+
+def sight_at(srv, shop, eid):
+    r = srv.post("/v1/sightings", shop.scanner, json={"sightings": [{"eid": eid, "rssi": -60}]})
+    assert_ok(r, 202)
+
+
+def resolved(srv):
+    return assert_ok(srv.get("/v1/recognition/stats", srv.op_token))["resolved"]
+
+
+def test_cards_and_changes_cross_nodes(nodes):
+    a, b = nodes
+    brand = a.new_brand(choices=CHOICES)
+    admin = a.new_staff(brand)["token"]
+    shop = Shop(a, brand, admin)
+    other = Shop(a, brand, admin)
+    ann = member(a, brand, ["recognition", "preferences"], name="Ann Across-Nodes",
+                 answers={"usual": "Oat flat white"})
+    phone = Device()
+    phone.register(a, ann)  # at node A
+
+    on_b = EventStream(b, shop.id, shop.display)
+    on_a = EventStream(a, other.id, other.display)
+    assert on_b.status == 200 and on_a.status == 200
+    try:
+        # a sighting at A puts the card on B's display
+        sight_at(a, shop, phone.eid())
+        card = on_b.expect("card")
+        assert card["customer"]["name"] == "Ann Across-Nodes"
+        assert "Oat flat white" in json.dumps(card)  # her answers travel with it
+
+        # the device registered at A resolves at B, within a second; the card
+        # B opens shows on A's display
+        t0 = time.monotonic()
+        before = resolved(b)
+        wait_for(lambda: (sight_at(b, other, phone.eid()) or resolved(b) > before),
+                 "B to resolve a device registered at A", timeout=1.0)
+        assert time.monotonic() - t0 < 1.0
+        card2 = on_a.expect("card")
+        assert card2["customer"]["name"] == "Ann Across-Nodes"
+
+        # withdrawn at B: both cards leave both displays within a second
+        t0 = time.monotonic()
+        assert_ok(b.put(f"/v1/me/brands/{brand['id']}", ann["token"],
+                        json={"purposes": ["preferences"]}))
+        gone_b = on_b.expect("gone", timeout=1.0)
+        gone_a = on_a.expect("gone", timeout=1.0)
+        took = time.monotonic() - t0
+        assert gone_b["visit"] == card["visit"] and gone_a["visit"] == card2["visit"]
+        assert took < 1.0, took
+        # and nothing resolves her any more at either node
+        assert shop.cards() == [] and assert_ok(
+            b.get(f"/v1/stores/{other.id}/cards", other.display))["items"] == []
+    finally:
+        on_a.close()
+        on_b.close()
+    m = a.get("/metrics", a.op_token).text
+    assert 'shopkeeper_nats_connected 1' in m
+    assert 'shopkeeper_cluster_events_total{kind="card",direction="out"}' in m
+
+
+def test_a_device_deleted_at_one_node_stops_resolving_at_the_other(nodes):
+    a, b = nodes
+    brand = a.new_brand()
+    admin = a.new_staff(brand)["token"]
+    shop = Shop(a, brand, admin)
+    bo = member(a, brand, ["recognition"], name="Bo Deleted")
+    phone = Device()
+    phone.register(a, bo)
+    before = resolved(b)
+    wait_for(lambda: (sight_at(b, shop, phone.eid()) or resolved(b) > before), "B resolves")
+    assert_ok(a.delete(f"/v1/me/devices/{phone.id}", bo["token"]))
+
+    def unknown_at_b():
+        n = assert_ok(b.get("/v1/recognition/stats", b.op_token))["dropped_unknown"]
+        sight_at(b, shop, phone.eid())
+        return assert_ok(b.get("/v1/recognition/stats", b.op_token))["dropped_unknown"] == n + 1
+
+    wait_for(unknown_at_b, "B to stop resolving a device deleted at A", timeout=1.0)
+
+
+def test_nats_down_each_node_serves_its_own_and_rejoins(nodes, nats):
+    a, b = nodes
+    brand = a.new_brand()
+    admin = a.new_staff(brand)["token"]
+    shop = Shop(a, brand, admin)
+    cy = member(a, brand, ["recognition"], name="Cy Alone")
+    phone = Device()
+    phone.register(a, cy)
+    nats.kill()
+    for n in (a, b):
+        h = wait_for(lambda n=n: (lambda h: h if h["status"] == "degraded" else None)(health(n)),
+                     "degraded health")
+        assert h["nats"]["connected"] is False
+    assert "shopkeeper_nats_connected 0" in a.get("/metrics", a.op_token).text
+    # A still serves its own display
+    on_a = EventStream(a, shop.id, shop.display)
+    try:
+        sight_at(a, shop, phone.eid())
+        assert on_a.expect("card")["customer"]["name"] == "Cy Alone"
+    finally:
+        on_a.close()
+    nats.start()
+    for n in (a, b):
+        wait_for(lambda n=n: health(n)["status"] == "ok", "ok again", timeout=10)
+    # and the nodes hear each other again
+    other = Shop(a, brand, admin)
+    on_b = EventStream(b, other.id, other.display)
+    try:
+        time.sleep(0.3)
+        sight_at(a, other, phone.eid())
+        assert on_b.expect("card", timeout=3)["customer"]["name"] == "Cy Alone"
+    finally:
+        on_b.close()
