@@ -64,6 +64,20 @@ static void metric(FILE *out, const char *name, const char *type, const char *he
     fprintf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
+/* One metric with several labelled series: {labels, value} each. */
+struct series {
+    const char *labels; /* `outcome="received"` */
+    uint64_t v;
+};
+
+static void metric_series(FILE *out, const char *name, const char *type, const char *help,
+                          const struct series *s, size_t n)
+{
+    fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s{%s} %llu\n", name, s[i].labels, (unsigned long long)s[i].v);
+}
+
 struct model_walk {
     FILE *out;
     int64_t now_us;
@@ -108,18 +122,16 @@ void h_metrics(struct app *app, struct http_req *req, struct http_resp *resp)
     if (app->recog) {
         struct recog_stats s;
         recog_stats(app->recog, &s);
-        fputs("# HELP shopkeeper_sightings_total Sightings received from scanners, and what "
-              "became of them.\n# TYPE shopkeeper_sightings_total counter\n", out);
-        fprintf(out, "shopkeeper_sightings_total{outcome=\"received\"} %llu\n",
-                (unsigned long long)s.received);
-        fprintf(out, "shopkeeper_sightings_total{outcome=\"resolved\"} %llu\n",
-                (unsigned long long)s.resolved);
-        fprintf(out, "shopkeeper_sightings_total{outcome=\"dropped_unknown\"} %llu\n",
-                (unsigned long long)s.unknown);
-        fprintf(out, "shopkeeper_sightings_total{outcome=\"dropped_not_member\"} %llu\n",
-                (unsigned long long)s.not_member);
-        fprintf(out, "shopkeeper_sightings_total{outcome=\"replay_flagged\"} %llu\n",
-                (unsigned long long)s.replay_flagged);
+        const struct series sightings[] = {
+            {"outcome=\"received\"", s.received},
+            {"outcome=\"resolved\"", s.resolved},
+            {"outcome=\"dropped_unknown\"", s.unknown},
+            {"outcome=\"dropped_not_member\"", s.not_member},
+            {"outcome=\"replay_flagged\"", s.replay_flagged},
+        };
+        metric_series(out, "shopkeeper_sightings_total", "counter",
+                      "Sightings received from scanners, and what became of them.", sightings,
+                      sizeof sightings / sizeof sightings[0]);
         metric(out, "shopkeeper_eid_collisions_total", "counter",
                "Identifiers that matched more than one device.", (double)s.collisions);
         metric(out, "shopkeeper_visits_opened_total", "counter", "Visits opened.",
@@ -153,26 +165,24 @@ void h_metrics(struct app *app, struct http_req *req, struct http_resp *resp)
                "1 when this node is connected to NATS (--nats).", b.connected);
         metric(out, "shopkeeper_nats_reconnects_total", "counter",
                "Connections to NATS re-established after a loss.", (double)b.reconnects);
-        fputs("# HELP shopkeeper_nats_messages_total Messages between nodes, by direction.\n"
-              "# TYPE shopkeeper_nats_messages_total counter\n", out);
-        fprintf(out, "shopkeeper_nats_messages_total{direction=\"out\"} %llu\n",
-                (unsigned long long)b.published);
-        fprintf(out, "shopkeeper_nats_messages_total{direction=\"in\"} %llu\n",
-                (unsigned long long)b.received);
-        fprintf(out, "shopkeeper_nats_messages_total{direction=\"dropped\"} %llu\n",
-                (unsigned long long)b.dropped);
-        fputs("# HELP shopkeeper_cluster_events_total Card events and changes exchanged with "
-              "other nodes.\n# TYPE shopkeeper_cluster_events_total counter\n", out);
-        fprintf(out, "shopkeeper_cluster_events_total{kind=\"card\",direction=\"out\"} %llu\n",
-                (unsigned long long)c.cards_out);
-        fprintf(out, "shopkeeper_cluster_events_total{kind=\"card\",direction=\"in\"} %llu\n",
-                (unsigned long long)c.cards_in);
-        fprintf(out, "shopkeeper_cluster_events_total{kind=\"change\",direction=\"out\"} %llu\n",
-                (unsigned long long)c.peer_out);
-        fprintf(out, "shopkeeper_cluster_events_total{kind=\"change\",direction=\"in\"} %llu\n",
-                (unsigned long long)c.peer_in);
-        fprintf(out, "shopkeeper_cluster_events_total{kind=\"malformed\",direction=\"in\"} %llu\n",
-                (unsigned long long)c.bad_in);
+        const struct series messages[] = {
+            {"direction=\"out\"", b.published},
+            {"direction=\"in\"", b.received},
+            {"direction=\"dropped\"", b.dropped},
+        };
+        metric_series(out, "shopkeeper_nats_messages_total", "counter",
+                      "Messages between nodes, by direction.", messages,
+                      sizeof messages / sizeof messages[0]);
+        const struct series events[] = {
+            {"kind=\"card\",direction=\"out\"", c.cards_out},
+            {"kind=\"card\",direction=\"in\"", c.cards_in},
+            {"kind=\"change\",direction=\"out\"", c.peer_out},
+            {"kind=\"change\",direction=\"in\"", c.peer_in},
+            {"kind=\"malformed\",direction=\"in\"", c.bad_in},
+        };
+        metric_series(out, "shopkeeper_cluster_events_total", "counter",
+                      "Card events and changes exchanged with other nodes.", events,
+                      sizeof events / sizeof events[0]);
     }
 
     /* the database answers a small read, and how long it took */

@@ -110,8 +110,9 @@ def db_args(path):
 
 
 class _PgConnection:
-    """What the tests use of a sqlite3 connection, on PostgreSQL: execute
-    with `?` placeholders, bytes for bytea, commit, close."""
+    """A psycopg2 connection that answers like the sqlite3 connections the
+    tests were written for: execute() takes `?` placeholders, bytea comes
+    back as bytes, and commit(), close() and `with` work as sqlite3's do."""
 
     def __init__(self, name, autocommit):
         import psycopg2

@@ -82,6 +82,18 @@ def wait_for(pred, what, timeout=5.0):
     raise AssertionError(f"waited {timeout} s for {what}")
 
 
+def shop_with_member(srv, name):
+    """A brand with a store, its admin, and a member with recognition whose
+    phone is registered at srv: (brand, admin token, shop, member, phone)."""
+    brand = srv.new_brand()
+    admin = srv.new_staff(brand)["token"]
+    shop = Shop(srv, brand, admin)
+    who = member(srv, brand, ["recognition"], name=name)
+    phone = Device()
+    phone.register(srv, who)
+    return brand, admin, shop, who, phone
+
+
 def sight_at(srv, shop, eid):
     r = srv.post("/v1/sightings", shop.scanner, json={"sightings": [{"eid": eid, "rssi": -60}]})
     assert_ok(r, 202)
@@ -144,12 +156,7 @@ def test_cards_and_changes_cross_nodes(nodes):
 
 def test_a_device_deleted_at_one_node_stops_resolving_at_the_other(nodes):
     a, b = nodes
-    brand = a.new_brand()
-    admin = a.new_staff(brand)["token"]
-    shop = Shop(a, brand, admin)
-    bo = member(a, brand, ["recognition"], name="Bo Deleted")
-    phone = Device()
-    phone.register(a, bo)
+    _, _, shop, bo, phone = shop_with_member(a, "Bo Deleted")
     before = resolved(b)
     wait_for(lambda: (sight_at(b, shop, phone.eid()) or resolved(b) > before), "B resolves")
     assert_ok(a.delete(f"/v1/me/devices/{phone.id}", bo["token"]))
@@ -164,12 +171,7 @@ def test_a_device_deleted_at_one_node_stops_resolving_at_the_other(nodes):
 
 def test_nats_down_each_node_serves_its_own_and_rejoins(nodes, nats):
     a, b = nodes
-    brand = a.new_brand()
-    admin = a.new_staff(brand)["token"]
-    shop = Shop(a, brand, admin)
-    cy = member(a, brand, ["recognition"], name="Cy Alone")
-    phone = Device()
-    phone.register(a, cy)
+    brand, admin, shop, _, phone = shop_with_member(a, "Cy Alone")
     nats.kill()
     for n in (a, b):
         h = wait_for(lambda n=n: (lambda h: h if h["status"] == "degraded" else None)(health(n)),
