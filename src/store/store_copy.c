@@ -339,7 +339,7 @@ int store_copy(struct store *from, struct store *to, const struct copy_progress 
             rc = SK_EDB;
         }
         if (!rc && tabs[i].identity >= 0) {
-            char sql[300], col[64];
+            char sql[400], col[64];
             const char *c = tabs[i].cols;
             for (int k = 0; k < tabs[i].identity; k++) c = strstr(c, ", ") + 2;
             snprintf(col, sizeof col, "%.*s", (int)strcspn(c, ","), c);
