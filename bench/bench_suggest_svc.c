@@ -381,12 +381,13 @@ static void *run_calls(void *arg)
     for (int pass = 0; pass < r->passes; pass++)
         for (size_t m = r->from; m < r->to; m++) {
             if (now_s() > r->deadline) return NULL;
-            char visit[ID_MAX];
+            struct visit_row vr = {0};
+            const char *visit = vr.id;
             json_t *list = NULL, *usual = NULL;
-            int rc = 0;
+            int rc = 0, joined;
             if (r->card) /* opened as recognition opens it; not timed */
                 rc = r->st->ops->visit_open(r->st, r->bid, r->sid, r->mb[m].id, "ble",
-                                            time_now_us(), NULL, visit);
+                                            time_now_us(), NULL, &vr, &joined);
             if (rc) {
                 r->err = rc;
                 return NULL;
@@ -403,6 +404,8 @@ static void *run_calls(void *arg)
             r->lat[r->n++] = dt;
             r->shown += json_array_size(list);
             r->recorded += r->card && json_array_size(list) > 0;
+            if (r->card) /* each pass a new visit, as a shopper's next one */
+                r->st->ops->visit_close(r->st, visit, time_now_us(), time_now_us(), "quiet");
             json_decref(list);
             json_decref(usual);
         }
@@ -616,10 +619,14 @@ int main(int argc, char **argv)
     n = 0;
     deadline = now_s() + budget_s;
     for (size_t m = 0; m < members && now_s() < deadline; m++) {
-        char visit[ID_MAX], sku1[16], sku2[16];
+        char sku1[16], sku2[16];
+        struct visit_row vr;
+        const char *visit = vr.id;
+        int joined;
         sku_of((unsigned)(xorshift() % N_ITEMS), sku1);
         sku_of((unsigned)(xorshift() % N_ITEMS), sku2);
-        if ((rc = st->ops->visit_open(st, bid, sid, mb[m].id, "ble", time_now_us(), NULL, visit)))
+        if ((rc = st->ops->visit_open(st, bid, sid, mb[m].id, "ble", time_now_us(), NULL, &vr,
+                                      &joined)))
             die("visit_open", rc);
         json_t *rec = json_pack("[{s:s, s:s}, {s:s, s:s}]", "sku", sku1, "reason", "because",
                                 "sku", sku2, "reason", "because");

@@ -178,6 +178,7 @@ static void tell_peers(void *ctx, const char *what, const char *customer_id, con
 static void card_from_peer(void *ctx, const char *store_id, const char *event, json_t *data)
 {
     struct node_glue *g = ctx;
+    if (g->recog) recog_peer_card(g->recog, event, data);
     sse_publish(g->hub, store_id, event, data);
 }
 

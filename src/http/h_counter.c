@@ -366,12 +366,15 @@ void h_recog_stats(struct app *app, struct http_req *req, struct http_resp *resp
     struct recog_stats s;
     recog_stats(app->recog, &s);
     resp_json(resp, 200,
-              json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "received",
+              json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                        "received",
                         (json_int_t)s.received, "resolved", (json_int_t)s.resolved,
                         "dropped_unknown", (json_int_t)s.unknown, "dropped_not_member",
                         (json_int_t)s.not_member, "collisions", (json_int_t)s.collisions,
                         "replay_flagged", (json_int_t)s.replay_flagged, "presences",
                         (json_int_t)s.presences, "visits_opened", (json_int_t)s.visits_opened,
+                        "visits_joined", (json_int_t)s.visits_joined, "visits_open",
+                        (json_int_t)s.visits_held,
                         "visits_closed", (json_int_t)s.visits_closed, "devices",
                         (json_int_t)recog_device_count(app->recog), "displays_connected",
                         (json_int_t)sse_hub_clients(app->hub)));

@@ -136,10 +136,14 @@ void h_metrics(struct app *app, struct http_req *req, struct http_resp *resp)
                "Identifiers that matched more than one device.", (double)s.collisions);
         metric(out, "shopkeeper_visits_opened_total", "counter", "Visits opened.",
                (double)s.visits_opened);
+        metric(out, "shopkeeper_visits_joined_total", "counter",
+               "Visits another node opened that this node joined (it heard the shopper too, "
+               "or a display here asked for the store's cards).",
+               (double)s.visits_joined);
         metric(out, "shopkeeper_visits_closed_total", "counter", "Visits closed.",
                (double)s.visits_closed);
-        metric(out, "shopkeeper_visits_open", "gauge", "Visits open now.",
-               (double)(s.visits_opened - s.visits_closed));
+        metric(out, "shopkeeper_visits_open", "gauge", "Visits open now that this node holds.",
+               (double)s.visits_held);
         metric(out, "shopkeeper_devices", "gauge", "Devices the resolver holds.",
                (double)recog_device_count(app->recog));
     }

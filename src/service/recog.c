@@ -17,6 +17,20 @@
  * A presence that does not resolve to a member with recognition granted at
  * that moment is dropped at once: no row, no log line, only counters.
  *
+ * In a cluster (cfg.node set) the database holds one open visit per
+ * customer and store; this node's tables hold those it has a part in:
+ *  - opened here (card published to every node, look logged), or joined:
+ *    another node opened it first (nothing published, nothing logged), or
+ *    adopted for a display or a Served tap here (the same);
+ *  - the last sighting is written at most every flush_every_s, and a visit
+ *    closes as quiet only when the database agrees that no node heard the
+ *    shopper since the cut-off (one conditional UPDATE: exactly one node
+ *    closes it); a copy whose row another node closed is dropped;
+ *  - a peer's "update" replaces the copy's card, its "gone" drops it;
+ *  - visits nobody writes to any more (a dead node's) are closed by any
+ *    node's sweep after the quiet time and twice the flush interval;
+ *  - stopping leaves the visits open for the others (they are written first).
+ *
  * Locks, always taken in this order:
  *   open_mu  serialises opening and re-checking visits (they touch the store)
  *   idx      rwlock over the resolver and the owner table
@@ -61,6 +75,7 @@ struct visit_rec {
     int64_t last_seen_us;
     int served;
     int64_t served_us; /* when Served was tapped (0: not served) */
+    int64_t flushed_us; /* the last_seen the database has from this node */
     json_t *card;
 };
 
@@ -92,6 +107,7 @@ struct recog {
 
     pthread_t thread;
     int running;
+    int64_t orphans_next; /* server seconds: the next sweep for a stopped node's visits */
     pthread_cond_t stop_cv;
     struct recog_suggester sg;
 };
@@ -210,9 +226,12 @@ int recog_new(struct store *st, const struct recog_config *cfg, const struct rec
         recog_free(r);
         return rc;
     }
-    /* visits left open by a crash: their cards are on no screen any more */
+    /* visits left open by a crash: their cards are on no screen any more
+     * (in a cluster the other nodes may still hear those shoppers: a
+     * visit nobody hears is closed by the tick's orphan sweep on any node) */
     int64_t stale = 0;
-    if (st->ops->visits_close_open(st, time_now_us(), "restart", cfg->node, &stale) == 0 && stale) {
+    if (!cfg->node && st->ops->visits_close_open(st, time_now_us(), "restart", NULL, &stale) == 0 &&
+        stale) {
         char n[24];
         snprintf(n, sizeof n, "%lld", (long long)stale);
         log_kv(LOG_WARN, "recog.stale_visits_closed", "count", n, NULL);
@@ -569,6 +588,20 @@ static void visit_finish(struct recog *r, struct visit_rec *v, const char *reaso
     visit_free(v);
 }
 
+/* A visit as the database has it (opened here or by another node). */
+static void visit_from_row(struct visit_rec *v, const struct visit_row *row)
+{
+    snprintf(v->id, sizeof v->id, "%s", row->id);
+    snprintf(v->customer_id, sizeof v->customer_id, "%s", row->customer_id);
+    snprintf(v->store_id, sizeof v->store_id, "%s", row->store_id);
+    snprintf(v->brand_id, sizeof v->brand_id, "%s", row->brand_id);
+    snprintf(v->channel, sizeof v->channel, "%s", row->channel);
+    time_fmt_rfc3339(row->opened_us, v->opened_at, sizeof v->opened_at);
+    v->last_seen_us = v->flushed_us = row->last_seen_us;
+    v->served = row->served_us != 0;
+    v->served_us = row->served_us;
+}
+
 static int presence(struct recog *r, const char *store_id, const struct store_info *si,
                     const char *customer_id, const char *channel, int64_t now_us)
 {
@@ -607,18 +640,19 @@ static int presence(struct recog *r, const char *store_id, const struct store_in
         pthread_mutex_unlock(&r->open_mu);
         return SK_ENOMEM;
     }
-    snprintf(nv->customer_id, sizeof nv->customer_id, "%s", customer_id);
-    snprintf(nv->store_id, sizeof nv->store_id, "%s", store_id);
-    snprintf(nv->brand_id, sizeof nv->brand_id, "%s", si->brand_id);
-    snprintf(nv->channel, sizeof nv->channel, "%s", channel);
-    time_fmt_rfc3339(now_us, nv->opened_at, sizeof nv->opened_at);
-    nv->last_seen_us = now_us;
+    /* opened here, or joined: another node heard the shopper first and its
+     * card is on every display already */
+    struct visit_row row;
+    int joined = 0;
     int rc = r->st->ops->visit_open(r->st, si->brand_id, store_id, customer_id, channel, now_us,
-                                    r->cfg.node, nv->id);
+                                    r->cfg.node, &row, &joined);
+    if (!rc) visit_from_row(nv, &row);
+    if (now_us > nv->last_seen_us) nv->last_seen_us = now_us;
     char fields[64], purposes[64];
     if (!rc) rc = card_make(r, nv, &nv->card, fields, sizeof fields, purposes, sizeof purposes);
     if (rc == SK_EFORBIDDEN) {
         if (nv->id[0]) r->st->ops->visit_close(r->st, nv->id, now_us, now_us, "withdrawn");
+        if (joined) publish_gone(r, nv);
         pthread_mutex_lock(&r->mu);
         strmap_put(&r->denied, dkey, (void *)(intptr_t)(now_us / 1000000 + DENIED_TTL_S));
         r->stats.not_member++;
@@ -633,12 +667,15 @@ static int presence(struct recog *r, const char *store_id, const struct store_in
     strmap_put(&r->visits, key, nv);
     strmap_put(&r->by_id, nv->id, nv);
     r->stats.presences++;
-    r->stats.visits_opened++;
+    if (joined) r->stats.visits_joined++;
+    else r->stats.visits_opened++;
     json_t *card = json_incref(nv->card);
     pthread_mutex_unlock(&r->mu);
-    publish(r, store_id, "card", card);
+    if (!joined) { /* else shown on every node and logged by the node that opened it */
+        publish(r, store_id, "card", card);
+        log_look(r, nv, fields, purposes);
+    }
     json_decref(card);
-    log_look(r, nv, fields, purposes);
     pthread_mutex_unlock(&r->open_mu);
     return 0;
 }
@@ -805,7 +842,17 @@ void recog_close_all(struct recog *r, const char *reason)
         list[n++] = e->value;
     for (size_t i = 0; i < n; i++) visit_unlink(r, list[i]);
     pthread_mutex_unlock(&r->mu);
-    for (size_t i = 0; i < n; i++) visit_finish(r, list[i], reason);
+    for (size_t i = 0; i < n; i++) {
+        if (!r->cfg.node) {
+            visit_finish(r, list[i], reason);
+            continue;
+        }
+        /* in a cluster the shopper may still be at the counter, heard by
+         * the other nodes: the visit stays open with when it was last
+         * heard here, and closes when no node hears them any more */
+        r->st->ops->visit_seen(r->st, list[i]->id, list[i]->last_seen_us);
+        visit_free(list[i]);
+    }
     free(list);
     pthread_mutex_unlock(&r->open_mu);
 }
@@ -920,6 +967,8 @@ int recog_peer(struct recog *r, const char *what, const char *customer_id, const
     return SK_EINVAL;
 }
 
+static void visits_tick(struct recog *r, int64_t now);
+
 void recog_tick(struct recog *r, int64_t now)
 {
     /* find the devices whose window rolled under the read lock (sightings
@@ -936,24 +985,100 @@ void recog_tick(struct recog *r, int64_t now)
         pthread_rwlock_unlock(&r->idx);
     } while (cursor);
 
+    visits_tick(r, now);
+}
+
+/* How often a node writes when it last heard a shopper (cluster only: a
+ * node alone writes it when the visit closes), and how long after the
+ * quiet time a visit nobody writes to is closed by any node. */
+static int64_t flush_every_s(const struct recog *r)
+{
+    int64_t f = r->cfg.quiet_s / 5;
+    return f < 1 ? 1 : f > 30 ? 30 : f;
+}
+
+static int orphan_closed(void *ctx, const struct visit_row *row)
+{
+    struct recog *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    struct visit_rec *v = strmap_get(&r->by_id, row->id);
+    if (v) visit_unlink(r, v);
+    r->stats.visits_closed++;
+    pthread_mutex_unlock(&r->mu);
+    struct visit_rec gone = {0};
+    visit_from_row(&gone, row);
+    publish_gone(r, &gone);
+    visit_free(v);
+    return 0;
+}
+
+/* Quiet visits close: here, when no node heard the shopper since the cut-off
+ * (the database has every node's last sighting); a visit another node closed
+ * meanwhile leaves this node's table too. In a cluster the node also writes
+ * its sightings' times, and closes the visits of a node that stopped. */
+static void visits_tick(struct recog *r, int64_t now)
+{
+    struct vq {
+        struct visit_rec *v;
+        int64_t seen, flushed;
+    } *list = NULL;
+    int64_t cutoff = (now - r->cfg.quiet_s) * 1000000, now_us = now * 1000000;
+    int64_t flush_us = r->cfg.node ? flush_every_s(r) * 1000000 : INT64_MAX;
+
     pthread_mutex_lock(&r->open_mu);
     pthread_mutex_lock(&r->mu);
     size_t n = 0, pos;
-    struct visit_rec **list = NULL;
-    int64_t cutoff = (now - r->cfg.quiet_s) * 1000000;
-    for (struct strmap_entry *e = strmap_first(&r->by_id, &pos); e;
+    if (r->by_id.count) list = malloc(r->by_id.count * sizeof *list);
+    for (struct strmap_entry *e = list ? strmap_first(&r->by_id, &pos) : NULL; e;
          e = strmap_next(&r->by_id, &pos, e)) {
         struct visit_rec *v = e->value;
-        if (v->last_seen_us > cutoff) continue;
-        struct visit_rec **nl = realloc(list, (n + 1) * sizeof *nl);
-        if (!nl) break;
-        list = nl;
-        list[n++] = v;
+        if (v->last_seen_us > cutoff && v->last_seen_us - v->flushed_us < flush_us) continue;
+        list[n++] = (struct vq){v, v->last_seen_us, v->flushed_us};
     }
-    for (size_t i = 0; i < n; i++) visit_unlink(r, list[i]);
     pthread_mutex_unlock(&r->mu);
-    for (size_t i = 0; i < n; i++) visit_finish(r, list[i], "quiet");
+
+    /* the store is called with open_mu held: no presence opens or joins a
+     * visit meanwhile, and only this thread frees visits outside it */
+    for (size_t i = 0; i < n; i++) {
+        struct visit_rec *v = list[i].v;
+        if (list[i].seen > cutoff) { /* heard: say so to the other nodes */
+            if (!r->st->ops->visit_seen(r->st, v->id, list[i].seen)) {
+                pthread_mutex_lock(&r->mu);
+                v->flushed_us = list[i].seen;
+                pthread_mutex_unlock(&r->mu);
+            }
+            continue;
+        }
+        int64_t db_seen = 0;
+        int rc = r->st->ops->visit_close_quiet(r->st, v->id, list[i].seen, cutoff, now_us,
+                                               &db_seen);
+        if (rc == SK_EBUSY) { /* another node heard the shopper since */
+            pthread_mutex_lock(&r->mu);
+            if (db_seen > v->last_seen_us) v->last_seen_us = db_seen;
+            v->flushed_us = db_seen;
+            pthread_mutex_unlock(&r->mu);
+            continue;
+        }
+        if (rc && rc != SK_ENOTFOUND) {
+            log_kv(LOG_ERROR, "recog.visit_close", "error", sk_strerror(rc), NULL);
+            continue;
+        }
+        pthread_mutex_lock(&r->mu);
+        visit_unlink(r, v);
+        if (!rc) r->stats.visits_closed++;
+        pthread_mutex_unlock(&r->mu);
+        publish_gone(r, v); /* closed elsewhere: said there too, the displays don't mind twice */
+        visit_free(v);
+    }
     free(list);
+
+    if (r->cfg.node && now >= r->orphans_next) {
+        r->orphans_next = now + flush_every_s(r);
+        int64_t grace = 2 * flush_every_s(r) + 2;
+        int rc = r->st->ops->visits_close_orphans(r->st, (now - r->cfg.quiet_s - grace) * 1000000,
+                                                  now_us, orphan_closed, r);
+        if (rc) log_kv(LOG_ERROR, "recog.orphan_visits", "error", sk_strerror(rc), NULL);
+    }
     pthread_mutex_unlock(&r->open_mu);
 }
 
@@ -964,8 +1089,96 @@ static int card_newer(const void *a, const void *b)
     return strcmp(y, x);
 }
 
+/* ---- visits other nodes opened ------------------------------------------ */
+
+static int visit_held(struct recog *r, const char *visit_id)
+{
+    pthread_mutex_lock(&r->mu);
+    int held = strmap_get(&r->by_id, visit_id) != NULL;
+    pthread_mutex_unlock(&r->mu);
+    return held;
+}
+
+struct rows {
+    struct visit_row *v;
+    size_t n, cap;
+};
+
+static int row_collect(void *ctx, const struct visit_row *v)
+{
+    struct rows *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct visit_row *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) return SK_ENOMEM;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *v;
+    return 0;
+}
+
+/* In a cluster, takes into this node's table the store's open visits (or
+ * the one visit_id) that other nodes opened: a display that connects here
+ * gets every current card, and Served works on any node. Nothing is logged
+ * or published: the node that opened the visit did. */
+static void visits_adopt(struct recog *r, const char *store_id, const char *visit_id)
+{
+    if (!r->cfg.node) return; /* alone, this node's table is all there is */
+    struct rows l = {0};
+    pthread_mutex_lock(&r->open_mu);
+    int rc = r->st->ops->visits_open_each(r->st, store_id, visit_id, row_collect, &l);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        char key[2 * ID_MAX + 2];
+        visit_key(key, sizeof key, l.v[i].customer_id, l.v[i].store_id);
+        pthread_mutex_lock(&r->mu);
+        int held = strmap_get(&r->visits, key) != NULL;
+        pthread_mutex_unlock(&r->mu);
+        if (held) continue;
+        struct visit_rec *v = calloc(1, sizeof *v);
+        if (!v) break;
+        visit_from_row(v, &l.v[i]);
+        char fields[64], purposes[64];
+        if (card_make(r, v, &v->card, fields, sizeof fields, purposes, sizeof purposes)) {
+            visit_free(v); /* withdrawn meanwhile: the withdrawal closes it */
+            continue;
+        }
+        pthread_mutex_lock(&r->mu);
+        strmap_put(&r->visits, key, v);
+        strmap_put(&r->by_id, v->id, v);
+        r->stats.visits_joined++;
+        pthread_mutex_unlock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->open_mu);
+    free(l.v);
+}
+
+void recog_peer_card(struct recog *r, const char *event, json_t *data)
+{
+    const char *vid = json_string_value(json_object_get(data, "visit"));
+    if (!vid) return;
+    int gone = !strcmp(event, "gone");
+    if (!gone && strcmp(event, "update")) return; /* "card": a visit opened there */
+    pthread_mutex_lock(&r->open_mu);
+    pthread_mutex_lock(&r->mu);
+    struct visit_rec *v = strmap_get(&r->by_id, vid);
+    if (v && gone) {
+        visit_unlink(r, v);
+    } else if (v) {
+        json_decref(v->card);
+        v->card = json_deep_copy(data);
+        v->served = json_is_true(json_object_get(data, "served"));
+        const char *at = json_string_value(json_object_get(data, "served_at"));
+        if (!v->served || !at || time_parse_rfc3339(at, &v->served_us)) v->served_us = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (v && gone) visit_free(v);
+    pthread_mutex_unlock(&r->open_mu);
+}
+
 int recog_cards(struct recog *r, const char *store_id, json_t **ret)
 {
+    visits_adopt(r, store_id, NULL);
     pthread_mutex_lock(&r->mu);
     size_t n = 0, pos;
     json_t **cards = malloc((r->by_id.count + 1) * sizeof *cards);
@@ -989,6 +1202,7 @@ int recog_cards(struct recog *r, const char *store_id, json_t **ret)
 
 int recog_served(struct recog *r, const char *store_id, const char *visit_id)
 {
+    if (!visit_held(r, visit_id)) visits_adopt(r, store_id, visit_id);
     pthread_mutex_lock(&r->mu);
     struct visit_rec *v = strmap_get(&r->by_id, visit_id);
     if (!v || strcmp(v->store_id, store_id)) {
@@ -1017,6 +1231,7 @@ int recog_served(struct recog *r, const char *store_id, const char *visit_id)
 
 int recog_unserve(struct recog *r, const char *store_id, const char *visit_id)
 {
+    if (!visit_held(r, visit_id)) visits_adopt(r, store_id, visit_id);
     pthread_mutex_lock(&r->mu);
     struct visit_rec *v = strmap_get(&r->by_id, visit_id);
     if (!v || strcmp(v->store_id, store_id)) {
@@ -1049,6 +1264,7 @@ int recog_unserve(struct recog *r, const char *store_id, const char *visit_id)
 int recog_suggestion_done(struct recog *r, const char *store_id, const char *visit_id,
                           const char *sku)
 {
+    if (!visit_held(r, visit_id)) visits_adopt(r, store_id, visit_id);
     pthread_mutex_lock(&r->mu);
     struct visit_rec *v = strmap_get(&r->by_id, visit_id);
     if (!v || strcmp(v->store_id, store_id)) {
@@ -1076,5 +1292,6 @@ void recog_stats(struct recog *r, struct recog_stats *ret)
 {
     pthread_mutex_lock(&r->mu);
     *ret = r->stats;
+    ret->visits_held = r->by_id.count;
     pthread_mutex_unlock(&r->mu);
 }

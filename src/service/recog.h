@@ -36,7 +36,8 @@ struct recog_events {
 
 struct recog_stats {
     uint64_t received, resolved, unknown, not_member, collisions, replay_flagged, presences,
-        visits_opened, visits_closed;
+        visits_opened, visits_joined, visits_closed;
+    uint64_t visits_held; /* open visits in this node's table now */
 };
 
 /* One item of a scanner's batch, already validated. */
@@ -56,8 +57,10 @@ int recog_start(struct recog *r);
 void recog_stop(struct recog *r);
 /* Runs one tick at server time now (seconds); tests and the thread use it. */
 void recog_tick(struct recog *r, int64_t now_s);
-/* Closes every open visit ("gone" published, rows closed with reason):
- * the service is stopping, and no visit row may stay open for ever. */
+/* The service is stopping. Alone: closes every open visit ("gone"
+ * published, rows closed with reason), no visit row may stay open for
+ * ever. In a cluster: forgets them, having written when each was last
+ * heard here; the other nodes carry them on or close them when quiet. */
 void recog_close_all(struct recog *r, const char *reason);
 
 void recog_public_key(const struct recog *r, uint8_t ret[32]);
@@ -103,6 +106,9 @@ int recog_peer(struct recog *r, const char *what, const char *customer_id, const
 
 /* The open cards of a store, newest first. */
 int recog_cards(struct recog *r, const char *store_id, json_t **ret);
+/* A card event from another node (cluster): a copy of that visit held here
+ * follows it ("update": the card; "gone": dropped, nothing written). */
+void recog_peer_card(struct recog *r, const char *event, json_t *data);
 /* Served, once: the card gets served_at and undo_until (publishes "update"). */
 int recog_served(struct recog *r, const char *store_id, const char *visit_id);
 /* Undoes Served within RECOG_UNSERVE_S seconds (SK_ECONFLICT after; 0 when

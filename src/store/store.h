@@ -73,6 +73,17 @@ struct page {
 
 struct store;
 
+/* An open visit as the database holds it (every node reads the same). */
+struct visit_row {
+    char id[ID_MAX];
+    char brand_id[ID_MAX];
+    char store_id[ID_MAX];
+    char customer_id[ID_MAX];
+    char channel[8];
+    int64_t opened_us, last_seen_us;
+    int64_t served_us; /* 0: not served */
+};
+
 struct store_ops {
     const char *name;
     void (*close)(struct store *st);
@@ -193,13 +204,30 @@ struct store_ops {
     int (*store_key_seen)(struct store *st, const char *key_id, int64_t at_us);
 
     /* visits: opened only under a current recognition grant (else
-     * SK_EFORBIDDEN), in the query itself;
-     * node: the cluster node that holds it (NULL: a node alone) */
+     * SK_EFORBIDDEN), in the query itself; one open visit per customer
+     * and store in the database, whichever node heard them: when one is
+     * open already (another node opened it) *ret is that one and
+     * *ret_joined is set. node: the cluster node that opens it (NULL: a
+     * node alone) */
     int (*visit_open)(struct store *st, const char *brand_id, const char *store_id,
                       const char *customer_id, const char *channel, int64_t at_us,
-                      const char *node, char ret_id[ID_MAX]);
+                      const char *node, struct visit_row *ret, int *ret_joined);
+    /* the shopper was heard then (last_seen only moves forward) */
+    int (*visit_seen)(struct store *st, const char *visit_id, int64_t last_seen_us);
     int (*visit_close)(struct store *st, const char *visit_id, int64_t last_seen_us,
                        int64_t closed_us, const char *reason);
+    /* closes the visit as quiet when no node has heard the shopper since
+     * cutoff_us: 0 closed here; SK_EBUSY heard since (*ret_last_seen_us);
+     * SK_ENOTFOUND closed already (by another node) */
+    int (*visit_close_quiet)(struct store *st, const char *visit_id, int64_t last_seen_us,
+                             int64_t cutoff_us, int64_t closed_us, int64_t *ret_last_seen_us);
+    /* the open visits of a store (visit_id NULL), or that one of it */
+    int (*visits_open_each)(struct store *st, const char *store_id, const char *visit_id,
+                            int (*fn)(void *ctx, const struct visit_row *v), void *ctx);
+    /* closes as quiet the visits no node has heard since cutoff_us (a
+     * stopped node's), each passed to fn */
+    int (*visits_close_orphans)(struct store *st, int64_t cutoff_us, int64_t closed_us,
+                                int (*fn)(void *ctx, const struct visit_row *v), void *ctx);
     /* at_us 0: not served after all (the counter's undo) */
     int (*visit_served)(struct store *st, const char *visit_id, int64_t at_us);
     /* closes every visit still open in the store (after a crash: open

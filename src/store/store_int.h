@@ -260,10 +260,17 @@ int sti_service_key_get(struct store *st, const char *name, uint8_t *ret, size_t
 int sti_service_key_put(struct store *st, const char *name, const uint8_t *value,
                         size_t len);
 int sti_visit_open(struct store *st, const char *bid, const char *sid, const char *cid,
-                   const char *channel, int64_t at_us, const char *node,
-                   char ret_id[ID_MAX]);
+                   const char *channel, int64_t at_us, const char *node, struct visit_row *ret,
+                   int *ret_joined);
+int sti_visit_seen(struct store *st, const char *vid, int64_t last_seen_us);
 int sti_visit_close(struct store *st, const char *vid, int64_t last_seen_us,
                     int64_t closed_us, const char *reason);
+int sti_visit_close_quiet(struct store *st, const char *vid, int64_t last_seen_us,
+                          int64_t cutoff_us, int64_t closed_us, int64_t *ret_last_seen_us);
+int sti_visits_open_each(struct store *st, const char *sid, const char *vid,
+                         int (*fn)(void *ctx, const struct visit_row *v), void *ctx);
+int sti_visits_close_orphans(struct store *st, int64_t cutoff_us, int64_t closed_us,
+                             int (*fn)(void *ctx, const struct visit_row *v), void *ctx);
 int sti_visit_served(struct store *st, const char *vid, int64_t at_us);
 int sti_visits_close_open(struct store *st, int64_t closed_us, const char *reason,
                           const char *node, int64_t *ret_n);

@@ -181,9 +181,27 @@ int sti_service_key_put(struct store *st, const char *name, const uint8_t *value
     return rc;
 }
 
+/* Reads a visit row: id, brand, store, customer, channel, opened,
+ * last seen, served (the column order of VISIT_COLS). */
+#define VISIT_COLS                                                                              \
+    "id, brand_id, store_id, customer_id, channel, opened_at, last_seen_at, served_at"
+
+static void visit_row_read(struct db_cur *cur, struct visit_row *v)
+{
+    memset(v, 0, sizeof *v);
+    snprintf(v->id, sizeof v->id, "%s", db_col_text(cur, 0, NULL));
+    snprintf(v->brand_id, sizeof v->brand_id, "%s", db_col_text(cur, 1, NULL));
+    snprintf(v->store_id, sizeof v->store_id, "%s", db_col_text(cur, 2, NULL));
+    snprintf(v->customer_id, sizeof v->customer_id, "%s", db_col_text(cur, 3, NULL));
+    snprintf(v->channel, sizeof v->channel, "%s", db_col_text(cur, 4, NULL));
+    time_parse_rfc3339(db_col_text(cur, 5, NULL), &v->opened_us);
+    time_parse_rfc3339(db_col_text(cur, 6, NULL), &v->last_seen_us);
+    if (!db_col_is_null(cur, 7)) time_parse_rfc3339(db_col_text(cur, 7, NULL), &v->served_us);
+}
+
 int sti_visit_open(struct store *st, const char *bid, const char *sid, const char *cid,
-                   const char *channel, int64_t at_us, const char *node,
-                   char ret_id[ID_MAX])
+                   const char *channel, int64_t at_us, const char *node, struct visit_row *ret,
+                   int *ret_joined)
 {
     struct st_store *s = ST(st);
     char id[ID_MAX], at[TIME_RFC3339_LEN];
@@ -191,17 +209,61 @@ int sti_visit_open(struct store *st, const char *bid, const char *sid, const cha
     time_fmt_rfc3339(at_us, at, sizeof at);
     struct dbc *db = db_acquire(s->db);
     /* Consent in the query: a visit row exists only under a current
-     * recognition grant at the store's brand. */
+     * recognition grant at the store's brand. One open visit per customer
+     * and store (visits_open_one): when another node opened it first,
+     * nothing is inserted and the open one is read below. */
     int rc = db_exec(db,
                     "INSERT INTO visits (id, brand_id, store_id, customer_id, channel, opened_at, "
                     "last_seen_at, node) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 "
                     "FROM membership_purposes mp JOIN stores so ON so.brand_id = mp.brand_id "
                     "WHERE so.id = ? AND mp.brand_id = ? AND mp.customer_id = ? AND mp.purpose "
-                    "= 'recognition')",
+                    "= 'recognition') ON CONFLICT (customer_id, store_id) WHERE closed_at IS "
+                    "NULL DO NOTHING",
                     "sssssssssss", id, bid, sid, cid, channel, at, at, node, sid, bid, cid);
-    if (!rc && db_changes(db) == 0) rc = SK_EFORBIDDEN;
+    *ret_joined = 0;
+    if (!rc && db_changes(db) == 1) {
+        memset(ret, 0, sizeof *ret);
+        memcpy(ret->id, id, ID_MAX);
+        snprintf(ret->brand_id, sizeof ret->brand_id, "%s", bid);
+        snprintf(ret->store_id, sizeof ret->store_id, "%s", sid);
+        snprintf(ret->customer_id, sizeof ret->customer_id, "%s", cid);
+        snprintf(ret->channel, sizeof ret->channel, "%s", channel);
+        ret->opened_us = ret->last_seen_us = at_us;
+    } else if (!rc) {
+        /* not granted, or open already (the card checks the grant again) */
+        struct db_cur *cur;
+        rc = db_query(db, &cur,
+                      "SELECT " VISIT_COLS " FROM visits WHERE customer_id = ? AND store_id = ? "
+                      "AND closed_at IS NULL",
+                      "ss", cid, sid);
+        if (!rc) {
+            int step = db_next(cur);
+            if (step == 1) {
+                visit_row_read(cur, ret);
+                *ret_joined = 1;
+            } else {
+                rc = step < 0 ? SK_EDB : SK_EFORBIDDEN;
+            }
+            db_done(cur);
+        }
+    }
     db_release(s->db, db);
-    if (!rc) memcpy(ret_id, id, ID_MAX);
+    return rc;
+}
+
+/* last_seen_at only moves forward (text in one fixed format compares as
+ * time); several nodes write it */
+#define SEEN_MAX "CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END"
+
+int sti_visit_seen(struct store *st, const char *vid, int64_t last_seen_us)
+{
+    struct st_store *s = ST(st);
+    char seen[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(last_seen_us, seen, sizeof seen);
+    struct dbc *db = db_acquire(s->db);
+    int rc = db_exec(db, "UPDATE visits SET last_seen_at = " SEEN_MAX " WHERE id = ?", "sss",
+                     seen, seen, vid);
+    db_release(s->db, db);
     return rc;
 }
 
@@ -214,9 +276,97 @@ int sti_visit_close(struct store *st, const char *vid, int64_t last_seen_us,
     time_fmt_rfc3339(closed_us, closed, sizeof closed);
     struct dbc *db = db_acquire(s->db);
     int rc = db_exec(db,
-                    "UPDATE visits SET last_seen_at = ?, closed_at = ?, close_reason = ? WHERE "
-                    "id = ? AND closed_at IS NULL",
-                    "ssss", seen, closed, reason, vid);
+                    "UPDATE visits SET last_seen_at = " SEEN_MAX ", closed_at = ?, close_reason "
+                    "= ? WHERE id = ? AND closed_at IS NULL",
+                    "sssss", seen, seen, closed, reason, vid);
+    db_release(s->db, db);
+    return rc;
+}
+
+int sti_visit_close_quiet(struct store *st, const char *vid, int64_t last_seen_us,
+                          int64_t cutoff_us, int64_t closed_us, int64_t *ret_last_seen_us)
+{
+    struct st_store *s = ST(st);
+    char seen[TIME_RFC3339_LEN], cutoff[TIME_RFC3339_LEN], closed[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(last_seen_us, seen, sizeof seen);
+    time_fmt_rfc3339(cutoff_us, cutoff, sizeof cutoff);
+    time_fmt_rfc3339(closed_us, closed, sizeof closed);
+    struct dbc *db = db_acquire(s->db);
+    /* closed only when no node has heard the shopper since the cut-off */
+    int rc = db_exec(db,
+                    "UPDATE visits SET last_seen_at = " SEEN_MAX ", closed_at = ?, close_reason "
+                    "= 'quiet' WHERE id = ? AND closed_at IS NULL AND last_seen_at <= ?",
+                    "sssss", seen, seen, closed, vid, cutoff);
+    if (!rc && db_changes(db) == 0) {
+        struct db_cur *cur;
+        rc = db_query(db, &cur, "SELECT last_seen_at FROM visits WHERE id = ? AND closed_at IS NULL",
+                      "s", vid);
+        if (!rc) {
+            int step = db_next(cur);
+            if (step == 1) {
+                time_parse_rfc3339(db_col_text(cur, 0, NULL), ret_last_seen_us);
+                rc = SK_EBUSY;
+            } else {
+                rc = step < 0 ? SK_EDB : SK_ENOTFOUND;
+            }
+            db_done(cur);
+        }
+    }
+    db_release(s->db, db);
+    return rc;
+}
+
+int sti_visits_open_each(struct store *st, const char *sid, const char *vid,
+                         int (*fn)(void *ctx, const struct visit_row *v), void *ctx)
+{
+    struct st_store *s = ST(st);
+    struct dbc *db = db_acquire(s->db);
+    struct db_cur *cur;
+    int rc = vid ? db_query(db, &cur,
+                            "SELECT " VISIT_COLS " FROM visits WHERE id = ? AND store_id = ? AND "
+                            "closed_at IS NULL",
+                            "ss", vid, sid)
+                 : db_query(db, &cur,
+                            "SELECT " VISIT_COLS " FROM visits WHERE store_id = ? AND closed_at "
+                            "IS NULL ORDER BY opened_at",
+                            "s", sid);
+    if (!rc) {
+        int step;
+        struct visit_row v;
+        while (!rc && (step = db_next(cur)) == 1) {
+            visit_row_read(cur, &v);
+            rc = fn(ctx, &v);
+        }
+        if (!rc && step < 0) rc = SK_EDB;
+        db_done(cur);
+    }
+    db_release(s->db, db);
+    return rc;
+}
+
+int sti_visits_close_orphans(struct store *st, int64_t cutoff_us, int64_t closed_us,
+                             int (*fn)(void *ctx, const struct visit_row *v), void *ctx)
+{
+    struct st_store *s = ST(st);
+    char cutoff[TIME_RFC3339_LEN], closed[TIME_RFC3339_LEN];
+    time_fmt_rfc3339(cutoff_us, cutoff, sizeof cutoff);
+    time_fmt_rfc3339(closed_us, closed, sizeof closed);
+    struct dbc *db = db_acquire(s->db);
+    struct db_cur *cur;
+    int rc = db_query(db, &cur,
+                      "UPDATE visits SET closed_at = ?, close_reason = 'quiet' WHERE closed_at IS "
+                      "NULL AND last_seen_at <= ? RETURNING " VISIT_COLS,
+                      "ss", closed, cutoff);
+    if (!rc) {
+        int step, frc = 0;
+        struct visit_row v;
+        while ((step = db_next(cur)) == 1) {
+            visit_row_read(cur, &v);
+            if (!frc) frc = fn(ctx, &v); /* every row is read: the statement completes */
+        }
+        rc = step < 0 ? SK_EDB : frc;
+        db_done(cur);
+    }
     db_release(s->db, db);
     return rc;
 }

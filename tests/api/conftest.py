@@ -359,6 +359,16 @@ class Server:
         self.proc = None
         return self.returncode
 
+    def kill(self):
+        """kill -9: a crash, which the end of the test does not count as an
+        unclean exit (start() brings it back on a new port)."""
+        self.http.close()
+        self.proc.kill()
+        self.proc.wait()
+        self._stderr_f.close()
+        self.proc = None
+        self.returncode = 0
+
     def stderr(self):
         try:
             return self.stderr_path.read_text(errors="replace")

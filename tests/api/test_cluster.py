@@ -9,9 +9,12 @@ import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
+import uuid
 
 import pytest
+import requests
 
 from conftest import PG, assert_ok, free_port
 from recog_support import Device, EventStream, Shop, member
@@ -197,3 +200,163 @@ def test_nats_down_each_node_serves_its_own_and_rejoins(nodes, nats):
         assert on_b.expect("card", timeout=3)["customer"]["name"] == "Cy Alone"
     finally:
         on_b.close()
+
+
+def open_visits(srv, shop, customer_id):
+    with srv.db_connect() as db:
+        return [r[0] for r in db.execute(
+            "SELECT id FROM visits WHERE store_id = ? AND customer_id = ? "
+            "AND closed_at IS NULL", (shop.id, customer_id))]
+
+
+def test_one_visit_and_one_card_whichever_node_hears_the_shopper(nodes):
+    """The store's scanners post to different nodes: one visit, one card;
+    a display that connects to the other node gets it; Served there shows
+    everywhere."""
+    a, b = nodes
+    _, _, shop, dee, phone = shop_with_member(a, "Dee Both-Nodes")
+    on_a, on_b = EventStream(a, shop.id, shop.display), EventStream(b, shop.id, shop.display)
+    try:
+        sight_at(a, shop, phone.eid())
+        card = on_a.expect("card")
+        assert on_b.expect("card")["visit"] == card["visit"]
+        for _ in range(3):  # heard at B too, and at A again
+            sight_at(b, shop, phone.eid())
+            sight_at(a, shop, phone.eid())
+        on_a.quiet(0.5)
+        on_b.quiet(0.1)
+        assert open_visits(a, shop, dee["id"]) == [card["visit"]]
+        assert assert_ok(b.get("/v1/recognition/stats", b.op_token))["visits_joined"] == 1
+
+        # a display that (re)connects to B gets the card A opened
+        late = EventStream(b, shop.id, shop.display)
+        try:
+            assert late.expect("card")["visit"] == card["visit"]
+            late.quiet(0.3)
+        finally:
+            late.close()
+        # Served tapped on B's display: every display shows it served
+        assert_ok(b.post(f"/v1/stores/{shop.id}/cards/{card['visit']}/served", shop.display,
+                         json={}))
+        assert on_a.expect("update")["served"] is True
+        assert on_b.expect("update")["served"] is True
+        assert [c["served"] for c in shop.cards()] == [True]  # A's table follows
+    finally:
+        on_a.close()
+        on_b.close()
+
+
+def test_a_dead_nodes_visits_close_when_nobody_hears_the_shopper(server_factory, nats):
+    """kill -9 of the node that opened a visit: when no node hears the
+    shopper for the quiet time (2 s here), another node closes it and its
+    card leaves the displays; a shopper still heard keeps their visit."""
+    args = ["--nats", nats.url, "--visit-quiet", "2"]
+    a = server_factory(extra_args=[*args, "--node", "node-a"])
+    b = server_factory(db=a.db, extra_args=[*args, "--node", "node-b"])
+    for n in (a, b):
+        wait_for(lambda n=n: health(n).get("nats", {}).get("connected"), "on NATS")
+    brand, admin, shop, eve, phone = shop_with_member(a, "Eve Left-Behind")
+    stayer = member(a, brand, ["recognition"], name="Fay Stays")
+    fay_phone = Device()
+    fay_phone.register(a, stayer)
+    on_b = EventStream(b, shop.id, shop.display)
+    try:
+        sight_at(a, shop, phone.eid())
+        sight_at(a, shop, fay_phone.eid())
+        eve_card, fay_card = on_b.expect("card"), on_b.expect("card")
+        if eve_card["customer"]["name"] != "Eve Left-Behind":
+            eve_card, fay_card = fay_card, eve_card
+        a.kill()
+        t0 = time.monotonic()
+        deadline = t0 + 15
+        gone = None
+        while time.monotonic() < deadline and gone is None:
+            sight_at(b, shop, fay_phone.eid())  # Fay is still in the shop, heard at B
+            ev = on_b.next(timeout=0.5)
+            if ev and ev[0] == "gone":
+                gone = ev[1]
+        assert gone == {"visit": eve_card["visit"]}, on_b.seen
+        took = time.monotonic() - t0
+        assert took > 1.5, took  # not before the quiet time
+        with b.db_connect() as db:
+            reason = db.execute("SELECT close_reason FROM visits WHERE id = ?",
+                                (eve_card["visit"],)).fetchone()[0]
+        assert reason == "quiet"
+        assert open_visits(b, shop, stayer["id"]) == [fay_card["visit"]]
+        at_b = assert_ok(b.get(f"/v1/stores/{shop.id}/cards", shop.display))["items"]
+        assert [c["visit"] for c in at_b] == [fay_card["visit"]]
+    finally:
+        on_b.close()
+
+
+def test_kill_9_of_a_node_under_load(nodes):
+    """Purchases and sightings go to both nodes; A dies by kill -9 mid-load.
+    B keeps serving; a display that was on A reconnects to B and gets the
+    current card; every acknowledged purchase is in the database; A comes
+    back with nothing done by hand and carries on the same visit."""
+    a, b = nodes
+    brand, admin, shop, gil, phone = shop_with_member(a, "Gil Survivor")
+    assert_ok(a.put(f"/v1/brands/{brand['id']}/items/tea", admin,
+                    json={"title": "Tea", "category": "drinks"}), 201)
+    on_a = EventStream(a, shop.id, shop.display)
+    sight_at(b, shop, phone.eid())
+    card = on_a.expect("card")
+
+    acked, stop, failures = [], threading.Event(), {"a": 0, "b": 0}
+
+    def load():
+        i = 0
+        while not stop.is_set():
+            srv, name = (a, "a") if i % 2 else (b, "b")
+            i += 1
+            try:
+                r = requests.post(srv.url(f"/v1/brands/{brand['id']}/purchases"),
+                                  headers={"Authorization": f"Bearer {admin}",
+                                           "Idempotency-Key": str(uuid.uuid4())},
+                                  json={"store": shop.id, "customer": gil["id"],
+                                        "lines": [{"sku": "tea", "qty": 1, "price": 2.5}]},
+                                  timeout=5)
+                if r.status_code == 201:
+                    acked.append((name, r.json()["id"]))
+            except requests.RequestException:
+                failures[name] += 1  # not acknowledged: nothing is owed
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        time.sleep(1.0)
+        before_kill = len(acked)
+        a.kill()
+        on_a.close()
+        time.sleep(1.0)
+        stop.set()
+        worker.join(timeout=10)
+        after = acked[before_kill:]
+        assert before_kill > 0 and any(n == "b" for n, _ in after), (before_kill, failures)
+        assert failures["b"] == 0
+
+        # the display reconnects through the load balancer, to B: same card
+        on_b = EventStream(b, shop.id, shop.display)
+        try:
+            assert on_b.expect("card")["visit"] == card["visit"]
+
+            # no acknowledged write is lost
+            ids = [i for _, i in acked]
+            with b.db_connect() as db:
+                found = {r[0] for r in db.execute(
+                    "SELECT id FROM purchases WHERE id IN (%s)" % ",".join("?" * len(ids)), ids)}
+            assert found == set(ids), f"{len(set(ids) - found)} acknowledged purchases lost"
+
+            # A restarts as it was and catches up by itself: it resolves the
+            # phone, joins the open visit, and its display sees the card
+            a.start()
+            wait_for(lambda: health(a).get("nats", {}).get("connected"), "A back on NATS")
+            sight_at(a, shop, phone.eid())
+            on_b.quiet(0.5)  # the same visit: no second card
+            assert [c["visit"] for c in shop.cards()] == [card["visit"]]
+            assert open_visits(a, shop, gil["id"]) == [card["visit"]]
+        finally:
+            on_b.close()
+    finally:
+        stop.set()
+        worker.join(timeout=10)

@@ -5,7 +5,9 @@
  * recognition or leaving publishes "gone" and later sightings drop; a quiet
  * visit closes on the tick), strangers and non-members leave no row, served,
  * the app and counter-code channels, device removal, X25519 registration,
- * reloading devices at start, and the replay flag across cities. */
+ * reloading devices at start, the replay flag across cities, and two nodes
+ * of a cluster sharing one visit (joined, closed when quiet everywhere, left
+ * open by a node that stops, closed by another when nobody hears the shopper). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -858,6 +860,113 @@ static void test_same_device_in_another_city_is_flagged(void **state)
     expect_card(f, 1, nearby, "device", visit2);
 }
 
+/* ---- two nodes on one database (a cluster, serve --nats) ------------------- */
+
+static struct recog *node_new(struct fx *f, const char *name, struct recorder *rec)
+{
+    struct recog_config cfg = CFG;
+    cfg.node = name;
+    struct recog_events ev = {.ctx = rec, .publish = on_publish};
+    struct recog *r;
+    char err[256];
+    if (recog_new(f->st, &cfg, &ev, &r, err, sizeof err)) fail_msg("recog_new: %s", err);
+    return r;
+}
+
+static void sight_on(struct recog *r, const char *store_id, const struct device *d)
+{
+    struct sighting s = {.rssi = -60, .seen_us = time_now_us()};
+    device_eid(d, s.eid);
+    assert_int_equal(recog_sightings(r, store_id, &s, 1), 0);
+}
+
+static void test_two_nodes_share_one_visit(void **state)
+{
+    struct fx *f = *state;
+    struct device d;
+    register_device(f, f->customer, 10, &d);
+    struct recorder rec1 = {0}, rec2 = {0};
+    struct recog *n1 = node_new(f, "n1", &rec1), *n2 = node_new(f, "n2", &rec2);
+    const char *open_sql = "SELECT count(*) FROM visits WHERE customer_id = ? AND closed_at IS NULL";
+
+    /* heard at n1: opened there; heard at n2: joined, no second card */
+    sight_on(n1, f->store_id, &d);
+    assert_int_equal(rec1.n, 1);
+    assert_string_equal(rec1.ev[0].name, "card");
+    char visit[ID_MAX];
+    snprintf(visit, sizeof visit, "%s", str(rec1.ev[0].data, "visit"));
+    sight_on(n2, f->store_id, &d);
+    sight_on(n1, f->store_id, &d);
+    assert_int_equal(rec2.n, 0);
+    assert_int_equal(rec1.n, 1);
+    assert_int_equal(db_count(f, open_sql, f->customer), 1);
+    struct recog_stats st;
+    recog_stats(n2, &st);
+    assert_int_equal(st.visits_joined, 1);
+    assert_int_equal(st.visits_opened, 0);
+    assert_int_equal(st.visits_held, 1);
+
+    /* n2 heard the shopper later than n1 did (its write, 200 s on): when
+     * n1's own table says quiet, the database does not, and it stays */
+    int64_t now = now_s();
+    assert_int_equal(f->st->ops->visit_seen(f->st, visit, (now + 200) * 1000000), 0);
+    recog_tick(n1, now + QUIET_S + 1);
+    assert_int_equal(rec1.n, 1);
+    assert_int_equal(db_count(f, open_sql, f->customer), 1);
+
+    /* quiet everywhere: n1 closes it, once; n2 finds it closed and drops
+     * its copy (saying gone to its displays, in case the event was lost) */
+    recog_tick(n1, now + 200 + QUIET_S + 1);
+    assert_int_equal(rec1.n, 2);
+    assert_string_equal(rec1.ev[1].name, "gone");
+    assert_int_equal(db_count(f, open_sql, f->customer), 0);
+    recog_tick(n2, now + 200 + QUIET_S + 1);
+    assert_int_equal(rec2.n, 1);
+    assert_string_equal(rec2.ev[0].name, "gone");
+    recog_stats(n2, &st);
+    assert_int_equal(st.visits_held, 0);
+    assert_int_equal(st.visits_closed, 0); /* n1 closed it */
+
+    /* n1 stops cleanly: its visit stays open for the others */
+    sight_on(n1, f->store_id, &d);
+    assert_int_equal(rec1.n, 3);
+    snprintf(visit, sizeof visit, "%s", str(rec1.ev[2].data, "visit"));
+    recog_close_all(n1, "shutdown");
+    assert_int_equal(rec1.n, 3);
+    assert_int_equal(db_count(f, open_sql, f->customer), 1);
+    /* a display connecting at a third node gets its card */
+    struct recorder rec3 = {0};
+    struct recog *n3 = node_new(f, "n3", &rec3);
+    json_t *cards;
+    assert_int_equal(recog_cards(n3, f->store_id, &cards), 0);
+    assert_int_equal(json_array_size(cards), 1);
+    assert_string_equal(str(json_array_get(cards, 0), "visit"), visit);
+    json_decref(cards);
+    recog_free(n1);
+
+    /* nobody hears the shopper: n2, which never held the visit, closes it
+     * after the quiet time and the grace for the nodes' writes (as it
+     * would a dead node's); n3 then drops its copy */
+    now = now_s();
+    recog_tick(n2, now + 1000);
+    assert_int_equal(rec2.n, 2);
+    assert_string_equal(rec2.ev[1].name, "gone");
+    assert_string_equal(str(rec2.ev[1].data, "visit"), visit);
+    assert_int_equal(db_count(f, open_sql, f->customer), 0);
+    char reason[32];
+    db_text(f, "SELECT close_reason FROM visits WHERE id = ?", visit, reason, sizeof reason);
+    assert_string_equal(reason, "quiet");
+    recog_tick(n3, now + 1000);
+    assert_int_equal(rec3.n, 1);
+    assert_string_equal(rec3.ev[0].name, "gone");
+    recog_free(n3);
+    recorder_clear(&rec3);
+
+    recog_free(n2);
+    recorder_clear(&rec1);
+    recorder_clear(&rec2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -880,6 +989,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_devices_reload_at_start, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_same_device_in_another_city_is_flagged, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_two_nodes_share_one_visit, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
