@@ -19,7 +19,6 @@
 #include "util/ids.h"
 #include "util/timeutil.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

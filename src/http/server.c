@@ -890,9 +890,9 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
 void app_release(struct app *app)
 {
     if (!app) return;
-    struct limiter *limits[] = {&app->rl_addr,       &app->rl_account,     &app->rl_invite,
-                                &app->rl_signup,     &app->rl_reset_addr,  &app->rl_reset_email,
-                                &app->rl_pwcheck,    &app->rl_pairing};
+    struct limiter *limits[] = {&app->rl_addr,     &app->rl_account,    &app->rl_invite,
+                                &app->rl_signup,   &app->rl_reset_addr, &app->rl_reset_email,
+                                &app->rl_pwcheck,  &app->rl_pairing};
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) limiter_release(limits[i]);
     size_t pos;
     for (struct strmap_entry *e = strmap_first(&app->seen, &pos); e;
