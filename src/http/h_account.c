@@ -19,6 +19,9 @@
  *     sk_ token in a logged path).
  *  4. Wrong current passwords are limited per signed-in account (5 in 15
  *     minutes), so a stolen session cannot be used to guess the password.
+ *  5. The limits hold across the nodes sharing a PostgreSQL database
+ *     (limiter.h); one that cannot be checked refuses with 503, the same
+ *     for every email.
  */
 #include "http/handlers.h"
 #include "core/account.h"
@@ -60,11 +63,13 @@ int account_check_password(struct app *app, struct http_req *req, struct http_re
                            const char *password)
 {
     int64_t now = time_now_us(), wait_us = 0;
-    pthread_mutex_lock(&app->rl_mu);
-    int limited = ratelimit_check(&app->rl_pwcheck, req->who.id, now, &wait_us);
-    pthread_mutex_unlock(&app->rl_mu);
-    if (limited) {
+    int limited = limiter_check(&app->rl_pwcheck, req->who.id, now, &wait_us);
+    if (limited == SK_ERATE) {
         resp_too_many_attempts(resp, wait_us);
+        return -1;
+    }
+    if (limited) {
+        limiter_unavailable(resp);
         return -1;
     }
     char pwhash[CRYPTO_PWHASH_MAX];
@@ -77,12 +82,12 @@ int account_check_password(struct app *app, struct http_req *req, struct http_re
     rc = http_pwverify(app, password, pwhash, resp, &ok);
     memset(pwhash, 0, sizeof pwhash);
     if (rc) return -1;
-    pthread_mutex_lock(&app->rl_mu);
-    if (ok)
-        ratelimit_clear(&app->rl_pwcheck, req->who.id);
-    else
-        ratelimit_hit(&app->rl_pwcheck, req->who.id, now);
-    pthread_mutex_unlock(&app->rl_mu);
+    if (ok) {
+        (void)limiter_clear(&app->rl_pwcheck, req->who.id); /* ends by itself otherwise */
+    } else if (limiter_hit(&app->rl_pwcheck, req->who.id, now)) {
+        limiter_unavailable(resp); /* a wrong guess is never left uncounted */
+        return -1;
+    }
     if (!ok) {
         resp_problem(resp, 403, "current_password: this is not your current password");
         return -1;
@@ -194,19 +199,20 @@ void h_password_reset_request(struct app *app, struct http_req *req, struct http
     char lower[EMAIL_BUF];
     if (body_email(body, "email", lower, resp)) return;
     int64_t now = time_now_us(), wait_us = 0;
-    pthread_mutex_lock(&app->rl_mu);
-    int limited = ratelimit_check(&app->rl_reset_addr, req->remote, now, &wait_us);
+    int limited = limiter_take(&app->rl_reset_addr, req->remote, now, &wait_us);
     int quiet = 0;
     if (!limited) {
-        ratelimit_hit(&app->rl_reset_addr, req->remote, now);
         /* a flood of mail to one address is cut off without saying so: a
          * 429 here would answer differently for known emails */
-        quiet = ratelimit_check(&app->rl_reset_email, lower, now, NULL) != 0;
-        if (!quiet) ratelimit_hit(&app->rl_reset_email, lower, now);
+        quiet = limiter_take(&app->rl_reset_email, lower, now, NULL);
+        if (quiet && quiet != SK_ERATE) limited = quiet; /* not checked: refused */
     }
-    pthread_mutex_unlock(&app->rl_mu);
-    if (limited) {
+    if (limited == SK_ERATE) {
         resp_too_many_attempts(resp, wait_us);
+        return;
+    }
+    if (limited) { /* the same for every email: it says nothing of accounts */
+        limiter_unavailable(resp);
         return;
     }
     if (!quiet && app->mail) {

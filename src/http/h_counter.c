@@ -19,19 +19,11 @@
 #include "util/ids.h"
 #include "util/timeutil.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PAIRING_TTL_US (10 * 60 * 1000000LL) /* a code lasts 10 minutes */
-#define PAIRINGS_PER_MINUTE 10               /* per client address */
-
-/* Pairings asked for per client address: process-wide, like the server. */
-static pthread_mutex_t pairing_rl_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct ratelimit_slot pairing_rl_slots[1024];
-static struct ratelimit pairing_rl = {pairing_rl_slots, 1024, PAIRINGS_PER_MINUTE,
-                                      60 * 1000000LL};
 
 /* The stored form of a code: SHA-256 of its canonical "ABCD-EFGH". */
 static void pairing_code_hash(uint64_t prefix40, char ret_code[COUNTERCODE_DISPLAY],
@@ -113,12 +105,12 @@ static void store_key_create(struct app *app, struct http_req *req, struct http_
 void h_pairing_create(struct app *app, struct http_req *req, struct http_resp *resp)
 {
     int64_t now = time_now_us(), wait_us = 0;
-    char addr_key[80];
-    snprintf(addr_key, sizeof addr_key, "pair|%s", req->remote);
-    pthread_mutex_lock(&pairing_rl_mu);
-    int limited = ratelimit_check(&pairing_rl, addr_key, now, &wait_us);
-    if (!limited) ratelimit_hit(&pairing_rl, addr_key, now);
-    pthread_mutex_unlock(&pairing_rl_mu);
+    /* pairings asked for per client address (app->rl_pairing) */
+    int limited = limiter_take(&app->rl_pairing, req->remote, now, &wait_us);
+    if (limited && limited != SK_ERATE) {
+        limiter_unavailable(resp);
+        return;
+    }
     if (limited) {
         long long secs = (long long)(wait_us / 1000000 + 1);
         snprintf(resp->retry_after, sizeof resp->retry_after, "%lld", secs);

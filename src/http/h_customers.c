@@ -32,13 +32,15 @@ void h_customer_create(struct app *app, struct http_req *req, struct http_resp *
     }
     /* new accounts per client address: each costs a password hash */
     int64_t now = time_now_us(), wait_us = 0;
-    pthread_mutex_lock(&app->rl_mu);
-    int limited = app->cfg.signups_per_hour &&
-                  ratelimit_check(&app->rl_signup, req->remote, now, &wait_us);
-    if (!limited) ratelimit_hit(&app->rl_signup, req->remote, now);
-    pthread_mutex_unlock(&app->rl_mu);
-    if (limited) {
+    int limited = app->cfg.signups_per_hour
+                      ? limiter_take(&app->rl_signup, req->remote, now, &wait_us)
+                      : 0;
+    if (limited == SK_ERATE) {
         resp_too_many_attempts(resp, wait_us);
+        return;
+    }
+    if (limited) { /* could not be counted: refused (limiter.h) */
+        limiter_unavailable(resp);
         return;
     }
     char pwhash[CRYPTO_PWHASH_MAX];

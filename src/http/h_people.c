@@ -243,10 +243,11 @@ void h_household_invite(struct app *app, struct http_req *req, struct http_resp 
         return;
     }
     int64_t now = time_now_us(), wait_us = 0;
-    pthread_mutex_lock(&app->rl_mu);
-    int limited = ratelimit_check(&app->rl_invite, req->who.id, now, &wait_us);
-    if (!limited) ratelimit_hit(&app->rl_invite, req->who.id, now);
-    pthread_mutex_unlock(&app->rl_mu);
+    int limited = limiter_take(&app->rl_invite, req->who.id, now, &wait_us);
+    if (limited && limited != SK_ERATE) {
+        limiter_unavailable(resp);
+        return;
+    }
     if (limited) {
         long long secs = (long long)(wait_us / 1000000) + 1;
         snprintf(resp->retry_after, sizeof resp->retry_after, "%lld", secs);

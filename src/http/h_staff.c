@@ -6,6 +6,9 @@
  * passwords from a stranger's address never refuse the owner at another
  * address (a stranger with many addresses is slowed by the per-address
  * limits and by scrypt, not by locking the account).
+ * The counts hold across the nodes sharing a PostgreSQL database
+ * (limiter.h); a count that cannot be checked or made refuses the login
+ * with 503 (fail closed), never lets it through uncounted.
  */
 #include "http/handlers.h"
 #include "core/account.h"
@@ -22,6 +25,14 @@
 static void pair_key(char *buf, size_t len, const char *remote, const char *email)
 {
     snprintf(buf, len, "%s|%s", remote, email);
+}
+
+/* A login refused by a limit: 429 when over it, 503 when it could not be
+ * checked (limiter.h: fail closed). */
+static void login_refused(struct http_resp *resp, int rc, int64_t wait_us)
+{
+    if (rc == SK_ERATE) resp_too_many_attempts(resp, wait_us);
+    else limiter_unavailable(resp);
 }
 
 void h_session_create(struct app *app, struct http_req *req, struct http_resp *resp)
@@ -46,16 +57,13 @@ void h_session_create(struct app *app, struct http_req *req, struct http_resp *r
     }
 
     int64_t now = time_now_us(), wait_us = 0;
-    char addr_key[80], pair[sizeof req->remote + sizeof lower + 2];
-    snprintf(addr_key, sizeof addr_key, "addr|%s", req->remote);
+    char pair[sizeof req->remote + sizeof lower + 2];
     pair_key(pair, sizeof pair, req->remote, lower);
-    pthread_mutex_lock(&app->rl_mu);
-    int limited = ratelimit_check(&app->rl_addr, addr_key, now, &wait_us);
-    if (!limited) limited = ratelimit_check(&app->rl_account, pair, now, &wait_us);
-    if (!limited) ratelimit_hit(&app->rl_addr, addr_key, now);
-    pthread_mutex_unlock(&app->rl_mu);
+    int limited = limiter_check(&app->rl_addr, req->remote, now, &wait_us);
+    if (!limited) limited = limiter_check(&app->rl_account, pair, now, &wait_us);
+    if (!limited) limited = limiter_take(&app->rl_addr, req->remote, now, &wait_us);
     if (limited) {
-        resp_too_many_attempts(resp, wait_us);
+        login_refused(resp, limited, wait_us);
         return;
     }
 
@@ -72,15 +80,17 @@ void h_session_create(struct app *app, struct http_req *req, struct http_resp *r
         if (ok) pk = PRINCIPAL_CUSTOMER;
     }
     if (pk == PRINCIPAL_NONE) {
-        pthread_mutex_lock(&app->rl_mu);
-        ratelimit_hit(&app->rl_account, pair, now);
-        pthread_mutex_unlock(&app->rl_mu);
+        /* a failure that cannot be counted is refused: else a database that
+         * answers reads but not writes would leave guesses uncounted */
+        if (limiter_hit(&app->rl_account, pair, now)) {
+            limiter_unavailable(resp);
+            return;
+        }
         resp_problem(resp, 401, "the email or the password is wrong");
         return;
     }
-    pthread_mutex_lock(&app->rl_mu);
-    ratelimit_clear(&app->rl_account, pair);
-    pthread_mutex_unlock(&app->rl_mu);
+    /* a window not forgotten still ends by itself: the sign-in goes on */
+    (void)limiter_clear(&app->rl_account, pair);
 
     char token[TOKEN_MAX], hash[TOKEN_HASH_MAX], exp[TIME_RFC3339_LEN];
     if (token_new(token)) {

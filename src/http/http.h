@@ -15,6 +15,7 @@
 
 #include "core/account.h"
 #include "core/ratelimit.h"
+#include "http/limiter.h"
 #include "core/roles.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -71,26 +72,20 @@ struct app {
     struct workq *lane_fast, *lane_slow; /* handler workers (server.c), while serving */
     struct metrics *metrics;     /* requests by route and status, latencies (GET /metrics) */
     struct app_config cfg;
-    pthread_mutex_t rl_mu;
-    struct ratelimit rl_addr;    /* login attempts per client address */
-    struct ratelimit rl_account; /* failed logins per address+account (h_staff.c) */
-    struct ratelimit rl_invite;  /* household invitations per customer */
-    struct ratelimit_slot rl_addr_slots[4096];
-    struct ratelimit_slot rl_account_slots[4096];
-    struct ratelimit_slot rl_invite_slots[1024];
+    /* rate limits (limiter.h): in memory on SQLite, in the store on PostgreSQL */
+    struct limiter rl_addr;    /* login attempts per client address */
+    struct limiter rl_account; /* failed logins per address+account (h_staff.c) */
+    struct limiter rl_invite;  /* household invitations per customer */
     struct gate pw_gate;         /* password hashing: bounded (pw.c) */
-    struct ratelimit rl_signup;  /* sign-ups per client address */
-    struct ratelimit_slot rl_signup_slots[1024];
+    struct limiter rl_signup;  /* sign-ups per client address */
     pthread_mutex_t watch_mu;    /* connections waiting for a request's headers */
     struct conn_watch *watch_head, *watch_tail; /* oldest first (server.c) */
     pthread_mutex_t seen_mu;
     struct strmap seen;          /* store key id -> int64_t last written (us) */
-    struct ratelimit rl_reset_addr;  /* password-reset requests per address */
-    struct ratelimit rl_reset_email; /* reset mails per email address */
-    struct ratelimit rl_pwcheck;     /* wrong current passwords per signed-in account */
-    struct ratelimit_slot rl_reset_addr_slots[1024];
-    struct ratelimit_slot rl_reset_email_slots[1024];
-    struct ratelimit_slot rl_pwcheck_slots[1024];
+    struct limiter rl_reset_addr;  /* password-reset requests per address */
+    struct limiter rl_reset_email; /* reset mails per email address */
+    struct limiter rl_pwcheck;     /* wrong current passwords per signed-in account */
+    struct limiter rl_pairing;     /* display pairings asked for per address (h_counter.c) */
 };
 
 #define KEY_SEEN_EVERY_US (60 * 1000000LL) /* a key's last use is written once a minute */
@@ -134,6 +129,7 @@ struct http_resp {
 #define INVITES_PER_HOUR 20 /* household invitations sent per customer */
 #define RESETS_PER_ADDR_HOUR 10 /* password-reset requests per client address */
 #define RESETS_PER_EMAIL_HOUR 3 /* reset mails to one address (more are not sent) */
+#define PAIRINGS_PER_MINUTE 10  /* display pairing codes asked for per client address */
 
 typedef void (*http_handler)(struct app *app, struct http_req *req, struct http_resp *resp);
 

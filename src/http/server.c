@@ -844,29 +844,38 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
     memset(app, 0, sizeof *app);
     app->st = st;
     app->cfg = *cfg;
-    pthread_mutex_init(&app->rl_mu, NULL);
-    ratelimit_init(&app->rl_addr, app->rl_addr_slots, 4096, 30, 60 * 1000000LL);
-    ratelimit_init(&app->rl_account, app->rl_account_slots, 4096, 5, 15 * 60 * 1000000LL);
-    ratelimit_init(&app->rl_invite, app->rl_invite_slots, 1024, INVITES_PER_HOUR,
-                   3600 * 1000000LL);
+    /* one node alone (SQLite) counts in memory; nodes sharing a PostgreSQL
+     * database count in it, so that limits hold across them (limiter.h) */
+    struct store *shared = st && !strcmp(st->ops->name, "postgresql") ? st : NULL;
+    const int64_t minute = 60 * 1000000LL, hour = 60 * minute;
+    int rc = limiter_init(&app->rl_addr, "login-addr", 30, minute, 4096, shared);
+    if (!rc) rc = limiter_init(&app->rl_account, "login-account", 5, 15 * minute, 4096, shared);
+    if (!rc)
+        rc = limiter_init(&app->rl_invite, "invite", INVITES_PER_HOUR, hour, 1024, shared);
+    if (!rc)
+        rc = limiter_init(&app->rl_signup, "signup",
+                          cfg->signups_per_hour ? cfg->signups_per_hour : 1, hour, 1024, shared);
+    if (!rc)
+        rc = limiter_init(&app->rl_reset_addr, "reset-addr", RESETS_PER_ADDR_HOUR, hour, 1024,
+                          shared);
+    if (!rc)
+        rc = limiter_init(&app->rl_reset_email, "reset-email", RESETS_PER_EMAIL_HOUR, hour, 1024,
+                          shared);
+    if (!rc) rc = limiter_init(&app->rl_pwcheck, "pwcheck", 5, 15 * minute, 1024, shared);
+    if (!rc)
+        rc = limiter_init(&app->rl_pairing, "pairing", PAIRINGS_PER_MINUTE, minute, 1024, shared);
+    if (rc) return rc;
     /* as many password hashes at once as there are cores, a short queue */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned slots = cores > 0 && cores < 64 ? (unsigned)cores : 2;
     if (gate_init(&app->pw_gate, slots, 4 * slots)) return SK_ENOMEM;
-    ratelimit_init(&app->rl_signup, app->rl_signup_slots, 1024,
-                   cfg->signups_per_hour ? cfg->signups_per_hour : 1, 3600 * 1000000LL);
     pthread_mutex_init(&app->seen_mu, NULL);
     pthread_mutex_init(&app->watch_mu, NULL);
     if (strmap_init(&app->seen)) return SK_ENOMEM;
-    ratelimit_init(&app->rl_reset_addr, app->rl_reset_addr_slots, 1024, RESETS_PER_ADDR_HOUR,
-                   3600 * 1000000LL);
-    ratelimit_init(&app->rl_reset_email, app->rl_reset_email_slots, 1024,
-                   RESETS_PER_EMAIL_HOUR, 3600 * 1000000LL);
-    ratelimit_init(&app->rl_pwcheck, app->rl_pwcheck_slots, 1024, 5, 15 * 60 * 1000000LL);
     /* GET /metrics labels each route "METHOD pattern", as `shopkeeper routes` prints it */
     char(*labels)[160] = calloc(http_routes_count, sizeof *labels);
     const char **lp = calloc(http_routes_count, sizeof *lp);
-    int rc = labels && lp ? 0 : SK_ENOMEM;
+    rc = labels && lp ? 0 : SK_ENOMEM;
     for (size_t i = 0; !rc && i < http_routes_count; i++) {
         snprintf(labels[i], sizeof labels[i], "%s %s", http_routes[i].method,
                  http_routes[i].pattern);
@@ -881,7 +890,10 @@ int app_init(struct app *app, struct store *st, const struct app_config *cfg)
 void app_release(struct app *app)
 {
     if (!app) return;
-    pthread_mutex_destroy(&app->rl_mu);
+    struct limiter *limits[] = {&app->rl_addr,     &app->rl_account,    &app->rl_invite,
+                                &app->rl_signup,   &app->rl_reset_addr, &app->rl_reset_email,
+                                &app->rl_pwcheck,  &app->rl_pairing};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) limiter_release(limits[i]);
     size_t pos;
     for (struct strmap_entry *e = strmap_first(&app->seen, &pos); e;
          e = strmap_next(&app->seen, &pos, e))

@@ -2,7 +2,8 @@
  * housekeeping.c — retention (see housekeeping.h). The periods are the
  * operator's (with safe defaults) and are shown to customers in the portal
  * and GET /v1/privacy; consent-ledger entries are not swept: they are the
- * record of what was agreed.
+ * record of what was agreed. Rate-limit windows that are over go in the same
+ * sweep (only keyed hashes, but they would pile up).
  */
 #include "service/housekeeping.h"
 #include "util/err.h"
@@ -28,8 +29,16 @@ struct housekeeping {
 
 int retention_sweep_at(struct store *st, const struct retention *r, int64_t now_us, json_t **ret)
 {
-    return st->ops->retention_sweep(st, now_us - r->visits_days * DAY_US,
-                                    now_us - r->access_log_days * DAY_US, ret);
+    json_t *out = NULL;
+    int64_t n = 0;
+    int rc = st->ops->retention_sweep(st, now_us - r->visits_days * DAY_US,
+                                      now_us - r->access_log_days * DAY_US, &out);
+    /* rate-limit windows that are over (kept only on a shared database) */
+    if (!rc) rc = st->ops->limits_sweep(st, now_us, &n);
+    if (!rc && json_object_set_new(out, "rate_limits_removed", json_integer(n))) rc = SK_ENOMEM;
+    if (rc) json_decref(out);
+    else *ret = out;
+    return rc;
 }
 
 static void sweep_once(struct housekeeping *h)
@@ -40,11 +49,14 @@ static void sweep_once(struct housekeeping *h)
         log_kv(LOG_ERROR, "retention.sweep", "error", sk_strerror(rc), NULL);
         return;
     }
-    char v[24], a[24];
+    char v[24], a[24], l[24];
     snprintf(v, sizeof v, "%lld", (long long)json_integer_value(json_object_get(out, "visits_removed")));
     snprintf(a, sizeof a, "%lld",
              (long long)json_integer_value(json_object_get(out, "access_log_removed")));
-    log_kv(LOG_INFO, "retention.sweep", "visits_removed", v, "access_log_removed", a, NULL);
+    snprintf(l, sizeof l, "%lld",
+             (long long)json_integer_value(json_object_get(out, "rate_limits_removed")));
+    log_kv(LOG_INFO, "retention.sweep", "visits_removed", v, "access_log_removed", a,
+           "rate_limits_removed", l, NULL);
     json_decref(out);
 }
 

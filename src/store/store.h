@@ -370,6 +370,22 @@ struct store_ops {
     int (*pairing_claim)(struct store *st, const char *brand_id, const char *store_id,
                          const char *code_hash, const char *name, int64_t expires_us,
                          json_t **ret);
+
+    /* rate limits every node of the database shares (store_limits.c): a
+     * fixed window per key, key naming the limit and its subject
+     * ("login-addr|192.0.2.1"); only a keyed hash of it is stored.
+     * limit_hit counts one event in key's window, atomically (a new window
+     * of window_us starts at now_us when the last one is over) -> the hits
+     * of the window, this one included, and when it started. limit_get:
+     * the same without counting (0 hits, start now_us: no window running).
+     * limit_clear forgets key's window; limits_sweep removes the windows
+     * over at now_us (*ret_n: how many; may be NULL). */
+    int (*limit_hit)(struct store *st, const char *key, int64_t window_us, int64_t now_us,
+                     int64_t *ret_hits, int64_t *ret_start_us);
+    int (*limit_get)(struct store *st, const char *key, int64_t now_us, int64_t *ret_hits,
+                     int64_t *ret_start_us);
+    int (*limit_clear)(struct store *st, const char *key);
+    int (*limits_sweep)(struct store *st, int64_t now_us, int64_t *ret_n);
 };
 
 struct store {

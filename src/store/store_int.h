@@ -5,7 +5,7 @@
  *
  * The layout of src/store: the query files store_<domain>.c (tokens,
  * brands, customers, consent, members, recognition, rights, staff,
- * catalogue, people, suggest, account, pairing) hold the SQL, written once
+ * catalogue, people, suggest, account, pairing, limits) hold the SQL, written once
  * against db.h, with store_common.c's helpers; store_ops.c builds the one
  * table of operations from them. Each engine is a driver of db.h
  * (db_sqlite.c; db_pg.c) and a small opener (store_sqlite.c) that owns
@@ -42,6 +42,7 @@ struct st_store {
     uint8_t k_receipt[CRYPTO_KEY_LEN]; /* consent receipts */
     uint8_t k_service[CRYPTO_KEY_LEN]; /* the service's own keys */
     uint8_t k_pseudo[CRYPTO_KEY_LEN];  /* pseudonyms of erased customers */
+    uint8_t k_limit[CRYPTO_KEY_LEN];   /* keyed hash of rate-limit keys */
 };
 
 #define ST(st) ((struct st_store *)(st))
@@ -194,6 +195,14 @@ int sti_pairing_poll(struct store *st, const char *id, const char *secret_hash,
                      const char *key_hash, json_t **ret);
 int sti_pairing_claim(struct store *st, const char *bid, const char *sid, const char *code_hash,
                       const char *name, int64_t expires_us, json_t **ret);
+
+/* rate limits shared by the nodes of a database (store_limits.c) */
+int sti_limit_hit(struct store *st, const char *key, int64_t window_us, int64_t now_us,
+                  int64_t *ret_hits, int64_t *ret_start_us);
+int sti_limit_get(struct store *st, const char *key, int64_t now_us, int64_t *ret_hits,
+                  int64_t *ret_start_us);
+int sti_limit_clear(struct store *st, const char *key);
+int sti_limits_sweep(struct store *st, int64_t now_us, int64_t *ret_n);
 
 /* ---- the operations of store_ops, by file (store_ops.c fills the table) */
 

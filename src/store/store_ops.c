@@ -105,5 +105,9 @@ void sti_ops_fill(struct store_ops *ops, const char *name, void (*close)(struct 
         .pairing_create = sti_pairing_create,
         .pairing_poll = sti_pairing_poll,
         .pairing_claim = sti_pairing_claim,
+        .limit_hit = sti_limit_hit,
+        .limit_get = sti_limit_get,
+        .limit_clear = sti_limit_clear,
+        .limits_sweep = sti_limits_sweep,
     };
 }

@@ -89,6 +89,7 @@ int store_pg_open(const char *conninfo, const char *keys_conninfo,
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->k_receipt);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper service v1", 21, s->k_service);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper pseudonym v1", 23, s->k_pseudo);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper rate limit v1", 24, s->k_limit);
 
     char dname[256] = "", dwhere[600] = "", kname[300] = "", kwhere[600] = "";
     int rc = db_pg_open(conninfo, POOL_SIZE, &s->db, err, errlen);

@@ -290,6 +290,7 @@ int store_sqlite_open_keys(const char *path, const char *keys_path,
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper receipt v1", 21, s->st.k_receipt);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper service v1", 21, s->st.k_service);
     crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper pseudonym v1", 23, s->st.k_pseudo);
+    crypto_hmac_sha256(master_key, CRYPTO_KEY_LEN, "shopkeeper rate limit v1", 24, s->st.k_limit);
     int rc = db_sqlite_open_with(path, POOL_SIZE, conn_setup, keys, &s->st.db, err, errlen);
     if (!rc) {
         struct dbc *c = db_acquire(s->st.db);
