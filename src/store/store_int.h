@@ -195,6 +195,10 @@ int sti_pairing_poll(struct store *st, const char *id, const char *secret_hash,
 int sti_pairing_claim(struct store *st, const char *bid, const char *sid, const char *code_hash,
                       const char *name, int64_t expires_us, json_t **ret);
 
+/* the outbox between nodes (store_outbox.c) */
+int sti_change_list(struct store *st, int64_t *cursor, json_t **ret);
+int sti_changes_expire(struct store *st, int64_t before_us, int64_t *ret_n);
+
 /* ---- the operations of store_ops, by file (store_ops.c fills the table) */
 
 /* operators and tokens (store_tokens.c) */

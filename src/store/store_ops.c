@@ -101,5 +101,7 @@ void sti_ops_fill(struct store_ops *ops, const char *name, void (*close)(struct 
         .pairing_create = sti_pairing_create,
         .pairing_poll = sti_pairing_poll,
         .pairing_claim = sti_pairing_claim,
+        .change_list = sti_change_list,
+        .changes_expire = sti_changes_expire,
     };
 }
