@@ -2,9 +2,11 @@
  * housekeeping.c — retention (see housekeeping.h). The periods are the
  * operator's (with safe defaults) and are shown to customers in the portal
  * and GET /v1/privacy; consent-ledger entries are not swept: they are the
- * record of what was agreed.
+ * record of what was agreed. The same sweep empties the outbox between
+ * nodes (migration 0013) of rows older than an hour.
  */
 #include "service/housekeeping.h"
+#include "service/outbox.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -46,6 +48,15 @@ static void sweep_once(struct housekeeping *h)
              (long long)json_integer_value(json_object_get(out, "access_log_removed")));
     log_kv(LOG_INFO, "retention.sweep", "visits_removed", v, "access_log_removed", a, NULL);
     json_decref(out);
+    /* the outbox between nodes (outbox.h): read within a second by every
+     * node; kept an hour for a node that was cut off from the database */
+    int64_t n = 0;
+    rc = h->st->ops->changes_expire(h->st, time_now_us() - (int64_t)OUTBOX_KEEP_S * 1000000, &n);
+    if (rc) log_kv(LOG_ERROR, "outbox.sweep", "error", sk_strerror(rc), NULL);
+    else if (n) {
+        snprintf(v, sizeof v, "%lld", (long long)n);
+        log_kv(LOG_INFO, "outbox.sweep", "changes_removed", v, NULL);
+    }
 }
 
 static void *hk_thread(void *arg)
