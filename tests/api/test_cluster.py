@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import PG, assert_ok, free_port
+from conftest import PG, RFC3339_UTC, assert_ok, connect, free_port
 from privacy_support import cells_containing
 from recog_support import Device, EventStream, Shop, member, stats
 
@@ -349,3 +349,26 @@ def test_a_change_that_also_came_over_nats_is_applied_once(nodes):
         on_b.quiet(1.0)
     finally:
         on_b.close()
+
+
+def test_outbox_rows_say_what_changed_and_go_after_an_hour(server_factory, nodes):
+    a, _ = nodes
+    _, _, _, hal, _ = shop_with_member(a, "Hal Swept")
+    con = connect(a.db, readonly=False)
+    try:
+        rows = con.execute("SELECT what, brand_id, at, tx FROM changes WHERE customer_id = ? "
+                           "ORDER BY id", (hal["id"],)).fetchall()
+        # joining wrote one row (several grant rows, one transaction); the phone one
+        assert [r[0] for r in rows] == ["changed", "devices"]
+        assert rows[0][1] is not None and rows[1][1] is None
+        assert all(RFC3339_UTC.match(r[2]) and r[3] > 0 for r in rows)
+        con.execute("INSERT INTO changes (tx, at, what, customer_id) VALUES "
+                    "(1, '2000-01-01T00:00:00.000Z', 'devices', 'cus_sweptaway')")
+        # a node's housekeeping sweeps at its start: rows over an hour old go
+        server_factory(db=a.db)
+        wait_for(lambda: not con.execute("SELECT 1 FROM changes WHERE customer_id = "
+                                         "'cus_sweptaway'").fetchall(), "the sweep")
+        assert len(con.execute("SELECT 1 FROM changes WHERE customer_id = ?",
+                               (hal["id"],)).fetchall()) == 2
+    finally:
+        con.close()
