@@ -9,6 +9,7 @@
 #include "service/cluster.h"
 #include "service/housekeeping.h"
 #include "service/mail.h"
+#include "service/outbox.h"
 #include "service/recog.h"
 #include "service/suggest_svc.h"
 #include "util/err.h"
@@ -160,6 +161,7 @@ struct node_glue {
     struct sse_hub *hub;
     struct recog *recog;
     struct cluster *cluster;
+    struct outbox *outbox; /* set before the bus opens; kicked when NATS comes back */
 };
 
 static void publish_to_hub(void *ctx, const char *store_id, const char *event, json_t *data)
@@ -187,6 +189,14 @@ static void change_from_peer(void *ctx, const char *what, const char *customer_i
 {
     struct node_glue *g = ctx;
     if (g->recog) recog_peer(g->recog, what, customer_id, brand_id);
+}
+
+/* NATS came back: what was missed meanwhile is read now, not at the next
+ * tick (nats.c's callback thread: outbox_kick only signals). */
+static void nats_state(void *ctx, int connected)
+{
+    struct node_glue *g = ctx;
+    if (connected) outbox_kick(g->outbox);
 }
 
 /* The default node name: the host's, and the port (several nodes on one
@@ -449,8 +459,14 @@ int cmd_serve(int argc, char **argv)
     if (!rc && nats_url) {
         if (node) snprintf(node_name, sizeof node_name, "%s", node);
         else default_node(cfg.listen, node_name, sizeof node_name);
-        struct bus_config bc = {.url = nats_url, .node = node_name};
-        rc = bus_open(&bc, &app->bus, err, sizeof err);
+        /* changes missed while NATS is away are read from the database's
+         * outbox (outbox.h); it starts from now, before the devices load */
+        if ((rc = outbox_new(st, &glue.outbox)))
+            snprintf(err, sizeof err, "outbox: %s", sk_strerror(rc));
+        app->outbox = glue.outbox;
+        struct bus_config bc = {.url = nats_url, .node = node_name, .on_state = nats_state,
+                                .state_cls = &glue};
+        if (!rc) rc = bus_open(&bc, &app->bus, err, sizeof err);
         struct cluster_hooks ch = {.ctx = &glue, .card = card_from_peer, .peer = change_from_peer};
         if (!rc && (rc = cluster_new(app->bus, node_name, &ch, &glue.cluster)))
             snprintf(err, sizeof err, "nats: %s", sk_strerror(rc));
@@ -481,9 +497,12 @@ int cmd_serve(int argc, char **argv)
         snprintf(ndev, sizeof ndev, "%zu", recog_device_count(app->recog));
         log_kv(LOG_INFO, "recog.ready", "devices", ndev, NULL);
         recog_start(app->recog);
+        if (glue.outbox && outbox_start(glue.outbox, app->recog))
+            log_kv(LOG_ERROR, "outbox.start", "error", "cannot start its thread", NULL);
         struct housekeeping *hk = NULL;
         housekeeping_start(st, &retention, &hk);
         rc = http_serve(app);
+        outbox_stop(glue.outbox);
         housekeeping_stop(hk);
         recog_stop(app->recog);
         recog_close_all(app->recog, "shutdown");
@@ -491,6 +510,7 @@ int cmd_serve(int argc, char **argv)
     mailer_free(app->mail);
     bus_close(app->bus); /* no peer hook runs after this */
     cluster_free(app->cluster);
+    outbox_free(glue.outbox); /* after bus_close: no kick comes any more */
     if (app->bus) bus_shutdown();
     recog_free(app->recog);
     suggest_svc_free(app->sugg);

@@ -4,6 +4,7 @@
 #include "http/sse.h"
 #include "service/bus.h"
 #include "service/cluster.h"
+#include "service/outbox.h"
 #include "service/recog.h"
 #include "service/suggest_svc.h"
 #include "util/metrics.h"
@@ -177,16 +178,24 @@ void h_metrics(struct app *app, struct http_req *req, struct http_resp *resp)
         metric_series(out, "shopkeeper_nats_messages_total", "counter",
                       "Messages between nodes, by direction.", messages,
                       sizeof messages / sizeof messages[0]);
+        struct outbox_stats o;
+        outbox_stats(app->outbox, &o);
         const struct series events[] = {
             {"kind=\"card\",direction=\"out\"", c.cards_out},
             {"kind=\"card\",direction=\"in\"", c.cards_in},
             {"kind=\"change\",direction=\"out\"", c.peer_out},
             {"kind=\"change\",direction=\"in\"", c.peer_in},
+            {"kind=\"change\",direction=\"caught_up\"", o.applied},
             {"kind=\"malformed\",direction=\"in\"", c.bad_in},
         };
         metric_series(out, "shopkeeper_cluster_events_total", "counter",
-                      "Card events and changes exchanged with other nodes.", events,
-                      sizeof events / sizeof events[0]);
+                      "Card events and changes exchanged with other nodes; caught_up: changes "
+                      "applied from the database's outbox.",
+                      events, sizeof events / sizeof events[0]);
+        metric(out, "shopkeeper_outbox_failures_total", "counter",
+               "Reads of the outbox, or applications of a change read there, that failed "
+               "(retried).",
+               (double)o.failed);
     }
 
     /* the database answers a small read, and how long it took */

@@ -69,6 +69,7 @@ struct app {
     struct mailer *mail;   /* the SMTP relay's queue, or NULL when none is configured */
     struct bus *bus;       /* NATS between nodes (--nats), or NULL: this node runs alone */
     struct cluster *cluster; /* what travels on it (cluster.h), or NULL */
+    struct outbox *outbox;   /* catch-up from the database (outbox.h), with the bus */
     struct workq *lane_fast, *lane_slow; /* handler workers (server.c), while serving */
     struct metrics *metrics;     /* requests by route and status, latencies (GET /metrics) */
     struct app_config cfg;

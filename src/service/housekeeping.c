@@ -3,9 +3,11 @@
  * operator's (with safe defaults) and are shown to customers in the portal
  * and GET /v1/privacy; consent-ledger entries are not swept: they are the
  * record of what was agreed. Rate-limit windows that are over go in the same
- * sweep (only keyed hashes, but they would pile up).
+ * sweep (only keyed hashes, but they would pile up), and so do the outbox's
+ * rows between nodes (migration 0013) older than an hour.
  */
 #include "service/housekeeping.h"
+#include "service/outbox.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -58,6 +60,15 @@ static void sweep_once(struct housekeeping *h)
     log_kv(LOG_INFO, "retention.sweep", "visits_removed", v, "access_log_removed", a,
            "rate_limits_removed", l, NULL);
     json_decref(out);
+    /* the outbox between nodes (outbox.h): read within a second by every
+     * node; kept an hour for a node that was cut off from the database */
+    int64_t n = 0;
+    rc = h->st->ops->changes_expire(h->st, time_now_us() - (int64_t)OUTBOX_KEEP_S * 1000000, &n);
+    if (rc) log_kv(LOG_ERROR, "outbox.sweep", "error", sk_strerror(rc), NULL);
+    else if (n) {
+        snprintf(v, sizeof v, "%lld", (long long)n);
+        log_kv(LOG_INFO, "outbox.sweep", "changes_removed", v, NULL);
+    }
 }
 
 static void *hk_thread(void *arg)

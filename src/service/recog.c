@@ -1295,3 +1295,39 @@ void recog_stats(struct recog *r, struct recog_stats *ret)
     ret->visits_held = r->by_id.count;
     pthread_mutex_unlock(&r->mu);
 }
+
+/* Erasure as the outbox tells it (0013: the id is gone, its SHA-256 is
+ * not): one SHA-256 per customer with a device, under the read lock
+ * (sightings go on), then the open visits; erasures are rare. */
+int recog_customer_of_digest(struct recog *r, const char *digest_hex, char ret[ID_MAX])
+{
+    if (!digest_hex || strlen(digest_hex) != 64) return SK_EINVAL;
+    char cid[ID_MAX], hex[65];
+    uint8_t d[32], last[ID_PACKED] = {0};
+    int found = 0;
+    pthread_rwlock_rdlock(&r->idx);
+    for (size_t i = 0; !found && i < r->nowners; i++) {
+        const struct owner *o = &r->owners[i];
+        if (!memcmp(o->customer_id, last, ID_PACKED) || !r->res.dev[o->handle].live) continue;
+        memcpy(last, o->customer_id, ID_PACKED);
+        id_unpack("cus", o->customer_id, cid);
+        crypto_sha256(cid, strlen(cid), d);
+        hex_encode(d, sizeof d, hex);
+        found = !strcmp(hex, digest_hex);
+    }
+    pthread_rwlock_unlock(&r->idx);
+    pthread_mutex_lock(&r->mu);
+    size_t pos;
+    for (struct strmap_entry *e = strmap_first(&r->by_id, &pos); !found && e;
+         e = strmap_next(&r->by_id, &pos, e)) {
+        const struct visit_rec *v = e->value;
+        snprintf(cid, sizeof cid, "%s", v->customer_id);
+        crypto_sha256(cid, strlen(cid), d);
+        hex_encode(d, sizeof d, hex);
+        found = !strcmp(hex, digest_hex);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (!found) return SK_ENOTFOUND;
+    memcpy(ret, cid, ID_MAX);
+    return 0;
+}

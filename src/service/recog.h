@@ -103,6 +103,11 @@ void recog_customer_erased(struct recog *r, const char *customer_id);
  * act as recog_customer_changed / recog_customer_erased do, without
  * announcing it again. SK_EINVAL for anything else. */
 int recog_peer(struct recog *r, const char *what, const char *customer_id, const char *brand_id);
+/* The customer, among those whose devices or open visits this node holds,
+ * whose id has the SHA-256 digest_hex (64 lower-case hex digits): how the
+ * outbox names an erased customer (migration 0013). 0, SK_ENOTFOUND (none
+ * held here), SK_EINVAL. */
+int recog_customer_of_digest(struct recog *r, const char *digest_hex, char ret[ID_MAX]);
 
 /* The open cards of a store, newest first. */
 int recog_cards(struct recog *r, const char *store_id, json_t **ret);

@@ -386,6 +386,16 @@ struct store_ops {
                      int64_t *ret_start_us);
     int (*limit_clear)(struct store *st, const char *key);
     int (*limits_sweep)(struct store *st, int64_t now_us, int64_t *ret_n);
+    /* The outbox of changes between nodes (migration 0013, store_outbox.c;
+     * only PostgreSQL fills it). change_list: the changes of the
+     * transactions that began at or after *cursor and have all ended now,
+     * as [{id, what, customer_id, brand_id}] in id order, and *cursor moves
+     * past them (to the oldest transaction still running). With *cursor 0
+     * it only sets *cursor: a reader starts from now. SQLite: [] and
+     * *cursor unchanged. changes_expire removes rows written before
+     * before_us (*ret_n: how many). */
+    int (*change_list)(struct store *st, int64_t *cursor, json_t **ret);
+    int (*changes_expire)(struct store *st, int64_t before_us, int64_t *ret_n);
 };
 
 struct store {

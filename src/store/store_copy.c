@@ -23,6 +23,8 @@
  *     Sealed fields are copied as they are: the same master key opens them.
  *  5. Identity columns (suggestion_events.id) continue after the highest
  *     copied value.
+ *  6. Copying writes no row of the outbox between nodes (0013): its
+ *     triggers are off for the copy's transaction.
  */
 #include "store/store_int.h"
 #include "util/err.h"
@@ -325,6 +327,9 @@ int store_copy(struct store *from, struct store *to, const struct copy_progress 
     /* the data, then the key store, each in one transaction */
     int data_tx = 0, keys_tx = 0;
     if (!rc && !(rc = db_tx_begin(dst))) data_tx = 1;
+    /* copied rows are not changes a node must apply: the outbox's
+     * triggers (0013_outbox.pg.sql) stay quiet in this transaction */
+    if (!rc) rc = db_exec(dst, "SET LOCAL shopkeeper.outbox = 'off'", NULL);
     for (int i = 0; !rc && i < n; i++) {
         rc = copy_table(src, tabs[i].name, dst, tabs[i].name, &tabs[i], &done, total, pr);
         if (rc) {

@@ -203,6 +203,9 @@ int sti_limit_get(struct store *st, const char *key, int64_t now_us, int64_t *re
                   int64_t *ret_start_us);
 int sti_limit_clear(struct store *st, const char *key);
 int sti_limits_sweep(struct store *st, int64_t now_us, int64_t *ret_n);
+/* the outbox between nodes (store_outbox.c) */
+int sti_change_list(struct store *st, int64_t *cursor, json_t **ret);
+int sti_changes_expire(struct store *st, int64_t before_us, int64_t *ret_n);
 
 /* ---- the operations of store_ops, by file (store_ops.c fills the table) */
 

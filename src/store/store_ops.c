@@ -109,5 +109,7 @@ void sti_ops_fill(struct store_ops *ops, const char *name, void (*close)(struct 
         .limit_get = sti_limit_get,
         .limit_clear = sti_limit_clear,
         .limits_sweep = sti_limits_sweep,
+        .change_list = sti_change_list,
+        .changes_expire = sti_changes_expire,
     };
 }

@@ -3,8 +3,12 @@ a card opened on one node shows on a display streaming from another; a
 device registered at one node resolves at the others; a withdrawal at one
 node takes the card off every display within a second; with NATS killed
 each node keeps serving its own displays and says it is degraded, and the
-nodes find each other again when NATS is back. Runs in the PostgreSQL pass
-(nodes share a database only there) with a real nats-server."""
+nodes find each other again when NATS is back. Changes made while NATS is
+away still reach every node within a few seconds, through the outbox table
+in PostgreSQL (migration 0013, src/service/outbox.c): a device registered
+or deleted, a grant withdrawn, an account erased. Runs in the PostgreSQL
+pass (nodes share a database only there) with a real nats-server."""
+import hashlib
 import json
 import shutil
 import socket
@@ -16,8 +20,9 @@ import uuid
 import pytest
 import requests
 
-from conftest import PG, assert_ok, free_port
-from recog_support import Device, EventStream, Shop, member
+from conftest import PG, RFC3339_UTC, assert_ok, connect, free_port
+from privacy_support import cells_containing
+from recog_support import Device, EventStream, Shop, member, stats
 
 pytestmark = pytest.mark.skipif(not PG, reason="nodes share a PostgreSQL database")
 
@@ -360,3 +365,173 @@ def test_kill_9_of_a_node_under_load(nodes):
     finally:
         stop.set()
         worker.join(timeout=10)
+
+
+# ---- catch-up through the outbox (NATS down) ------------------------------------
+
+CATCH_UP_S = 3.0  # the outbox is read every second; a loaded machine gets slack
+
+
+def caught_up(srv):
+    """Changes srv applied from the outbox (its /metrics)."""
+    for line in srv.get("/metrics", srv.op_token).text.splitlines():
+        if line.startswith('shopkeeper_cluster_events_total{kind="change",direction="caught_up"}'):
+            return int(line.split()[-1])
+    raise AssertionError("no caught_up series in /metrics")
+
+
+def nats_down(nats, *nodes):
+    nats.kill()
+    for n in nodes:
+        wait_for(lambda n=n: health(n)["status"] == "degraded", "degraded health")
+
+
+def nats_up(nats, *nodes):
+    nats.start()
+    for n in nodes:
+        wait_for(lambda n=n: health(n)["status"] == "ok", "ok again", timeout=10)
+
+
+def resolves_at(srv, shop, device):
+    """Sights device at srv; True when srv resolved it."""
+    before = stats(srv)["resolved"]
+    sight_at(srv, shop, device.eid())
+    return stats(srv)["resolved"] > before
+
+
+def unknown_at(srv, shop, device):
+    """Sights device at srv; True when srv did not know it."""
+    before = stats(srv)["dropped_unknown"]
+    sight_at(srv, shop, device.eid())
+    return stats(srv)["dropped_unknown"] > before
+
+
+def test_with_nats_down_devices_and_withdrawals_reach_the_other_node(nodes, nats):
+    a, b = nodes
+    brand, admin, shop, eve, phone = shop_with_member(a, "Eve Catch-Up")
+    wait_for(lambda: resolves_at(b, shop, phone), "B resolves the phone over NATS")
+    nats_down(nats, a, b)
+    applied = caught_up(b)
+    try:
+        # a device registered at A while NATS is down resolves at B
+        watch = Device()
+        watch.register(a, eve, name="My watch")
+        t0 = time.monotonic()
+        wait_for(lambda: resolves_at(b, shop, watch), "B to resolve a device registered at A",
+                 timeout=CATCH_UP_S)
+        assert time.monotonic() - t0 < CATCH_UP_S
+
+        # B holds her visit and shows her card; a withdrawal at A takes it off
+        # B's display, and B resolves her devices to no card any more
+        on_b = EventStream(b, shop.id, shop.display)
+        assert on_b.status == 200
+        try:
+            card = wait_for(lambda: assert_ok(b.get(f"/v1/stores/{shop.id}/cards",
+                                                    shop.display))["items"], "B's card")[0]
+            assert card["customer"]["name"] == "Eve Catch-Up"
+            t0 = time.monotonic()
+            assert_ok(a.put(f"/v1/me/brands/{brand['id']}", eve["token"],
+                            json={"purposes": ["preferences"]}))
+            ev = None
+            while ev is None or ev[0] != "gone":  # a card may come first
+                ev = on_b.next(timeout=CATCH_UP_S)
+                assert ev is not None, f"no gone at B within {CATCH_UP_S} s: {on_b.seen}"
+            assert ev[1] == {"visit": card["visit"]}
+            assert time.monotonic() - t0 < CATCH_UP_S
+        finally:
+            on_b.close()
+        before = stats(b)
+        sight_at(b, shop, phone.eid())
+        assert stats(b)["visits_opened"] == before["visits_opened"]
+        assert assert_ok(b.get(f"/v1/stores/{shop.id}/cards", shop.display))["items"] == []
+
+        # a device deleted at A stops resolving at B
+        assert_ok(a.delete(f"/v1/me/devices/{watch.id}", eve["token"]))
+        wait_for(lambda: unknown_at(b, shop, watch), "B to stop resolving a device deleted at A",
+                 timeout=CATCH_UP_S)
+        assert caught_up(b) >= applied + 3
+    finally:
+        nats_up(nats, a, b)
+
+
+def test_with_nats_down_an_erasure_reaches_the_other_node(nodes, nats):
+    a, b = nodes
+    _, _, shop, fay, phone = shop_with_member(a, "Fay Erased")
+    wait_for(lambda: resolves_at(b, shop, phone), "B resolves the phone over NATS")
+    on_b = EventStream(b, shop.id, shop.display)
+    assert on_b.status == 200
+    nats_down(nats, a, b)
+    try:
+        card = wait_for(lambda: assert_ok(b.get(f"/v1/stores/{shop.id}/cards",
+                                                shop.display))["items"], "B's card")[0]
+        t0 = time.monotonic()
+        assert_ok(a.delete("/v1/me", fay["token"], json={"confirm": True}))
+        ev = None
+        while ev is None or ev[0] != "gone":
+            ev = on_b.next(timeout=CATCH_UP_S)
+            assert ev is not None, f"no gone at B within {CATCH_UP_S} s: {on_b.seen}"
+        assert ev[1] == {"visit": card["visit"]}
+        assert time.monotonic() - t0 < CATCH_UP_S
+        assert unknown_at(b, shop, phone), "B still resolves an erased customer's phone"
+        # the outbox told B by the id's digest: no row anywhere holds her id
+        con = a.db_connect()
+        try:
+            assert cells_containing(con, fay["id"]) == []
+            digest = hashlib.sha256(fay["id"].encode()).hexdigest()
+            assert con.execute("SELECT what FROM changes WHERE customer_id = ?",
+                               (digest,)).fetchall() == [("erased",)]
+        finally:
+            con.close()
+    finally:
+        on_b.close()
+        nats_up(nats, a, b)
+
+
+def test_a_change_that_also_came_over_nats_is_applied_once(nodes):
+    """With NATS up, B hears of a change twice (NATS, then the outbox): the
+    second application changes nothing a display sees."""
+    a, b = nodes
+    brand = a.new_brand(choices=CHOICES)
+    admin = a.new_staff(brand)["token"]
+    shop = Shop(a, brand, admin)
+    gus = member(a, brand, ["recognition", "preferences"], name="Gus Twice",
+                 answers={"usual": "Espresso"})
+    phone = Device()
+    phone.register(a, gus)
+    on_b = EventStream(b, shop.id, shop.display)
+    assert on_b.status == 200
+    try:
+        wait_for(lambda: resolves_at(b, shop, phone), "B resolves the phone")
+        assert on_b.expect("card")["customer"]["name"] == "Gus Twice"
+        applied = caught_up(b)
+        assert_ok(a.put(f"/v1/me/brands/{brand['id']}/preferences", gus["token"],
+                        json={"answers": {"usual": "Double espresso"}, "dont": []}))
+        assert "Double espresso" in json.dumps(on_b.expect("update", timeout=2))
+        wait_for(lambda: caught_up(b) > applied, "B to read the change from the outbox too",
+                 timeout=CATCH_UP_S)
+        on_b.quiet(1.0)
+    finally:
+        on_b.close()
+
+
+def test_outbox_rows_say_what_changed_and_go_after_an_hour(server_factory, nodes):
+    a, _ = nodes
+    _, _, _, hal, _ = shop_with_member(a, "Hal Swept")
+    con = connect(a.db, readonly=False)
+    try:
+        rows = con.execute("SELECT what, brand_id, at, tx FROM changes WHERE customer_id = ? "
+                           "ORDER BY id", (hal["id"],)).fetchall()
+        # joining wrote one row (several grant rows, one transaction); the phone one
+        assert [r[0] for r in rows] == ["changed", "devices"]
+        assert rows[0][1] is not None and rows[1][1] is None
+        assert all(RFC3339_UTC.match(r[2]) and r[3] > 0 for r in rows)
+        con.execute("INSERT INTO changes (tx, at, what, customer_id) VALUES "
+                    "(1, '2000-01-01T00:00:00.000Z', 'devices', 'cus_sweptaway')")
+        # a node's housekeeping sweeps at its start: rows over an hour old go
+        server_factory(db=a.db)
+        wait_for(lambda: not con.execute("SELECT 1 FROM changes WHERE customer_id = "
+                                         "'cus_sweptaway'").fetchall(), "the sweep")
+        assert len(con.execute("SELECT 1 FROM changes WHERE customer_id = ?",
+                               (hal["id"],)).fetchall()) == 2
+    finally:
+        con.close()

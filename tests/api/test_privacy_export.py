@@ -95,6 +95,7 @@ NOT_EXPORTED = {
     "tokens": "bearer-token hashes (subject_id), never shown",
     "password_links": "one-time password link hashes (reset, invitation), never shown",
     "access_log_anchors": "the hash of the last expired access-log entry",
+    "changes": "the outbox between nodes: ids and a kind of change, an hour at most",
 }
 # In the key store (a separate file): the customer's wrapped data key.
 KEYSTORE_NOT_EXPORTED = {"customer_keys"}
