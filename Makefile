@@ -58,6 +58,8 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@SHOPKEEPER_BIN=$(CURDIR)/$(ASAN_BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== browser tests (Chromium) =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper node --test tests/browser/
+	@echo "== the API contract (OpenAPI lint, a generated client's story) =="
+	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper node --test tests/contract/
 	@echo "== crash trials (kill -9 under load, short run) =="
 	@$(PYTHON) scripts/crash_trials.py --trials 5 --bin $(CURDIR)/$(BUILD)/shopkeeper
 	@echo "== fuzz smoke (libFuzzer, a few seconds each) =="

@@ -23,8 +23,10 @@ RUNTIME=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev
 # python3-psycopg2: the API tests' look at the rows of a PostgreSQL server
 # nats-server: test_bus starts a real one (and kills and restarts it) to test
 #   the bus's delivery, reconnects and buffering
+# python3-jsonschema: the API tests check every JSON answer against the
+#   OpenAPI document's schemas (JSON Schema 2020-12, tests/api/openapi_check.py)
 TESTING=(libcmocka-dev python3-pytest python3-requests python3-cryptography chromium clang
-         fonts-dejavu-core postgresql python3-psycopg2 nats-server)
+         fonts-dejavu-core postgresql python3-psycopg2 nats-server python3-jsonschema)
 
 # wrk: the HTTP load of bench/bench_engines.py (PostgreSQL beside SQLite)
 BENCH=(r-base-core r-cran-dslabs wrk)
@@ -40,10 +42,11 @@ if [[ "${1:-}" == "--cluster" ]]; then
 fi
 if [[ "${1:-}" == "--test" ]]; then
     want+=("${TESTING[@]}")
-    # Node.js and npm run the browser tests (Playwright drives Debian's
-    # Chromium); an image that already has node from elsewhere keeps it.
-    command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 fi
+# Node.js and npm: npm brings Redoc, which renders the API reference page
+# (/docs/api), and the browser and contract tests' packages; an image that
+# already has node from elsewhere keeps it.
+command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 
 missing=()
 for p in "${want[@]}"; do
@@ -53,11 +56,24 @@ for p in "${want[@]}"; do
 done
 
 install_browser_tools() {
+    # Redoc (npm, pinned by web/package-lock.json): the server serves its
+    # standalone bundle for the API reference page; nothing from a CDN.
+    if [[ ! -s web/node_modules/redoc/bundles/redoc.standalone.js ]]; then
+        echo "install-deps: installing npm packages for the pages (redoc)"
+        (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    fi
     # playwright-core (npm, pinned by tests/browser/package-lock.json); no
     # browser download: the tests use /usr/bin/chromium.
     if [[ "${1:-}" == "--test" && ! -d tests/browser/node_modules/playwright-core ]]; then
         echo "install-deps: installing npm packages for the browser tests (playwright-core)"
         (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    # the contract tests: Redocly CLI (the OpenAPI linter), openapi-typescript
+    # and openapi-fetch (a typed client generated from the document) and
+    # TypeScript (type-checks the client story against it)
+    if [[ "${1:-}" == "--test" && ! -d tests/contract/node_modules/@redocly/cli ]]; then
+        echo "install-deps: installing npm packages for the contract tests (redocly, openapi-typescript)"
+        (cd tests/contract && npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
 cd "$(dirname "$0")/.."

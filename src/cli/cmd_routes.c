@@ -10,7 +10,9 @@ int cmd_routes(int argc, char **argv)
 {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         puts("usage: shopkeeper routes\n\nPrints every HTTP route as a JSON array of\n"
-             "{method, pattern, who, roles, summary}.");
+             "{method, pattern, who, roles, summary, body_limit}: body_limit is the\n"
+             "largest body the route reads, in bytes, or \"--max-body\" for routes\n"
+             "that take bulk (sighting batches, CSV), capped by that flag.");
         return 0;
     }
     static const char *const who[] = {"public", "operator", "staff", "customer", "scanner",
@@ -24,9 +26,11 @@ int cmd_routes(int argc, char **argv)
             if (b < 6 && (r->roles & (1u << b)))
                 json_array_append_new(roles, json_string(role_names[b]));
         }
-        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:s}", "method", r->method,
+        size_t body = r->max_body ? r->max_body : BODY_DEFAULT;
+        json_t *limit = body == BODY_BULK ? json_string("--max-body") : json_integer((json_int_t)body);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o, s:s, s:o}", "method", r->method,
                                              "pattern", r->pattern, "who", w, "roles", roles,
-                                             "summary", r->summary));
+                                             "summary", r->summary, "body_limit", limit));
     }
     char *s = json_dumps(out, JSON_INDENT(2));
     puts(s);

@@ -363,6 +363,11 @@ static const struct {
     {"/console", "console.html"},
     {"/favicon.ico", "favicon.ico"},
     {"/reset", "reset.html"},
+    /* the API as a contract: the OpenAPI document and its reference page,
+     * rendered by Redoc from npm (web/package.json), served from the tree */
+    {"/openapi.json", "openapi.json"},
+    {"/docs/api", "api.html"},
+    {"/static/vendor/redoc.standalone.js", "node_modules/redoc/bundles/redoc.standalone.js"},
 };
 
 #define PAGE_NOT_FOUND "404.html"

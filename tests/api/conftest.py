@@ -37,6 +37,8 @@ from pathlib import Path
 import pytest
 import requests
 
+import openapi_check
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("SHOPKEEPER_BIN") or str(REPO / "build" / "shopkeeper")
 
@@ -285,6 +287,8 @@ class Server:
             self.secrets.add(self.op_token)
         self.logins = 0
         self.http = requests.Session()
+        # every answer is checked against web/openapi.json (openapi_check.py)
+        self.http.hooks["response"].append(openapi_check.response_hook)
         self.returncode = None
 
     # ---- lifecycle ---------------------------------------------------------
@@ -620,3 +624,12 @@ def routes(shopkeeper_bin):
 
 def token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def pytest_terminal_summary(terminalreporter):
+    c = openapi_check._contract
+    if c is not None and c.checked:
+        ops = len(c.ops)
+        terminalreporter.write_line(
+            f"web/openapi.json: {c.checked} responses checked, {len(c.seen)} of {ops} "
+            f"operations answered with a status the document lists")

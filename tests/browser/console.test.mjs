@@ -17,7 +17,7 @@ async function signIn(page, email, password = 'shopkeeper-demo') {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  await page.locator('nav a').first().waitFor();
+  await page.locator('nav a[data-area]').first().waitFor();
 }
 
 // Every console area and every in-console link reachable from it, as this
@@ -28,7 +28,7 @@ async function crawl(page, label) {
     if (r.status() === 403 || r.status() >= 500) refused.push(`${r.status()} ${r.request().method()} ${r.url()}`);
   });
   const seen = new Set();
-  const queue = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const queue = await page.locator('nav a[data-area]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
   assert.ok(queue.length > 0, `${label}: the console shows no area`);
   while (queue.length) {
     const href = queue.shift();
@@ -56,7 +56,7 @@ test('each role crawls its console and meets no refusal', async () => {
     const ctx = await browser.newContext({ viewport: DESKTOP });
     const page = await ctx.newPage();
     await signIn(page, email);
-    const nav = await page.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    const nav = await page.locator('nav a[data-area]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
     assert.deepEqual(nav, areas, `${email} sees the areas of the role`);
     const visited = await crawl(page, email);
     assert.ok(visited.length >= areas.length);
@@ -287,7 +287,7 @@ test('an invited counter worker chooses a password from the link and sees only t
   await p.getByRole('button', { name: 'Set my password' }).click();
   await p.getByText('Your password is set').first().waitFor();
   await signIn(p, 'ines@pike-pine.example', 'ines-at-the-till');
-  const nav = await p.locator('nav a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  const nav = await p.locator('nav a[data-area]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
   assert.deepEqual(nav, ['#/counter', '#/account']);
   await p.getByRole('link', { name: 'Your account' }).click();
   await p.getByRole('listitem').filter({ hasText: 'Counter staff at 5th Avenue' }).waitFor();

@@ -82,7 +82,9 @@ function areasFor() {
 
 function drawNav() {
   const nav = $('nav');
-  nav.replaceChildren(...areasFor().map((a) => h('a', { href: '#/' + a.path, 'data-area': a.path }, a.title)));
+  nav.replaceChildren(...areasFor().map((a) => h('a', { href: '#/' + a.path, 'data-area': a.path }, a.title)),
+    // for whoever connects the brand's tills, apps and tools: the API's contract
+    h('a', { href: '/docs/api', class: 'ext', target: '_blank', rel: 'noopener' }, 'API reference'));
   nav.hidden = false;
 }
 
