@@ -14,14 +14,16 @@ test('the reference page renders every tag and an operation from the document', 
   const page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
   const errors = [], elsewhere = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => { if (!r.url().startsWith(srv.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) elsewhere.push(r.url()); });
+  const outside = (u) => !u.startsWith(srv.url) && !u.startsWith('blob:') && !u.startsWith('data:');
+  page.on('requestfinished', (r) => { if (outside(r.url())) elsewhere.push(r.url()); });
+  page.on('response', (r) => { if (outside(r.url())) elsewhere.push(r.url()); });
   await page.goto(srv.url + '/docs/api');
   await page.getByRole('heading', { name: 'Shopkeeper API' }).first().waitFor({ timeout: 20000 });
   const doc = await (await fetch(srv.url + '/openapi.json')).json();
   for (const t of doc.tags)
     assert.ok(await page.getByText(t.name, { exact: true }).count() > 0, `the page shows the tag ${t.name}`);
   // an operation's summary, from the route table through the document
-  await page.getByText('sign up as a shopper').first().waitFor();
+  await page.getByRole('heading', { name: 'sign up as a shopper' }).waitFor();
   assert.equal(await page.locator('#missing').isVisible(), false);
   assert.deepEqual(errors, [], 'no script errors');
   assert.deepEqual(elsewhere, [], 'nothing is fetched from another origin (no CDN)');
