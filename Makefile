@@ -8,7 +8,8 @@ FUZZ_SECONDS ?= 60
 SOAK_MINUTES ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON     ?= /usr/bin/python3
-# test_db's PostgreSQL half runs inside a throwaway cluster (about 4 s each)
+# The PostgreSQL half of the store-level unit tests (test_db, test_recog,
+# test_limiter) runs inside a throwaway cluster (about 4 s to make each)
 WITH_PG    := $(CURDIR)/scripts/with-pg.sh
 
 .PHONY: all build deps test-deps run cluster test check fuzz fuzz-smoke soak bench bench-wal crash-trials clean
@@ -39,17 +40,18 @@ cluster: build
 	@scripts/cluster.sh $(BUILD)/shopkeeper
 
 # Unit tests and API tests, on the normal build and again under ASan+UBSan;
-# test_db once more on each build with a PostgreSQL cluster to talk to, and
+# the store-level unit tests (test_db, test_recog, test_limiter) once more on
+# each build with a PostgreSQL cluster to talk to, and
 # the API tests once more on PostgreSQL (normal build).
 test: test-deps build $(ASAN_BUILD)/shopkeeper
 	@echo "== unit tests =="
 	@cd $(BUILD) && ctest --output-on-failure
-	@echo "== PostgreSQL driver (a throwaway cluster) =="
-	@cd $(BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
+	@echo "== PostgreSQL driver and store (a throwaway cluster) =="
+	@cd $(BUILD) && $(WITH_PG) ctest --output-on-failure -R '^(test_db|test_recog|test_limiter)$$'
 	@echo "== unit tests (ASan + UBSan) =="
 	@cd $(ASAN_BUILD) && ctest --output-on-failure
-	@echo "== PostgreSQL driver (ASan + UBSan, a throwaway cluster) =="
-	@cd $(ASAN_BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
+	@echo "== PostgreSQL driver and store (ASan + UBSan, a throwaway cluster) =="
+	@cd $(ASAN_BUILD) && $(WITH_PG) ctest --output-on-failure -R '^(test_db|test_recog|test_limiter)$$'
 	@echo "== API tests =="
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@echo "== API tests on PostgreSQL (a throwaway cluster) =="
@@ -69,7 +71,7 @@ test: test-deps build $(ASAN_BUILD)/shopkeeper
 # on both engines (no sanitizer build, no browsers). `make test` is what CI runs.
 check: test-deps build
 	@cd $(BUILD) && ctest --output-on-failure
-	@cd $(BUILD) && $(WITH_PG) ctest --output-on-failure -R '^test_db$$'
+	@cd $(BUILD) && $(WITH_PG) ctest --output-on-failure -R '^(test_db|test_recog|test_limiter)$$'
 	@SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(PYTHON) -m pytest -q tests/api
 	@SHOPKEEPER_TEST_ENGINE=postgresql SHOPKEEPER_BIN=$(CURDIR)/$(BUILD)/shopkeeper $(WITH_PG) $(PYTHON) -m pytest -q tests/api
 

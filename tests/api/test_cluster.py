@@ -1,7 +1,10 @@
-"""Several `serve` nodes on one PostgreSQL, talking over NATS (issue 12):
-a card opened on one node shows on a display streaming from another; a
+"""Three `serve` nodes on loopback, on one PostgreSQL, talking over NATS
+(issue 12; the `nodes` fixture, A, B and C; some tests need only two): a
+card opened on one node shows on displays streaming from the two others; a
 device registered at one node resolves at the others; a withdrawal at one
-node takes the card off every display within a second; with NATS killed
+node takes the card off every display, on all three nodes, within a
+second; kill -9 of one node under load leaves the two others serving and
+talking to each other; with NATS killed
 each node keeps serving its own displays and says it is degraded, and the
 nodes find each other again when NATS is back. Changes made while NATS is
 away still reach every node within a few seconds, through the outbox table
@@ -69,11 +72,13 @@ def nats(tmp_path):
 
 @pytest.fixture
 def nodes(server_factory, nats):
+    """Nodes A, B and C on one database and one NATS server, all connected."""
     a = server_factory(extra_args=["--nats", nats.url, "--node", "node-a"])
     b = server_factory(db=a.db, extra_args=["--nats", nats.url, "--node", "node-b"])
-    for n in (a, b):
+    c = server_factory(db=a.db, extra_args=["--nats", nats.url, "--node", "node-c"])
+    for n in (a, b, c):
         wait_for(lambda n=n: health(n).get("nats", {}).get("connected"), f"{n.port} on NATS")
-    return a, b
+    return a, b, c
 
 
 def health(srv):
@@ -112,7 +117,9 @@ def resolved(srv):
 
 
 def test_cards_and_changes_cross_nodes(nodes):
-    a, b = nodes
+    """A card opened at A shows at B and C; a withdrawal at B takes every
+    card off every display, C's too, within a second."""
+    a, b, c = nodes
     brand = a.new_brand(choices=CHOICES)
     admin = a.new_staff(brand)["token"]
     shop = Shop(a, brand, admin)
@@ -123,14 +130,19 @@ def test_cards_and_changes_cross_nodes(nodes):
     phone.register(a, ann)  # at node A
 
     on_b = EventStream(b, shop.id, shop.display)
+    on_c = EventStream(c, shop.id, shop.display)
     on_a = EventStream(a, other.id, other.display)
-    assert on_b.status == 200 and on_a.status == 200
+    assert on_b.status == 200 and on_c.status == 200 and on_a.status == 200
     try:
-        # a sighting at A puts the card on B's display
+        # a sighting at A puts the card on B's display and on C's
         sight_at(a, shop, phone.eid())
         card = on_b.expect("card")
         assert card["customer"]["name"] == "Ann Across-Nodes"
         assert "Oat flat white" in json.dumps(card)  # her answers travel with it
+        card_c = on_c.expect("card")
+        assert card_c["visit"] == card["visit"]
+        assert card_c["customer"]["name"] == "Ann Across-Nodes"
+        assert "Oat flat white" in json.dumps(card_c)
 
         # the device registered at A resolves at B, within a second; the card
         # B opens shows on A's display
@@ -142,28 +154,35 @@ def test_cards_and_changes_cross_nodes(nodes):
         card2 = on_a.expect("card")
         assert card2["customer"]["name"] == "Ann Across-Nodes"
 
-        # withdrawn at B: both cards leave both displays within a second
+        # withdrawn at B: both cards leave every display within a second,
+        # the one on C (which neither opened the visit nor took the change)
+        # too
         t0 = time.monotonic()
         assert_ok(b.put(f"/v1/me/brands/{brand['id']}", ann["token"],
                         json={"purposes": ["preferences"]}))
         gone_b = on_b.expect("gone", timeout=1.0)
+        gone_c = on_c.expect("gone", timeout=1.0)
         gone_a = on_a.expect("gone", timeout=1.0)
         took = time.monotonic() - t0
         assert gone_b["visit"] == card["visit"] and gone_a["visit"] == card2["visit"]
+        assert gone_c == {"visit": card["visit"]}
         assert took < 1.0, took
-        # and nothing resolves her any more at either node
+        on_c.quiet(0.1)  # the card only, not the other store's
+        # and no node shows a card of hers any more
         assert shop.cards() == [] and assert_ok(
             b.get(f"/v1/stores/{other.id}/cards", other.display))["items"] == []
+        assert assert_ok(c.get(f"/v1/stores/{shop.id}/cards", shop.display))["items"] == []
     finally:
         on_a.close()
         on_b.close()
+        on_c.close()
     m = a.get("/metrics", a.op_token).text
     assert 'shopkeeper_nats_connected 1' in m
     assert 'shopkeeper_cluster_events_total{kind="card",direction="out"}' in m
 
 
 def test_a_device_deleted_at_one_node_stops_resolving_at_the_other(nodes):
-    a, b = nodes
+    a, b, _ = nodes
     _, _, shop, bo, phone = shop_with_member(a, "Bo Deleted")
     before = resolved(b)
     wait_for(lambda: (sight_at(b, shop, phone.eid()) or resolved(b) > before), "B resolves")
@@ -178,7 +197,7 @@ def test_a_device_deleted_at_one_node_stops_resolving_at_the_other(nodes):
 
 
 def test_nats_down_each_node_serves_its_own_and_rejoins(nodes, nats):
-    a, b = nodes
+    a, b, _ = nodes
     brand, admin, shop, _, phone = shop_with_member(a, "Cy Alone")
     nats.kill()
     for n in (a, b):
@@ -218,7 +237,7 @@ def test_one_visit_and_one_card_whichever_node_hears_the_shopper(nodes):
     """The store's scanners post to different nodes: one visit, one card;
     a display that connects to the other node gets it; Served there shows
     everywhere."""
-    a, b = nodes
+    a, b, _ = nodes
     _, _, shop, dee, phone = shop_with_member(a, "Dee Both-Nodes")
     on_a, on_b = EventStream(a, shop.id, shop.display), EventStream(b, shop.id, shop.display)
     try:
@@ -295,24 +314,28 @@ def test_a_dead_nodes_visits_close_when_nobody_hears_the_shopper(server_factory,
 
 
 def test_kill_9_of_a_node_under_load(nodes):
-    """Purchases and sightings go to both nodes; A dies by kill -9 mid-load.
-    B keeps serving; a display that was on A reconnects to B and gets the
-    current card; every acknowledged purchase is in the database; A comes
-    back with nothing done by hand and carries on the same visit."""
-    a, b = nodes
+    """Purchases go to all three nodes; A dies by kill -9 mid-load. B and C
+    keep serving, and keep talking: Served tapped at B shows on a display
+    that stayed on C through the kill; a display that was on A reconnects
+    to C and gets the current card; every acknowledged purchase is in the
+    database; A comes back with nothing done by hand and carries on the
+    same visit."""
+    a, b, c = nodes
     brand, admin, shop, gil, phone = shop_with_member(a, "Gil Survivor")
     assert_ok(a.put(f"/v1/brands/{brand['id']}/items/tea", admin,
                     json={"title": "Tea", "category": "drinks"}), 201)
-    on_a = EventStream(a, shop.id, shop.display)
+    on_a, on_c = EventStream(a, shop.id, shop.display), EventStream(c, shop.id, shop.display)
     sight_at(b, shop, phone.eid())
     card = on_a.expect("card")
+    assert on_c.expect("card")["visit"] == card["visit"]
 
-    acked, stop, failures = [], threading.Event(), {"a": 0, "b": 0}
+    acked, stop, failures = [], threading.Event(), {"a": 0, "b": 0, "c": 0}
+    targets = [(a, "a"), (b, "b"), (c, "c")]
 
     def load():
         i = 0
         while not stop.is_set():
-            srv, name = (a, "a") if i % 2 else (b, "b")
+            srv, name = targets[i % 3]
             i += 1
             try:
                 r = requests.post(srv.url(f"/v1/brands/{brand['id']}/purchases"),
@@ -326,28 +349,40 @@ def test_kill_9_of_a_node_under_load(nodes):
             except requests.RequestException:
                 failures[name] += 1  # not acknowledged: nothing is owed
 
+    def acked_by(names, since=0, each=1):
+        return all(sum(1 for n, _ in acked[since:] if n == name) >= each for name in names)
+
     worker = threading.Thread(target=load)
     worker.start()
     try:
-        time.sleep(1.0)
+        wait_for(lambda: acked_by("abc", each=3), "purchases acknowledged by all three nodes",
+                 timeout=15)
         before_kill = len(acked)
         a.kill()
         on_a.close()
-        time.sleep(1.0)
+        wait_for(lambda: acked_by("bc", since=before_kill, each=5),
+                 "B and C to go on acknowledging purchases after the kill", timeout=15)
         stop.set()
         worker.join(timeout=10)
-        after = acked[before_kill:]
-        assert before_kill > 0 and any(n == "b" for n, _ in after), (before_kill, failures)
-        assert failures["b"] == 0
+        assert failures["b"] == 0 and failures["c"] == 0, failures
 
-        # the display reconnects through the load balancer, to B: same card
-        on_b = EventStream(b, shop.id, shop.display)
+        # the two that are left still talk: Served tapped on B's display
+        # shows on the display that stayed on C
+        assert_ok(b.post(f"/v1/stores/{shop.id}/cards/{card['visit']}/served", shop.display,
+                         json={}))
+        update = on_c.expect("update")
+        assert update["visit"] == card["visit"] and update["served"] is True
+
+        # the display that was on A reconnects through the load balancer, to
+        # C: the same card, served
+        moved = EventStream(c, shop.id, shop.display)
         try:
-            assert on_b.expect("card")["visit"] == card["visit"]
+            again = moved.expect("card")
+            assert again["visit"] == card["visit"] and again["served"] is True
 
             # no acknowledged write is lost
             ids = [i for _, i in acked]
-            with b.db_connect() as db:
+            with c.db_connect() as db:
                 found = {r[0] for r in db.execute(
                     "SELECT id FROM purchases WHERE id IN (%s)" % ",".join("?" * len(ids)), ids)}
             assert found == set(ids), f"{len(set(ids) - found)} acknowledged purchases lost"
@@ -357,14 +392,16 @@ def test_kill_9_of_a_node_under_load(nodes):
             a.start()
             wait_for(lambda: health(a).get("nats", {}).get("connected"), "A back on NATS")
             sight_at(a, shop, phone.eid())
-            on_b.quiet(0.5)  # the same visit: no second card
-            assert [c["visit"] for c in shop.cards()] == [card["visit"]]
+            on_c.quiet(0.5)  # the same visit: no second card
+            moved.quiet(0.1)
+            assert [x["visit"] for x in shop.cards()] == [card["visit"]]
             assert open_visits(a, shop, gil["id"]) == [card["visit"]]
         finally:
-            on_b.close()
+            moved.close()
     finally:
         stop.set()
         worker.join(timeout=10)
+        on_c.close()
 
 
 # ---- catch-up through the outbox (NATS down) ------------------------------------
@@ -407,7 +444,7 @@ def unknown_at(srv, shop, device):
 
 
 def test_with_nats_down_devices_and_withdrawals_reach_the_other_node(nodes, nats):
-    a, b = nodes
+    a, b, _ = nodes
     brand, admin, shop, eve, phone = shop_with_member(a, "Eve Catch-Up")
     wait_for(lambda: resolves_at(b, shop, phone), "B resolves the phone over NATS")
     nats_down(nats, a, b)
@@ -455,7 +492,7 @@ def test_with_nats_down_devices_and_withdrawals_reach_the_other_node(nodes, nats
 
 
 def test_with_nats_down_an_erasure_reaches_the_other_node(nodes, nats):
-    a, b = nodes
+    a, b, _ = nodes
     _, _, shop, fay, phone = shop_with_member(a, "Fay Erased")
     wait_for(lambda: resolves_at(b, shop, phone), "B resolves the phone over NATS")
     on_b = EventStream(b, shop.id, shop.display)
@@ -490,7 +527,7 @@ def test_with_nats_down_an_erasure_reaches_the_other_node(nodes, nats):
 def test_a_change_that_also_came_over_nats_is_applied_once(nodes):
     """With NATS up, B hears of a change twice (NATS, then the outbox): the
     second application changes nothing a display sees."""
-    a, b = nodes
+    a, b, _ = nodes
     brand = a.new_brand(choices=CHOICES)
     admin = a.new_staff(brand)["token"]
     shop = Shop(a, brand, admin)
@@ -515,7 +552,7 @@ def test_a_change_that_also_came_over_nats_is_applied_once(nodes):
 
 
 def test_outbox_rows_say_what_changed_and_go_after_an_hour(server_factory, nodes):
-    a, _ = nodes
+    a, _, _ = nodes
     _, _, _, hal, _ = shop_with_member(a, "Hal Swept")
     con = connect(a.db, readonly=False)
     try:

@@ -1,9 +1,10 @@
 /*
  * test_limiter.c — unit tests for src/http/limiter.{h,c}: the same checks on
- * both backends, in memory and in the store (here the SQLite store, with
- * its windows in the rate_limits table; the PostgreSQL pass of the API
- * tests drives the same SQL on PostgreSQL, test_limits_across_nodes.py).
- * Two limiters on one store stand for two nodes sharing a database.
+ * both backends, in memory and in the store (its windows in the rate_limits
+ * table), the store ones on each engine: SQLite in a temporary directory,
+ * and PostgreSQL in databases of their own when SHOPKEEPER_TEST_PG is set
+ * (pgtest.h; skipped otherwise). Two limiters on one store stand for two
+ * nodes sharing a database.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,8 @@
 #include "util/crypto.h"
 #include "util/err.h"
 
+#include "pgtest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +28,9 @@
 #define T0 (1800000000LL * SEC)
 
 struct fx {
-    char dir[64], path[96], keys[96];
-    struct store *st; /* NULL: the limiters count in memory */
+    char dir[64], path[96]; /* SQLite */
+    struct pgtest_db pg;    /* PostgreSQL */
+    struct store *st;       /* NULL: the limiters count in memory */
 };
 
 static int fx_memory(void **state)
@@ -35,10 +39,11 @@ static int fx_memory(void **state)
     return *state ? 0 : -1;
 }
 
-static int fx_store(void **state)
+static int fx_sqlite(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     if (!f) return -1;
+    *state = f;
     snprintf(f->dir, sizeof f->dir, "/tmp/sk_test_limiter_XXXXXX");
     if (!mkdtemp(f->dir)) return -1;
     snprintf(f->path, sizeof f->path, "%s/shopkeeper.db", f->dir);
@@ -49,15 +54,35 @@ static int fx_store(void **state)
         fprintf(stderr, "store_sqlite_open: %s\n", err);
         return -1;
     }
+    return 0;
+}
+
+/* Without SHOPKEEPER_TEST_PG the state stays NULL and the test skips. */
+static int fx_pg(void **state)
+{
+    *state = NULL;
+    if (!pgtest_conninfo()) return 0;
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
     *state = f;
+    uint8_t master[CRYPTO_KEY_LEN];
+    if (crypto_random(master, sizeof master)) return -1;
+    char err[512];
+    if (pgtest_create("limiter", &f->pg, err, sizeof err) ||
+        store_pg_open(f->pg.conninfo, NULL, master, &f->st, err, sizeof err)) {
+        fprintf(stderr, "fx_pg: %s\n", err);
+        return -1;
+    }
     return 0;
 }
 
 static int fx_teardown(void **state)
 {
     struct fx *f = *state;
-    if (f->st) {
-        store_close(f->st);
+    if (!f) return 0;
+    store_close(f->st);
+    pgtest_drop(&f->pg);
+    if (f->path[0]) {
         char p[160];
         const char *tails[] = {"", "-wal", "-shm", ".keys", ".keys-wal", ".keys-shm"};
         for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
@@ -70,9 +95,17 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-static void test_take_until_the_limit(void **state)
+/* The test's fixture; skips the test when its engine is not there. */
+static struct fx *fx_of(void **state)
 {
     struct fx *f = *state;
+    if (!f) skip();
+    return f;
+}
+
+static void test_take_until_the_limit(void **state)
+{
+    struct fx *f = fx_of(state);
     struct limiter l;
     assert_int_equal(limiter_init(&l, "login-addr", 3, 60 * SEC, 64, f->st), 0);
     int64_t wait = -1;
@@ -93,7 +126,7 @@ static void test_take_until_the_limit(void **state)
 
 static void test_hit_check_clear(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct limiter l;
     assert_int_equal(limiter_init(&l, "login-account", 2, 900 * SEC, 64, f->st), 0);
     const char *pair = "192.0.2.1|ann@example.com";
@@ -113,7 +146,7 @@ static void test_hit_check_clear(void **state)
 /* Two limiters of the same name on one store: two nodes sharing it. */
 static void test_nodes_share_windows(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     if (!f->st) skip();
     struct limiter a, b, other;
     assert_int_equal(limiter_init(&a, "signup", 4, 3600 * SEC, 0, f->st), 0);
@@ -144,7 +177,7 @@ static void test_nodes_share_windows(void **state)
  * once the last is over. */
 static void test_store_hit_returns_count_and_start(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     if (!f->st) skip();
     int64_t hits = 0, start = 0;
     assert_int_equal(f->st->ops->limit_hit(f->st, "k|x", 10 * SEC, T0, &hits, &start), 0);
@@ -174,17 +207,23 @@ static void test_release_null_and_zeroed(void **state)
     limiter_release(&l);
 }
 
+/* The checks on a store, on the fixture setup makes (fx_sqlite, fx_pg). */
+#define T(test, setup) cmocka_unit_test_setup_teardown(test, setup, fx_teardown)
+#define STORE_TESTS(setup)                                                               \
+    T(test_take_until_the_limit, setup), T(test_hit_check_clear, setup),                 \
+        T(test_nodes_share_windows, setup), T(test_store_hit_returns_count_and_start, setup)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_take_until_the_limit, fx_memory, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_hit_check_clear, fx_memory, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_take_until_the_limit, fx_store, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_hit_check_clear, fx_store, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_nodes_share_windows, fx_store, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_store_hit_returns_count_and_start, fx_store,
-                                        fx_teardown),
+        T(test_take_until_the_limit, fx_memory),
+        T(test_hit_check_clear, fx_memory),
+        STORE_TESTS(fx_sqlite),
         cmocka_unit_test(test_release_null_and_zeroed),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("memory and sqlite", tests, NULL, NULL);
+    pgtest_say_skipped("test_limiter");
+    const struct CMUnitTest pg_tests[] = {STORE_TESTS(fx_pg)};
+    failed += cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
+    return failed;
 }

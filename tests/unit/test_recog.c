@@ -1,5 +1,7 @@
 /* test_recog.c — the recognition service (src/service/recog.{h,c}) over a
- * real SQLite store in a temporary directory: the visit state machine
+ * real store, every case on each engine: SQLite in a temporary directory,
+ * and PostgreSQL in databases of its own when SHOPKEEPER_TEST_PG is set
+ * (pgtest.h; skipped otherwise). The visit state machine
  * (a sighting opens a visit and publishes "card"; more presences keep it
  * open silently; a preference change publishes "update"; withdrawing
  * recognition or leaving publishes "gone" and later sightings drop; a quiet
@@ -23,7 +25,8 @@
 #include "util/err.h"
 #include "util/timeutil.h"
 
-#include <sqlite3.h>
+#include "pgtest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +68,11 @@ static void recorder_clear(struct recorder *rec)
 /* ---- fixture: a brand with choices, a store in Seattle, a member ----------- */
 
 struct fx {
-    char dir[64], path[96];
+    char dir[64], path[96];   /* SQLite */
+    struct pgtest_db pg;      /* PostgreSQL */
     uint8_t master[CRYPTO_KEY_LEN];
     struct store *st;
+    struct db *peek;          /* the same database, for the tests to look at */
     struct recog *r;
     struct recorder rec;
     char brand[ID_MAX], store_id[ID_MAX], customer[ID_MAX];
@@ -123,18 +128,11 @@ static void answer(struct fx *f, const char *customer, const char *answers, cons
     json_decref(d);
 }
 
-static int fx_setup(void **state)
+/* The brand, its store and member on the fresh store f->st, and the service. */
+static int fx_fill(struct fx *f)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sk_test_recog_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/shopkeeper.db", f->dir);
-    assert_int_equal(crypto_random(f->master, sizeof f->master), 0);
     char err[256];
-    int rc = store_sqlite_open(f->path, f->master, &f->st, err, sizeof err);
-    if (rc) fail_msg("store_sqlite_open: %s", err);
-
+    int rc;
     json_t *b;
     assert_int_equal(f->st->ops->brand_create(f->st, "Bean There", "bean-there", &b), 0);
     snprintf(f->brand, sizeof f->brand, "%s", json_string_value(json_object_get(b, "id")));
@@ -157,25 +155,70 @@ static int fx_setup(void **state)
     struct recog_events ev = {.ctx = &f->rec, .publish = on_publish};
     rc = recog_new(f->st, &CFG, &ev, &f->r, err, sizeof err);
     if (rc) fail_msg("recog_new: %s", err);
-    *state = f;
     return 0;
+}
+
+static int fx_sqlite(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    *state = f;
+    snprintf(f->dir, sizeof f->dir, "/tmp/sk_test_recog_XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/shopkeeper.db", f->dir);
+    assert_int_equal(crypto_random(f->master, sizeof f->master), 0);
+    char err[256];
+    int rc = store_sqlite_open(f->path, f->master, &f->st, err, sizeof err);
+    if (rc) fail_msg("store_sqlite_open: %s", err);
+    if (db_sqlite_open(f->path, 1, &f->peek, err, sizeof err)) fail_msg("db_sqlite_open: %s", err);
+    return fx_fill(f);
+}
+
+/* Without SHOPKEEPER_TEST_PG the state stays NULL and the test skips. */
+static int fx_pg(void **state)
+{
+    *state = NULL;
+    if (!pgtest_conninfo()) return 0;
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    *state = f;
+    char err[512];
+    if (pgtest_create("recog", &f->pg, err, sizeof err)) fail_msg("pgtest_create: %s", err);
+    assert_int_equal(crypto_random(f->master, sizeof f->master), 0);
+    int rc = store_pg_open(f->pg.conninfo, NULL, f->master, &f->st, err, sizeof err);
+    if (rc) fail_msg("store_pg_open: %s", err);
+    if (db_pg_open(f->pg.conninfo, 1, &f->peek, err, sizeof err)) fail_msg("db_pg_open: %s", err);
+    return fx_fill(f);
 }
 
 static int fx_teardown(void **state)
 {
     struct fx *f = *state;
+    if (!f) return 0;
     recog_free(f->r);
     store_close(f->st);
+    db_close(f->peek);
     recorder_clear(&f->rec);
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
-        char p[128];
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
+    if (f->path[0]) {
+        const char *suffix[] = {"", "-wal", "-shm", "-journal", ".keys", ".keys-wal", ".keys-shm"};
+        for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+            char p[128];
+            snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+            unlink(p);
+        }
+        rmdir(f->dir);
     }
-    rmdir(f->dir);
+    pgtest_drop(&f->pg);
     free(f);
     return 0;
+}
+
+/* The test's fixture; skips the test when its engine is not there. */
+static struct fx *fx_of(void **state)
+{
+    struct fx *f = *state;
+    if (!f) skip();
+    return f;
 }
 
 /* ---- devices, as a tag provisioned at a desk would hold them -------------- */
@@ -231,34 +274,43 @@ static void sight(struct fx *f, const char *store_id, const struct device *d)
 
 /* ---- looking at the database directly ------------------------------------ */
 
+/* One row of one column, through the engine under test (`?` binds param,
+ * when there is one, as text). */
+static struct db_cur *db_one(struct fx *f, struct dbc **c, const char *sql, const char *param)
+{
+    *c = db_acquire(f->peek);
+    struct db_cur *cur = NULL;
+    int rc = db_query(*c, &cur, sql, param ? "s" : NULL, param);
+    if (rc) {
+        db_release(f->peek, *c);
+        fail_msg("%s: %s", sql, sk_strerror(rc));
+    }
+    if (db_next(cur) != 1) {
+        db_done(cur);
+        db_release(f->peek, *c);
+        fail_msg("%s: no row", sql);
+    }
+    return cur;
+}
+
 static long long db_count(struct fx *f, const char *sql, const char *param)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *stmt;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    if (param) sqlite3_bind_text(stmt, 1, param, -1, SQLITE_TRANSIENT);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    long long n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    struct dbc *c;
+    struct db_cur *cur = db_one(f, &c, sql, param);
+    long long n = db_col_int(cur, 0);
+    db_done(cur);
+    db_release(f->peek, c);
     return n;
 }
 
 static void db_text(struct fx *f, const char *sql, const char *param, char *out, size_t len)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *stmt;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    sqlite3_bind_text(stmt, 1, param, -1, SQLITE_TRANSIENT);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    const unsigned char *t = sqlite3_column_text(stmt, 0);
-    snprintf(out, len, "%s", t ? (const char *)t : "(null)");
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
+    struct dbc *c;
+    struct db_cur *cur = db_one(f, &c, sql, param);
+    const char *t = db_col_text(cur, 0, NULL);
+    snprintf(out, len, "%s", t ? t : "(null)");
+    db_done(cur);
+    db_release(f->peek, c);
 }
 
 static long long visits_of(struct fx *f, const char *customer)
@@ -296,7 +348,7 @@ static void expect_card(struct fx *f, size_t before, const char *store_id, const
 
 static void test_sighting_opens_one_visit(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     assert_int_equal(recog_device_count(f->r), 1);
@@ -358,7 +410,7 @@ static void test_sighting_opens_one_visit(void **state)
 
 static void test_batch_with_repeats_and_strangers(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     struct sighting items[6];
@@ -392,7 +444,7 @@ static void test_batch_with_repeats_and_strangers(void **state)
 
 static void test_preference_change_updates_the_card(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     char visit[ID_MAX];
@@ -439,7 +491,7 @@ static void test_preference_change_updates_the_card(void **state)
 
 static void test_withdrawn_recognition_is_gone_and_stays_gone(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     char visit[ID_MAX];
@@ -494,7 +546,7 @@ static void test_withdrawn_recognition_is_gone_and_stays_gone(void **state)
 
 static void test_leaving_the_brand_is_gone(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     char visit[ID_MAX];
@@ -512,7 +564,7 @@ static void test_leaving_the_brand_is_gone(void **state)
 
 static void test_quiet_visit_closes_on_tick(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     char visit[ID_MAX];
@@ -549,7 +601,7 @@ static void test_quiet_visit_closes_on_tick(void **state)
 
 static void test_non_member_leaves_no_trace(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     char stranger[ID_MAX], half[ID_MAX];
     make_customer(f, "Stranger", "stranger@example.com", stranger);
     make_customer(f, "Half", "half@example.com", half);
@@ -585,7 +637,7 @@ static void test_non_member_leaves_no_trace(void **state)
 
 static void test_served_updates_the_card(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     char visit[ID_MAX];
@@ -645,7 +697,7 @@ static void test_served_updates_the_card(void **state)
 
 static void test_app_presence(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     char visit[ID_MAX];
     assert_int_equal(recog_presence(f->r, f->store_id, f->customer, "app"), 0);
     expect_card(f, 0, f->store_id, "app", visit);
@@ -681,7 +733,7 @@ static void test_app_presence(void **state)
 
 static void test_counter_code(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     json_t *cc;
@@ -734,7 +786,7 @@ static void test_counter_code(void **state)
 
 static void test_device_delete_stops_resolving(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d1, d2;
     register_device(f, f->customer, 4, &d1);
     register_device(f, f->customer, 4, &d2);
@@ -762,7 +814,7 @@ static void test_device_delete_stops_resolving(void **state)
 
 static void test_register_by_x25519(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     uint8_t rpub[32], dpriv[32], dpub[32], ik[EID_IK_LEN], eid[EID_LEN];
     recog_public_key(f->r, rpub);
     assert_int_equal(crypto_x25519_keypair(dpriv, dpub), 0);
@@ -822,7 +874,7 @@ static void test_register_by_x25519(void **state)
 
 static void test_devices_reload_at_start(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     recog_free(f->r);
@@ -838,7 +890,7 @@ static void test_devices_reload_at_start(void **state)
 
 static void test_same_device_in_another_city_is_flagged(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     char portland[ID_MAX], nearby[ID_MAX];
     make_store(f, "Pearl District", "Portland", portland);
     make_store(f, "Capitol Hill", "seattle", nearby);
@@ -882,7 +934,7 @@ static void sight_on(struct recog *r, const char *store_id, const struct device 
 
 static void test_two_nodes_share_one_visit(void **state)
 {
-    struct fx *f = *state;
+    struct fx *f = fx_of(state);
     struct device d;
     register_device(f, f->customer, 10, &d);
     struct recorder rec1 = {0}, rec2 = {0};
@@ -967,29 +1019,31 @@ static void test_two_nodes_share_one_visit(void **state)
     recorder_clear(&rec2);
 }
 
+/* Every case, on the fixture setup makes (fx_sqlite, fx_pg). */
+#define T(test, setup) cmocka_unit_test_setup_teardown(test, setup, fx_teardown)
+#define RECOG_TESTS(setup)                                                           \
+    T(test_sighting_opens_one_visit, setup),                                         \
+    T(test_batch_with_repeats_and_strangers, setup),                                 \
+    T(test_preference_change_updates_the_card, setup),                               \
+    T(test_withdrawn_recognition_is_gone_and_stays_gone, setup),                     \
+    T(test_leaving_the_brand_is_gone, setup),                                        \
+    T(test_quiet_visit_closes_on_tick, setup),                                       \
+    T(test_non_member_leaves_no_trace, setup),                                       \
+    T(test_served_updates_the_card, setup),                                          \
+    T(test_app_presence, setup),                                                     \
+    T(test_counter_code, setup),                                                     \
+    T(test_device_delete_stops_resolving, setup),                                    \
+    T(test_register_by_x25519, setup),                                               \
+    T(test_devices_reload_at_start, setup),                                          \
+    T(test_same_device_in_another_city_is_flagged, setup),                           \
+    T(test_two_nodes_share_one_visit, setup)
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sighting_opens_one_visit, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_batch_with_repeats_and_strangers, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_preference_change_updates_the_card, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_withdrawn_recognition_is_gone_and_stays_gone,
-                                        fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_leaving_the_brand_is_gone, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_quiet_visit_closes_on_tick, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_non_member_leaves_no_trace, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_served_updates_the_card, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_app_presence, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_counter_code, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_device_delete_stops_resolving, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_register_by_x25519, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_devices_reload_at_start, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_same_device_in_another_city_is_flagged, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_two_nodes_share_one_visit, fx_setup, fx_teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest sq_tests[] = {RECOG_TESTS(fx_sqlite)};
+    int failed = cmocka_run_group_tests_name("sqlite", sq_tests, NULL, NULL);
+    pgtest_say_skipped("test_recog");
+    const struct CMUnitTest pg_tests[] = {RECOG_TESTS(fx_pg)};
+    failed += cmocka_run_group_tests_name("postgresql", pg_tests, NULL, NULL);
+    return failed;
 }
