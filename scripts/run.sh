@@ -63,6 +63,7 @@ cat <<MSG
     brand console    $url/console   (staff: sign in as admin@pike-pine.example)
     counter display  $counter_url
                      ($counter_store; demo shoppers arrive every few seconds)
+    API reference    $url/docs/api   (the OpenAPI document: $url/openapi.json)
     API              $url/v1/brands   (docs/api.md)
     health           $url/healthz
     demo mail: $MAIL_DIR/ (password resets and staff invitations land here)
