@@ -5,7 +5,7 @@
 // A field, parameter or route the document gets wrong fails here, either
 // at type-check or when the story's checks run against the real server.
 import createClient from "openapi-fetch";
-import type { paths } from "./generated/api";
+import type { paths } from "./generated/api.js";
 
 function fail(what: string, r: { response: Response; error?: unknown }): never {
   throw new Error(`${what}: ${r.response.status} ${JSON.stringify(r.error)}`);
@@ -21,11 +21,11 @@ export async function story(baseUrl: string, email: string): Promise<string[]> {
   if (!signup.data) fail("sign up", signup);
   const token: string = signup.data.token;
   const me = { headers: { Authorization: `Bearer ${token}` } };
-  steps.push(`signed up as ${signup.data.customer.id}`);
+  steps.push(`signed up as ${signup.data.id}`);
 
   const brands = await api.GET("/v1/brands", {});
   if (!brands.data) fail("brands", brands);
-  const brand = brands.data.brands.find((b) => b.slug === "pike-pine");
+  const brand = brands.data.items.find((b) => b.slug === "pike-pine");
   if (!brand) throw new Error("the demo brand pike-pine is not listed");
 
   const choices = await api.GET("/v1/brands/{brand}/choices", { params: { path: { brand: brand.id } } });
@@ -53,7 +53,7 @@ export async function story(baseUrl: string, email: string): Promise<string[]> {
   if (!staff.data) fail("staff sign-in", staff);
   const view = await api.GET("/v1/brands/{brand}/members/{customer}", {
     headers: { Authorization: `Bearer ${staff.data.token}` },
-    params: { path: { brand: brand.id, customer: signup.data.customer.id } },
+    params: { path: { brand: brand.id, customer: signup.data.id } },
   });
   if (!view.data) fail("member view", view);
   if (view.data.preferences?.answers.usual !== usual.options[2])
