@@ -31,7 +31,8 @@ export async function story(baseUrl: string, email: string): Promise<string[]> {
   const choices = await api.GET("/v1/brands/{brand}/choices", { params: { path: { brand: brand.id } } });
   if (!choices.data) fail("choices", choices);
   const usual = choices.data.choices.find((c) => c.key === "usual");
-  if (!usual || !usual.options) throw new Error("no 'usual' choice with options");
+  const flatWhite = usual?.options?.[2];
+  if (!flatWhite) throw new Error("no 'usual' choice with three options");
 
   const join = await api.PUT("/v1/me/brands/{brand}", {
     ...me, params: { path: { brand: brand.id } },
@@ -42,7 +43,7 @@ export async function story(baseUrl: string, email: string): Promise<string[]> {
 
   const prefs = await api.PUT("/v1/me/brands/{brand}/preferences", {
     ...me, params: { path: { brand: brand.id } },
-    body: { answers: { usual: usual.options[2], room_for_cream: true }, dont: ["receipt"] },
+    body: { answers: { usual: flatWhite, room_for_cream: true }, dont: ["receipt"] },
   });
   if (!prefs.data) fail("preferences", prefs);
   steps.push(`answered: usual = ${String(prefs.data.answers.usual)}`);
@@ -56,7 +57,7 @@ export async function story(baseUrl: string, email: string): Promise<string[]> {
     params: { path: { brand: brand.id, customer: signup.data.id } },
   });
   if (!view.data) fail("member view", view);
-  if (view.data.preferences?.answers.usual !== usual.options[2])
+  if (view.data.preferences?.answers.usual !== flatWhite)
     throw new Error(`the member view shows ${JSON.stringify(view.data.preferences)}`);
   steps.push(`the admin sees ${view.data.name} and the usual ${String(view.data.preferences?.answers.usual)}`);
   return steps;
