@@ -56,7 +56,8 @@ def test_auth_roles_summary_and_body_limit_match_the_route_table(doc, routes):
                              f"{r['roles']}")
         if op.get("summary") != r["summary"]:
             wrong.append(f"{key}: summary {op.get('summary')!r}, the route table says {r['summary']!r}")
-        if r["method"] in ("POST", "PUT", "PATCH") and op.get("x-body-limit") != r["body_limit"]:
+        if (r["method"] in ("POST", "PUT", "PATCH") or "requestBody" in op) and \
+                op.get("x-body-limit") != r["body_limit"]:
             wrong.append(f"{key}: x-body-limit {op.get('x-body-limit')}, the route table says "
                          f"{r['body_limit']}")
         params = re.findall(r"\{(\w+)\}", r["pattern"])
