@@ -3,6 +3,7 @@
 #include "util/err.h"
 
 #include <ctype.h>
+#include <strings.h>
 
 static const char cc__alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -37,6 +38,8 @@ int countercode_parse(const char *s, uint64_t *ret_prefix40)
 {
     uint64_t v = 0;
     int n = 0;
+    size_t pre = sizeof COUNTERCODE_QR_PREFIX - 1;
+    if (strncasecmp(s, COUNTERCODE_QR_PREFIX, pre) == 0) s += pre;
     for (; *s; s++) {
         if (*s == '-' || *s == ' ') continue;
         int d = cc__value((unsigned char)*s);

@@ -17,10 +17,14 @@
 
 #define COUNTERCODE_LEN 8
 #define COUNTERCODE_DISPLAY 10 /* "ABCD-EFGH" + NUL */
+/* What the device's QR code carries before the code, for a counter scanner */
+#define COUNTERCODE_QR_PREFIX "SHOPKEEPER:"
 
 uint64_t countercode_prefix(const uint8_t eid[EID_LEN]);
 void countercode_format(uint64_t prefix40, char ret[COUNTERCODE_DISPLAY]);
-/* 0 with the 40-bit prefix; SK_EINVAL when s is not a code. */
+/* 0 with the 40-bit prefix; SK_EINVAL when s is not a code. Takes a code as
+ * typed (any case, dashes, spaces, look-alikes) or as the QR code carries it
+ * (COUNTERCODE_QR_PREFIX first, in any case). */
 int countercode_parse(const char *s, uint64_t *ret_prefix40);
 
 #endif

@@ -437,7 +437,7 @@ int recog_counter_code(struct recog *r, const char *customer_id, const char *dev
     memcpy(plain + 4, code + 5, 4);
     plain[8] = '\0';
     char qr[32];
-    snprintf(qr, sizeof qr, "SHOPKEEPER:%s", plain);
+    snprintf(qr, sizeof qr, COUNTERCODE_QR_PREFIX "%s", plain);
     *ret = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "plain", plain, "qr", qr,
                      "valid_until", time_fmt_rfc3339(until * 1000000, until_s, sizeof until_s));
     return 0;

@@ -326,9 +326,10 @@ def test_counter_code(server, shopco, streams):
     # derived from the device's current EID: its first 40 bits, 5 bits a character
     assert got["plain"] == code_of(d.eid())
 
-    shops = [Shop(server, brand, shopco.admin["token"]) for _ in range(3)]
+    shops = [Shop(server, brand, shopco.admin["token"]) for _ in range(4)]
     displays = [streams(s) for s in shops]
-    variants = [got["code"], got["code"].lower(), got["plain"].lower()]
+    # typed, in any case, or read from the phone's QR code by the counter's scanner
+    variants = [got["code"], got["code"].lower(), got["plain"].lower(), got["qr"]]
     for shop, display, code in zip(shops, displays, variants):
         r = server.post(f"/v1/stores/{shop.id}/codes", shop.display, json={"code": code})
         assert assert_ok(r) == {"status": "recognised"}, code

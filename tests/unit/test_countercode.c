@@ -152,6 +152,9 @@ static void test_parse_forgives(void **state)
     assert_int_equal(parsed("1000-0000"), UINT64_C(1) << 35);
     assert_int_equal(parsed("I000-OOOO"), UINT64_C(1) << 35);
     assert_int_equal(parsed("zzzz-zzzz"), MASK40);
+    /* as the device's QR code carries it, read by the counter's scanner */
+    assert_int_equal(parsed("SHOPKEEPER:N6VPMWE5"), want);
+    assert_int_equal(parsed("shopkeeper:n6vp-mwe5"), want);
 }
 
 static void test_parse_rejects(void **state)
@@ -174,6 +177,11 @@ static void test_parse_rejects(void **state)
     rejected("ABCD+EFGH");
     /* too long even when every extra character is forgivable */
     rejected("0000-0000-0");
+    /* the QR's prefix once, at the start, and a code after it */
+    rejected("SHOPKEEPER:");
+    rejected("SHOPKEEPER:SHOPKEEPER:N6VPMWE5");
+    rejected("N6VPMWE5SHOPKEEPER:");
+    rejected("SHOP:N6VPMWE5");
 }
 
 static void test_code_of_an_eid_parses_back_to_its_prefix(void **state)
