@@ -233,6 +233,5 @@ void h_my_prefs_get(struct app *app, struct http_req *req, struct http_resp *res
         resp_store_error(resp, rc, "preferences");
         return;
     }
-    cards_follow(app, req);
     resp_json(resp, 200, out);
 }
