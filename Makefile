@@ -11,7 +11,7 @@ PYTHON     ?= /usr/bin/python3
 # test_db's PostgreSQL half runs inside a throwaway cluster (about 4 s each)
 WITH_PG    := $(CURDIR)/scripts/with-pg.sh
 
-.PHONY: all build deps test-deps run cluster test check fuzz fuzz-smoke soak bench bench-wal crash-trials clean
+.PHONY: all build deps test-deps run cluster test check fuzz fuzz-smoke soak bench bench-cluster bench-wal crash-trials clean
 
 all: build
 
@@ -93,6 +93,7 @@ soak: test-deps build
 
 bench: build
 	@scripts/install-deps.sh --bench
+	@scripts/install-deps.sh --cluster
 	@scripts/bench.sh $(BUILD)
 	@echo
 	@$(PYTHON) bench/bench_wal.py --bin $(CURDIR)/$(BUILD)/shopkeeper --seconds $(WAL_SECONDS)
@@ -102,6 +103,18 @@ bench: build
 	@$(PYTHON) bench/edge_idle.py --bin $(CURDIR)/$(BUILD)/shopkeeper
 	@echo
 	@$(WITH_PG) $(PYTHON) bench/bench_engines.py --bin $(CURDIR)/$(BUILD)/shopkeeper
+	@echo
+	@$(WITH_PG) $(PYTHON) bench/bench_cluster.py --bin $(CURDIR)/$(BUILD)/shopkeeper --devices $(BENCH_DEVICES)
+
+# Across nodes alone (issue 12): node start from PostgreSQL, cross-node card
+# and withdrawal latencies, sightings through haproxy to 3 nodes beside one;
+# about 2 minutes once the seed and its PostgreSQL dump are in $(BUILD)/bench/
+# (the first run seeds, ~30 s, and copies it, ~25 s). BENCH_DEVICES=100000
+# for a quicker run while iterating.
+BENCH_DEVICES ?= 1000000
+bench-cluster: build
+	@scripts/install-deps.sh --cluster
+	@$(WITH_PG) $(PYTHON) bench/bench_cluster.py --bin $(CURDIR)/$(BUILD)/shopkeeper --devices $(BENCH_DEVICES)
 
 # The WAL under ~500 purchases/s (10 minutes; WAL_SECONDS=120 for a shorter run).
 WAL_SECONDS ?= 600
