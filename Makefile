@@ -108,9 +108,9 @@ bench: build
 
 # Across nodes alone (issue 12): node start from PostgreSQL, cross-node card
 # and withdrawal latencies, sightings through haproxy to 3 nodes beside one;
-# about 2 minutes once the seed and its PostgreSQL dump are in $(BUILD)/bench/
-# (the first run seeds, ~30 s, and copies it, ~25 s). BENCH_DEVICES=100000
-# for a quicker run while iterating.
+# about 75 s once the seed and its PostgreSQL dump are in $(BUILD)/bench/
+# (the first run also seeds, ~30 s, and copies and dumps it, ~20 s).
+# BENCH_DEVICES=100000 for a quicker run while iterating.
 BENCH_DEVICES ?= 1000000
 bench-cluster: build
 	@scripts/install-deps.sh --cluster
