@@ -73,6 +73,14 @@ int sti_device_delete(struct store *st, const char *cid, const char *did)
     return rc;
 }
 
+/* Every device is read in pages of DEVICE_PAGE rows, in the order of the
+ * index devices_customer (customer, then device), each page starting after
+ * the last row of the one before: libpq holds a query's whole result in
+ * memory, which for a million devices was about 250 MB at a node's start
+ * that the process then kept (freed in pieces among the index's own
+ * allocations, so never given back); SQLite steps through either way. */
+#define DEVICE_PAGE 10000
+
 int sti_device_each(struct store *st, const char *only,
                     int (*fn)(void *ctx, const char *device_id, const char *customer_id,
                               const uint8_t ik[16], unsigned k, uint32_t clock_offset),
@@ -80,49 +88,61 @@ int sti_device_each(struct store *st, const char *only,
 {
     struct st_store *s = ST(st);
     struct dbc *db = db_acquire(s->db);
-    struct db_cur *cur = NULL;
 #define DEVICES_SQL "SELECT id, customer_id, ik_enc, rotation_exponent, clock_offset FROM devices"
-    /* one customer's by the index, or every device in customer order */
-    int rc = only ? db_query(db, &cur, DEVICES_SQL " WHERE customer_id = ?", "s", only)
-                  : db_query(db, &cur, DEVICES_SQL " ORDER BY customer_id", NULL);
-#undef DEVICES_SQL
-    char last[ID_MAX] = "";
+    char last[ID_MAX] = "";                        /* the customer whose key is in key */
+    char after_c[ID_MAX] = "", after_d[ID_MAX] = ""; /* the last row read */
     uint8_t key[CRYPTO_KEY_LEN];
-    int step = 0, have_key = 0;
+    int rc = 0, have_key = 0;
     long long skipped = 0;
-    while (!rc && (step = db_next(cur)) == 1) {
-        const char *did = db_col_text(cur, 0, NULL);
-        const char *cid = db_col_text(cur, 1, NULL);
-        if (strcmp(cid, last) != 0) {
-            rc = sti_cust_key(s, db, cid, key);
-            /* no data key: the customer was erased and this is a copy of
-             * the database from before (a restored backup); their devices
-             * can never be opened again, so they are not loaded */
-            have_key = rc == 0;
-            if (rc == SK_ENOTFOUND) rc = 0;
+    for (;;) {
+        struct db_cur *cur = NULL;
+        /* one customer's by the index, or every device a page at a time */
+        rc = only ? db_query(db, &cur, DEVICES_SQL " WHERE customer_id = ?", "s", only)
+                  : db_query(db, &cur,
+                             DEVICES_SQL " WHERE (customer_id, id) > (?, ?) "
+                                         "ORDER BY customer_id, id LIMIT ?",
+                             "ssi", after_c, after_d, (int64_t)DEVICE_PAGE);
+        int step = 0;
+        long rows = 0;
+        while (!rc && (step = db_next(cur)) == 1) {
+            const char *did = db_col_text(cur, 0, NULL);
+            const char *cid = db_col_text(cur, 1, NULL);
+            rows++;
+            snprintf(after_c, sizeof after_c, "%s", cid);
+            snprintf(after_d, sizeof after_d, "%s", did);
+            if (strcmp(cid, last) != 0) {
+                rc = sti_cust_key(s, db, cid, key);
+                /* no data key: the customer was erased and this is a copy of
+                 * the database from before (a restored backup); their devices
+                 * can never be opened again, so they are not loaded */
+                have_key = rc == 0;
+                if (rc == SK_ENOTFOUND) rc = 0;
+                if (rc) break;
+                snprintf(last, sizeof last, "%s", cid);
+            }
+            if (!have_key) {
+                skipped++;
+                continue;
+            }
+            char aad[2 * ID_MAX + 16];
+            snprintf(aad, sizeof aad, "%s|ik|%s", cid, did);
+            uint8_t *ik;
+            size_t n, enc_len;
+            const void *enc = db_col_bytes(cur, 2, &enc_len);
+            rc = crypto_open(key, aad, strlen(aad), enc, enc_len, &ik, &n);
             if (rc) break;
-            snprintf(last, sizeof last, "%s", cid);
+            if (n == 16)
+                rc = fn(ctx, did, cid, ik, (unsigned)db_col_int(cur, 3),
+                        (uint32_t)db_col_int(cur, 4));
+            memset(ik, 0, n);
+            free(ik);
         }
-        if (!have_key) {
-            skipped++;
-            continue;
-        }
-        char aad[2 * ID_MAX + 16];
-        snprintf(aad, sizeof aad, "%s|ik|%s", cid, did);
-        uint8_t *ik;
-        size_t n, enc_len;
-        const void *enc = db_col_bytes(cur, 2, &enc_len);
-        rc = crypto_open(key, aad, strlen(aad), enc, enc_len, &ik, &n);
-        if (rc) break;
-        if (n == 16)
-            rc = fn(ctx, did, cid, ik, (unsigned)db_col_int(cur, 3),
-                    (uint32_t)db_col_int(cur, 4));
-        memset(ik, 0, n);
-        free(ik);
+        if (!rc && step < 0) rc = SK_EDB;
+        db_done(cur);
+        if (rc || only || rows < DEVICE_PAGE) break;
     }
-    if (!rc && step < 0) rc = SK_EDB;
+#undef DEVICES_SQL
     memset(key, 0, sizeof key);
-    db_done(cur);
     db_release(s->db, db);
     if (!rc && skipped) {
         /* counts only, never whose (an operator restoring a backup, or
