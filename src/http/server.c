@@ -323,13 +323,13 @@ static int authorize(struct app *app, const struct route *r, struct http_req *re
         return -1;
     }
     if (!(r->who & who_bit(req->who.kind))) {
-        resp_problem(resp, 403, "a %s token may not call %s %s",
-                     req->who.kind == PRINCIPAL_OPERATOR   ? "operator"
-                     : req->who.kind == PRINCIPAL_STAFF    ? "staff"
-                     : req->who.kind == PRINCIPAL_CUSTOMER ? "customer"
-                     : req->who.kind == PRINCIPAL_SCANNER  ? "scanner"
-                     : req->who.kind == PRINCIPAL_POS      ? "point-of-sale"
-                                                           : "display",
+        resp_problem(resp, 403, "%s token may not call %s %s",
+                     req->who.kind == PRINCIPAL_OPERATOR   ? "an operator"
+                     : req->who.kind == PRINCIPAL_STAFF    ? "a staff"
+                     : req->who.kind == PRINCIPAL_CUSTOMER ? "a customer"
+                     : req->who.kind == PRINCIPAL_SCANNER  ? "a scanner"
+                     : req->who.kind == PRINCIPAL_POS      ? "a point-of-sale"
+                                                           : "a display",
                      r->method, r->pattern);
         return -1;
     }

@@ -143,7 +143,7 @@ def test_each_route_has_a_limit_that_fits_it(server):
     scanner_ok = send_raw(server, head("POST", "/v1/sightings", "Content-Length: 200000",
                                        f"Authorization: Bearer {server.op_token}"), timeout=3)
     # an operator may not post sightings: refused as a 403, not as too large
-    assert_raw_problem(scanner_ok, 403, "operator token may not call")
+    assert_raw_problem(scanner_ok, 403, "an operator token may not call")
     resp = send_raw(server, head("POST", "/v1/brands", "Content-Length: 100000",
                                  f"Authorization: Bearer {server.op_token}"), timeout=3)
     assert_raw_problem(resp, 413, "limit of 16384 bytes")
