@@ -39,6 +39,20 @@ void h_healthz(struct app *app, struct http_req *req, struct http_resp *resp)
                                       "reconnects", (json_int_t)b.reconnects));
         if (!b.connected) json_object_set_new(out, "status", json_string("degraded"));
     }
+    if (app->outbox) {
+        /* the catch-up path: how long since this node last read the changes
+         * other nodes made (every second while all is well) */
+        struct outbox_stats o;
+        outbox_stats(app->outbox, &o);
+        char last[TIME_RFC3339_LEN];
+        time_fmt_rfc3339(o.last_read_us, last, sizeof last);
+        int64_t behind = (time_now_us() - o.last_read_us) / 1000000;
+        if (behind < 0) behind = 0;
+        json_object_set_new(out, "outbox",
+                            json_pack("{s:s, s:I}", "last_read", last, "seconds_since",
+                                      (json_int_t)behind));
+        if (behind > OUTBOX_STALE_S) json_object_set_new(out, "status", json_string("degraded"));
+    }
     resp_json(resp, 200, out);
 }
 
@@ -196,6 +210,11 @@ void h_metrics(struct app *app, struct http_req *req, struct http_resp *resp)
                "Reads of the outbox, or applications of a change read there, that failed "
                "(retried).",
                (double)o.failed);
+        if (app->outbox)
+            metric(out, "shopkeeper_outbox_read_age_seconds", "gauge",
+                   "Seconds since this node last read the outbox without error (about 1 "
+                   "while all is well; /healthz says degraded past 10).",
+                   o.last_read_us ? (double)(time_now_us() - o.last_read_us) / 1e6 : 0);
     }
 
     /* the database answers a small read, and how long it took */

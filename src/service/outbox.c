@@ -63,6 +63,7 @@ struct outbox {
     pthread_cond_t cv;
     int running, started, kicked; /* under mu */
     _Atomic uint64_t applied, failed;
+    _Atomic int64_t last_read_us; /* last_ok_us, for outbox_stats on any thread */
 };
 
 int outbox_new(struct store *st, struct outbox **ret)
@@ -78,6 +79,7 @@ int outbox_new(struct store *st, struct outbox **ret)
         return rc;
     }
     o->last_ok_us = time_now_us();
+    atomic_store(&o->last_read_us, o->last_ok_us);
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->cv, NULL);
     *ret = o;
@@ -119,6 +121,7 @@ int outbox_poll(struct outbox *o, struct recog *r)
                NULL);
     }
     o->last_ok_us = now;
+    atomic_store(&o->last_read_us, now);
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row) {
@@ -197,6 +200,7 @@ void outbox_stats(struct outbox *o, struct outbox_stats *ret)
     if (!o) return;
     ret->applied = atomic_load(&o->applied);
     ret->failed = atomic_load(&o->failed);
+    ret->last_read_us = atomic_load(&o->last_read_us);
 }
 
 void outbox_stop(struct outbox *o)

@@ -24,7 +24,11 @@
 struct outbox_stats {
     uint64_t applied; /* changes applied to this node's recognition service */
     uint64_t failed;  /* reads or applications that failed (retried at the next read) */
+    int64_t last_read_us; /* when the outbox was last read without error (µs since the epoch) */
 };
+/* /healthz says "degraded" when the outbox has not been read for this long:
+ * changes that NATS drops would then not reach this node */
+#define OUTBOX_STALE_S 10
 
 struct outbox;
 

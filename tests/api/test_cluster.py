@@ -13,6 +13,7 @@ or deleted, a grant withdrawn, an account erased. Runs in the PostgreSQL
 pass (nodes share a database only there) with a real nats-server."""
 import hashlib
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -204,7 +205,13 @@ def test_nats_down_each_node_serves_its_own_and_rejoins(nodes, nats):
         h = wait_for(lambda n=n: (lambda h: h if h["status"] == "degraded" else None)(health(n)),
                      "degraded health")
         assert h["nats"]["connected"] is False
-    assert "shopkeeper_nats_connected 0" in a.get("/metrics", a.op_token).text
+        # the catch-up path still reads the database every second
+        assert h["outbox"]["seconds_since"] <= 2, h
+        assert RFC3339_UTC.match(h["outbox"]["last_read"]), h
+    metrics = a.get("/metrics", a.op_token).text
+    assert "shopkeeper_nats_connected 0" in metrics
+    age = float(re.search(r"^shopkeeper_outbox_read_age_seconds (\S+)$", metrics, re.M).group(1))
+    assert 0 <= age <= 2.5, age
     # A still serves its own display
     on_a = EventStream(a, shop.id, shop.display)
     try:
