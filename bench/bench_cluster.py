@@ -643,25 +643,11 @@ def run_bench_http(port, prefix, seconds, clients):
 
 def fig_throughput(procs, nodes, prefix, op):
     hport = free_port()
-    cfg = ARGS.work / "haproxy.cfg"
-    cfg.write_text(f"""global
-    maxconn 8000
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    timeout tunnel 1h
-    option forwardfor
-frontend shopkeeper
-    bind 127.0.0.1:{hport}
-    default_backend nodes
-backend nodes
-    balance roundrobin
-    option httpchk GET /healthz
-""" + "".join(f"    server {n.name} 127.0.0.1:{n.port} check inter 1s fall 2 rise 1\n"
-              for n in nodes))
-    hp = procs.start("haproxy", ["haproxy", "-f", str(cfg), "-db"])
+    # the deployment's own configuration (make cluster runs the same file)
+    env = dict(os.environ, SK_HAPROXY_BIND=f"127.0.0.1:{hport}",
+               **{f"SK_NODE_{i + 1}": f"127.0.0.1:{n.port}" for i, n in enumerate(nodes)})
+    hp = procs.start("haproxy", ["haproxy", "-f", str(REPO / "scripts" / "haproxy.cfg"), "-db"],
+                     env=env)
     wait_port(hport, hp, "haproxy")
     time.sleep(1.5)  # its first health checks
     print(f"\n4. sightings/s through haproxy (round robin, 3 nodes) beside one node directly "

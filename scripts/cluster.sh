@@ -79,28 +79,8 @@ for i in 1 2 3; do
 done
 
 # ---- haproxy in front -----------------------------------------------------------
-cat > "$VAR/haproxy.cfg" <<CFG
-global
-    maxconn 8000
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    # counter displays keep their stream open for hours
-    timeout tunnel 1h
-    option forwardfor
-frontend shopkeeper
-    bind 127.0.0.1:$PORT
-    default_backend nodes
-backend nodes
-    balance roundrobin
-    option httpchk GET /healthz
-    server node-1 127.0.0.1:8181 check inter 1s fall 2 rise 1
-    server node-2 127.0.0.1:8182 check inter 1s fall 2 rise 1
-    server node-3 127.0.0.1:8183 check inter 1s fall 2 rise 1
-CFG
-haproxy -f "$VAR/haproxy.cfg" -db > "$VAR/log/haproxy.log" 2>&1 &
+SK_HAPROXY_BIND=127.0.0.1:$PORT SK_NODE_1=127.0.0.1:8181 SK_NODE_2=127.0.0.1:8182 \
+    SK_NODE_3=127.0.0.1:8183 haproxy -f scripts/haproxy.cfg -db > "$VAR/log/haproxy.log" 2>&1 &
 PIDS+=($!)
 wait_port 127.0.0.1 "$PORT" haproxy $!
 
