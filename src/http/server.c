@@ -178,6 +178,7 @@ struct conn_state {
     size_t len, cap;
     size_t limit;            /* this route's body limit (bytes) */
     int too_big;             /* the body passed the limit: 413, the rest dropped */
+    int http11;              /* an HTTP/1.1 GET: a stream's body is chunked */
     int64_t started_us;      /* the headers were complete */
     const struct route *route; /* NULL: no route (a static page) */
     struct http_req req;     /* matched and authorized from the headers */
@@ -606,7 +607,8 @@ static void run_job(struct workq_job *job)
     MHD_resume_connection(cs->conn);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_resp *resp)
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_resp *resp,
+                                     int http11)
 {
     char *body;
     size_t len;
@@ -617,7 +619,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
             sse_release(resp->stream);
             return MHD_NO;
         }
-        sse_attach(resp->stream, conn);
+        sse_attach(resp->stream, conn, http11);
         resp->stream = NULL;
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -663,8 +665,11 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct conn_state *cs
          * the previous one's acknowledgement (Nagle) */
         const union MHD_ConnectionInfo *fi =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        int one = 1;
+        int one = 1, sndbuf = SSE_SNDBUF;
         if (fi) setsockopt(fi->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* and a display that stops reading holds that much kernel memory
+         * (the kernel doubles it), not the megabytes TCP would grow to */
+        if (fi) setsockopt(fi->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         /* a stream is quiet between keep-alives: not the idle timeout of a
          * request still being sent */
         MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)STREAM_TIMEOUT_S);
@@ -675,7 +680,7 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct conn_state *cs
         json_decref(resp->json);
         resp->json = NULL;
     }
-    enum MHD_Result ret = send_response(conn, resp);
+    enum MHD_Result ret = send_response(conn, resp, cs->http11);
 
     char status[8], ms[24];
     snprintf(status, sizeof status, "%d", resp->status);
@@ -721,7 +726,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     struct app *app = cls;
     struct conn_state *cs = *con_cls;
     if (!cs || *con_cls == (void *)bad_target_marker) {
@@ -733,6 +737,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cs->job.fn = run_job;
         *con_cls = cs;
         cs->started_us = time_now_us();
+        cs->http11 = version && !strcmp(version, MHD_HTTP_VERSION_1_1) && !strcmp(method, "GET");
         cs->app = app;
         cs->conn = conn;
         cs->counted_as = http_routes_count; /* no route, until one matches */
@@ -1030,14 +1035,14 @@ int http_serve(struct app *app)
     log_kv(LOG_INFO, "serve.ready", "listen", app->cfg.listen, "db", app->cfg.db_path,
            "network_threads", nthreads, "workers", nworkers, NULL);
     for (unsigned tick = 1; !stop_requested; tick++) {
-        usleep(100 * 1000);
+        usleep(SSE_TICK_MS * 1000);
         size_t cut = watch_headers(app, time_now_us());
         if (cut) {
             char n[24];
             snprintf(n, sizeof n, "%zu", cut);
             log_kv(LOG_WARN, "http.header_timeout", "closed", n, NULL);
         }
-        if (app->hub && tick % 10 == 0) sse_tick(app->hub); /* keep-alives, once a second */
+        if (app->hub) sse_tick(app->hub); /* keep-alives: a share of the streams */
     }
     log_kv(LOG_INFO, "serve.stopping", NULL);
     /* Nothing may stay suspended when the daemon stops: streams end (their

@@ -25,6 +25,22 @@
  * lets the others go. A suspended or pending client's connection cannot
  * close, and a client is unlinked only by sse_release (MHD's free callback,
  * when its connection closes), so no one resumes a freed one.
+ *
+ * Writing itself: even one resume costs its network thread a walk of all
+ * the connections it holds suspended (half a millisecond and more with
+ * 5 000 displays), then a pass through libmicrohttpd per stream. But a
+ * suspended stream's socket is idle between two chunks: libmicrohttpd
+ * calls the reader only once the last chunk has left (0.9.75 to 1.0.1:
+ * its write buffer is empty then), sends nothing after it returns "nothing
+ * yet", and neither closes nor watches a suspended connection. So an
+ * event for a suspended HTTP/1.1 stream with nothing queued is framed as
+ * the chunk libmicrohttpd would have made and sent by the publisher, at
+ * once, without waking anyone (client_send). A socket that takes none of
+ * it (full) gets it through the queue as before; one that takes part of
+ * it can no longer be framed, so it is shut and the stream cut (the
+ * display reconnects and gets the current cards). A display's socket
+ * holds SSE_SNDBUF (doubled by the kernel): one that falls that far
+ * behind, dozens of cards, has stopped reading.
  */
 #include "http/sse.h"
 #include "util/err.h"
@@ -39,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int64_t mono_us(void)
 {
@@ -58,12 +75,13 @@ struct lane {
 };
 
 #define LANES_MAX 256 /* beyond --threads' 64: a lane per network thread */
+#define SSE_SPLIT_MIN 64 /* a store's streams worth two writers */
 
 struct sse_client {
     struct sse_hub *hub;
     struct lane *lane;              /* set by sse_attach */
     struct sse_client *wnext;       /* the lane's pending list */
-    struct sse_client *prev, *next; /* every client; guarded by the hub's lock */
+    struct sse_client *prev, *next; /* its tick bucket's clients; the hub's lock */
     struct sse_client *sprev, *snext; /* the same store's clients; the hub's lock */
     char store_id[ID_MAX];
     char who_id[ID_MAX];            /* the display key or staff member streaming */
@@ -75,20 +93,54 @@ struct sse_client {
     size_t len, off, cap;
     int cut; /* fell too far behind, or its client is gone */
     int fd;                         /* conn's socket (sse_attach) */
-    unsigned seq;                   /* which of sse_tick's rounds looks at it */
+    int chunked;                    /* an HTTP/1.1 stream: client_send may write to fd */
+    unsigned bucket;                /* which of sse_tick's calls looks at it */
     int shutdown;
+};
+
+/* An event's text, and the same framed as one chunk of a chunked body
+ * (hex size, CRLF, the text, CRLF), which client_send writes whole. */
+struct event {
+    char *chunk;
+    size_t chunk_len;
+    const char *text; /* within chunk */
+    size_t len;
+};
+
+/* Part of a store's streams for one event (from up to, not including, to). */
+struct part {
+    struct sse_client *from, *to;
+    const struct event *ev;
+    int queued; /* one of them had to queue it */
+    int done;   /* the sender has finished it (the sender's mu) */
+};
+
+/* A thread that writes half of a big store's event while the publisher
+ * writes the other half (on loopback each write also does the display's
+ * receiving; on any machine, two cores write twice as fast). One part at
+ * a time: a publisher that finds it busy writes all of its own. */
+struct sender {
+    pthread_t thread;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a part given, a part done, stop */
+    struct part *part; /* given and not yet done */
+    int stop;
 };
 
 struct sse_hub {
     pthread_rwlock_t lock; /* the client list: publishers read, (un)subscribers write */
-    struct sse_client *head;
+    struct sse_client *bucket[SSE_TICK_BUCKETS]; /* every client, in sse_tick's shares */
     struct strmap stores; /* store id -> the first of its clients (snext) */
     size_t count;
     int shutdown;
-    unsigned seq, round; /* subscriptions made; sse_tick's calls */
+    unsigned seq, round; /* subscriptions made; sse_tick's calls (one caller) */
     pthread_mutex_t lanes_mu; /* finding or adding a lane */
     struct lane lanes[LANES_MAX];
+    struct sender sender;
 };
+
+static void *sender_main(void *arg);
 
 /* Lets the client's connection run again if its reader suspended it
  * (c->mu held): at once if no stream of its lane is on its way to drain
@@ -143,6 +195,11 @@ int sse_hub_new(struct sse_hub **ret)
     pthread_rwlock_init(&h->lock, NULL);
     pthread_mutex_init(&h->lanes_mu, NULL);
     for (size_t i = 0; i < LANES_MAX; i++) pthread_mutex_init(&h->lanes[i].mu, NULL);
+    pthread_mutex_init(&h->sender.mu, NULL);
+    pthread_cond_init(&h->sender.cv, NULL);
+    /* one core: nothing to gain from a second writer */
+    h->sender.running = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+                        pthread_create(&h->sender.thread, NULL, sender_main, h) == 0;
     *ret = h;
     return 0;
 }
@@ -151,11 +208,13 @@ void sse_hub_shutdown(struct sse_hub *h)
 {
     pthread_rwlock_wrlock(&h->lock);
     h->shutdown = 1;
-    for (struct sse_client *c = h->head; c; c = c->next) {
-        pthread_mutex_lock(&c->mu);
-        c->shutdown = 1;
-        client_wake(c);
-        pthread_mutex_unlock(&c->mu);
+    for (size_t b = 0; b < SSE_TICK_BUCKETS; b++) {
+        for (struct sse_client *c = h->bucket[b]; c; c = c->next) {
+            pthread_mutex_lock(&c->mu);
+            c->shutdown = 1;
+            client_wake(c);
+            pthread_mutex_unlock(&c->mu);
+        }
     }
     pthread_rwlock_unlock(&h->lock);
     /* and those waiting for a lane's leader, without waiting for it */
@@ -167,6 +226,15 @@ void sse_hub_shutdown(struct sse_hub *h)
 void sse_hub_free(struct sse_hub *h)
 {
     if (!h) return;
+    if (h->sender.running) {
+        pthread_mutex_lock(&h->sender.mu);
+        h->sender.stop = 1;
+        pthread_cond_broadcast(&h->sender.cv);
+        pthread_mutex_unlock(&h->sender.mu);
+        pthread_join(h->sender.thread, NULL);
+    }
+    pthread_cond_destroy(&h->sender.cv);
+    pthread_mutex_destroy(&h->sender.mu);
     strmap_release(&h->stores);
     for (size_t i = 0; i < LANES_MAX; i++) pthread_mutex_destroy(&h->lanes[i].mu);
     pthread_mutex_destroy(&h->lanes_mu);
@@ -218,38 +286,128 @@ static void client_append(struct sse_client *c, const char *s, size_t n)
     client_wake(c);
 }
 
-static char *event_text(const char *event, json_t *data, size_t *ret_len)
+static int event_make(struct event *ev, const char *event, json_t *data)
 {
     char *d = json_dumps(data, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (!d) return NULL;
-    size_t n = strlen(event) + strlen(d) + 32;
-    char *out = malloc(n);
-    if (out) *ret_len = (size_t)snprintf(out, n, "event: %s\ndata: %s\n\n", event, d);
+    if (!d) return SK_ENOMEM;
+    size_t len = strlen("event: \ndata: \n\n") + strlen(event) + strlen(d);
+    size_t cap = 16 + 2 + len + 2 + 1;
+    ev->chunk = malloc(cap);
+    if (!ev->chunk) {
+        free(d);
+        return SK_ENOMEM;
+    }
+    int h = snprintf(ev->chunk, cap, "%zx\r\n", len);
+    snprintf(ev->chunk + h, cap - (size_t)h, "event: %s\ndata: %s\n\n\r\n", event, d);
     free(d);
-    return out;
+    ev->text = ev->chunk + h;
+    ev->len = len;
+    ev->chunk_len = (size_t)h + len + 2;
+    return 0;
+}
+
+/* Sends an event itself if c's stream is suspended with nothing queued
+ * (c->mu held): 1 when done (or the stream was cut trying), 0 when it
+ * must go through the queue. */
+static int client_send(struct sse_client *c, const struct event *ev)
+{
+    if (!c->chunked || c->state != SUSPENDED || c->off != c->len || c->cut || c->fd < 0 ||
+        ev->chunk_len > SSE_SNDBUF / 2)
+        return 0;
+    ssize_t r;
+    do r = send(c->fd, ev->chunk, ev->chunk_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    if (r == (ssize_t)ev->chunk_len) {
+        c->last_us = mono_us();
+        return 1;
+    }
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    /* part of a chunk is out (its framing is lost), or the client has
+     * gone: libmicrohttpd ends the stream when it resumes it */
+    shutdown(c->fd, SHUT_RDWR);
+    c->cut = 1;
+    client_wake(c);
+    return 1;
+}
+
+/* Delivers an event to c (c->mu held): itself, else queued and woken. */
+static void client_deliver(struct sse_client *c, const struct event *ev)
+{
+    if (!client_send(c, ev)) client_append(c, ev->text, ev->len);
+}
+
+/* Writes or queues the event on each stream of the part (the hub's lock
+ * held by the publisher). */
+static void part_write(struct part *p)
+{
+    for (struct sse_client *c = p->from; c != p->to; c = c->snext) {
+        pthread_mutex_lock(&c->mu);
+        if (!client_send(c, p->ev)) {
+            client_queue(c, p->ev->text, p->ev->len);
+            p->queued = 1;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
+static void *sender_main(void *arg)
+{
+    struct sender *s = &((struct sse_hub *)arg)->sender;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->stop && (!s->part || s->part->done)) pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stop) break;
+        struct part *p = s->part;
+        pthread_mutex_unlock(&s->mu);
+        part_write(p); /* its publisher waits for it, holding the hub's lock */
+        pthread_mutex_lock(&s->mu);
+        p->done = 1;
+        s->part = NULL;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
 }
 
 void sse_publish(struct sse_hub *h, const char *store_id, const char *event, json_t *data)
 {
-    size_t n;
-    char *text = event_text(event, data, &n);
-    if (!text) return;
-    /* Only the store's own streams; every queue first, then the wake-ups
-     * (most of them only join their lane's list: client_wake). */
+    struct event ev;
+    if (event_make(&ev, event, data)) return;
+    /* Only the store's own streams: those it can, written at once
+     * (client_send; a big store's second half by the sender, if free);
+     * the others' queues, then their wake-ups (most of them only join
+     * their lane's list: client_wake). */
     pthread_rwlock_rdlock(&h->lock);
     struct sse_client *first = strmap_get(&h->stores, store_id);
-    for (struct sse_client *c = first; c; c = c->snext) {
-        pthread_mutex_lock(&c->mu);
-        client_queue(c, text, n);
-        pthread_mutex_unlock(&c->mu);
+    struct part mine = {first, NULL, &ev, 0, 0}, theirs = {NULL, NULL, &ev, 0, 0};
+    size_t n = 0;
+    for (struct sse_client *c = first; c && n < SSE_SPLIT_MIN; c = c->snext) n++;
+    if (n == SSE_SPLIT_MIN && h->sender.running) {
+        for (struct sse_client *c = first->snext; c; c = c->snext) n++;
+        struct sse_client *mid = first;
+        for (size_t i = 0; i < n / 2; i++) mid = mid->snext;
+        pthread_mutex_lock(&h->sender.mu);
+        if (!h->sender.part) {
+            theirs.from = mid;
+            h->sender.part = &theirs;
+            mine.to = mid;
+            pthread_cond_broadcast(&h->sender.cv);
+        }
+        pthread_mutex_unlock(&h->sender.mu);
     }
-    for (struct sse_client *c = first; c; c = c->snext) {
+    part_write(&mine);
+    if (theirs.from) {
+        pthread_mutex_lock(&h->sender.mu);
+        while (!theirs.done) pthread_cond_wait(&h->sender.cv, &h->sender.mu);
+        pthread_mutex_unlock(&h->sender.mu);
+    }
+    for (struct sse_client *c = mine.queued || theirs.queued ? first : NULL; c; c = c->snext) {
         pthread_mutex_lock(&c->mu);
-        client_wake(c);
+        if (c->off != c->len || c->cut) client_wake(c);
         pthread_mutex_unlock(&c->mu);
     }
     pthread_rwlock_unlock(&h->lock);
-    free(text);
+    free(ev.chunk);
 }
 
 struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id, const char *who_id)
@@ -281,27 +439,37 @@ struct sse_client *sse_subscribe(struct sse_hub *h, const char *store_id, const 
     c->snext = first;
     if (first) first->sprev = c;
     c->shutdown = h->shutdown;
-    c->seq = h->seq++;
-    c->next = h->head;
-    if (h->head) h->head->prev = c;
-    h->head = c;
+    c->bucket = h->seq++ % SSE_TICK_BUCKETS;
+    c->next = h->bucket[c->bucket];
+    if (c->next) c->next->prev = c;
+    h->bucket[c->bucket] = c;
     h->count++;
     pthread_rwlock_unlock(&h->lock);
     return c;
+}
+
+/* Ends c's stream if it streams for who_id (NULL: anyone); 1 if so
+ * (the hub's lock held). */
+static size_t cut_one(struct sse_client *c, const char *who_id)
+{
+    if (who_id && strcmp(c->who_id, who_id) != 0) return 0;
+    pthread_mutex_lock(&c->mu);
+    c->cut = 1;
+    client_wake(c);
+    pthread_mutex_unlock(&c->mu);
+    return 1;
 }
 
 size_t sse_cut(struct sse_hub *h, const char *who_id, const char *store_id)
 {
     size_t n = 0;
     pthread_rwlock_rdlock(&h->lock);
-    struct sse_client *c = store_id ? strmap_get(&h->stores, store_id) : h->head;
-    for (; c; c = store_id ? c->snext : c->next) {
-        if (who_id && strcmp(c->who_id, who_id) != 0) continue;
-        pthread_mutex_lock(&c->mu);
-        c->cut = 1;
-        client_wake(c);
-        pthread_mutex_unlock(&c->mu);
-        n++;
+    if (store_id) {
+        for (struct sse_client *c = strmap_get(&h->stores, store_id); c; c = c->snext)
+            n += cut_one(c, who_id);
+    } else {
+        for (size_t b = 0; b < SSE_TICK_BUCKETS; b++)
+            for (struct sse_client *c = h->bucket[b]; c; c = c->next) n += cut_one(c, who_id);
     }
     pthread_rwlock_unlock(&h->lock);
     return n;
@@ -309,16 +477,15 @@ size_t sse_cut(struct sse_hub *h, const char *who_id, const char *store_id)
 
 void sse_send(struct sse_client *c, const char *event, json_t *data)
 {
-    size_t n;
-    char *text = event_text(event, data, &n);
-    if (!text) return;
+    struct event ev;
+    if (event_make(&ev, event, data)) return;
     pthread_mutex_lock(&c->mu);
-    client_append(c, text, n);
+    client_deliver(c, &ev);
     pthread_mutex_unlock(&c->mu);
-    free(text);
+    free(ev.chunk);
 }
 
-void sse_attach(struct sse_client *c, struct MHD_Connection *conn)
+void sse_attach(struct sse_client *c, struct MHD_Connection *conn, int chunked)
 {
     /* the lane of the network thread that holds conn */
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
@@ -339,6 +506,7 @@ void sse_attach(struct sse_client *c, struct MHD_Connection *conn)
     c->lane = l;
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     c->fd = ci ? ci->connect_fd : -1;
+    c->chunked = chunked;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -359,18 +527,23 @@ size_t sse_tick(struct sse_hub *h)
     int64_t now = mono_us(), every = (int64_t)SSE_KEEPALIVE_S * 1000000;
     size_t n = 0;
     pthread_rwlock_rdlock(&h->lock);
-    /* libmicrohttpd does not watch a suspended connection, so a display
-     * that went away would hold its socket (and its address's share of
-     * --max-per-address) until a keep-alive failed: look at a fifth of
-     * the quiet streams each round instead */
-    unsigned round = h->round++ % SSE_GONE_ROUNDS; /* one caller: the serve loop */
-    for (struct sse_client *c = h->head; c; c = c->next) {
+    /* one bucket a call, so that no call holds a core for long: with
+     * 11 000 streams, looking at all of them at once took 5-7 ms, which
+     * a card's fan-out running meanwhile felt. libmicrohttpd does not
+     * watch a suspended connection, so a display that went away would
+     * hold its socket (and its address's share of --max-per-address)
+     * until a keep-alive failed: every SSE_GONE_EVERY visits, a look */
+    unsigned round = h->round++;
+    int look = (round / SSE_TICK_BUCKETS) % SSE_GONE_EVERY == 0;
+    for (struct sse_client *c = h->bucket[round % SSE_TICK_BUCKETS]; c; c = c->next) {
         pthread_mutex_lock(&c->mu);
-        if (c->state == SUSPENDED && c->seq % SSE_GONE_ROUNDS == round && client_gone(c)) {
+        if (look && c->state == SUSPENDED && client_gone(c)) {
             c->cut = 1;
             client_wake(c);
         } else if (c->off == c->len && now - c->last_us >= every) {
-            client_append(c, ": keep-alive\n\n", 14);
+            static char chunk[] = "e\r\n: keep-alive\n\n\r\n"; /* 0xe bytes */
+            const struct event ka = {chunk, sizeof chunk - 1, chunk + 3, 14};
+            client_deliver(c, &ka);
             c->last_us = now;
             n++;
         }
@@ -415,7 +588,7 @@ void sse_release(void *cls)
     if (c->lane) lane_drain(c->lane);
     pthread_rwlock_wrlock(&h->lock);
     if (c->prev) c->prev->next = c->next;
-    else h->head = c->next;
+    else h->bucket[c->bucket] = c->next;
     if (c->next) c->next->prev = c->prev;
     if (c->sprev) c->sprev->snext = c->snext;
     else if (c->snext) strmap_put(&h->stores, c->store_id, c->snext); /* replaces: no allocation */
