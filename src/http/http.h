@@ -166,7 +166,12 @@ struct route {
     const char *summary;
     size_t max_body;     /* 0: BODY_DEFAULT */
     unsigned lane;       /* LANE_FAST (0) or LANE_SLOW: which workers run it */
+    unsigned takes;      /* TAKES_JSON (0) or TAKES_CSV: what a body must be */
 };
+
+/* A route's body: JSON (whatever the client calls it), or a CSV import
+ * (text/csv, read by the handler itself); anything else is a 415. */
+enum { TAKES_JSON = 0, TAKES_CSV = 1 };
 
 /* Handlers run on two pools of workers, never on the network threads: the
  * fast lane for everything quick, the slow lane for routes that may hold a

@@ -417,8 +417,15 @@ void http_call(struct app *app, const struct route *r, struct http_req *req, con
             resp_problem(resp, 415, "send the body as application/json");
             return;
         }
-        /* a CSV import: the handler reads the text itself */
+        /* a CSV import: the handler reads the text itself; CSV anywhere
+         * else would be dropped unread, so it is refused instead */
         if (ct && strncasecmp(ct, "text/csv", 8) == 0) {
+            if (r->takes != TAKES_CSV) {
+                resp_problem(resp, 415, "this endpoint takes a JSON body (application/json), "
+                                        "not text/csv: CSV is for POST "
+                                        "/v1/brands/{brand}/items/import");
+                return;
+            }
             req->csv = body;
             req->csv_len = len;
             r->fn(app, req, resp);

@@ -162,7 +162,7 @@ const struct route http_routes[] = {
     {"GET", "/v1/brands/{brand}/items/{sku}", h_item_get, WHO_PUBLIC, 0, "one catalogue item"},
     {"POST", "/v1/brands/{brand}/items/import", h_item_import, WHO_STAFF,
      ROLE_ADMIN | ROLE_MANAGER, "import catalogue items from a text/csv body", BODY_BULK,
-     LANE_SLOW},
+     LANE_SLOW, TAKES_CSV},
     {"POST", "/v1/stores/{store}/pos", h_pos_create, ADMIN_OR_OP, ROLE_ADMIN | ROLE_MANAGER,
      "create a point-of-sale key (shown once)"},
     {"POST", "/v1/brands/{brand}/purchases", h_purchase_create, WHO_STAFF | WHO_POS, 0,

@@ -283,3 +283,22 @@ def test_door_sign_base_outside_printable_ascii_is_422(server, brand, base):
     assert_problem(r, 422, "base")
     ok = assert_ok(server.get(f"/v1/stores/{store['id']}/sign?base=https://shop.example"), 200)
     assert ok["url"] == f"https://shop.example/stores/{store['id']}"
+
+
+def test_csv_to_a_json_route_is_refused_not_ignored(server, brand):
+    """A CSV body sent where JSON belongs used to reach the handler as "no
+    body" (POST …/scanners made a key with the default name). Now a 415
+    that says where CSV goes, and nothing is made."""
+    store = server.new_store(brand)
+    keys = f"/v1/stores/{store['id']}/keys"
+    before = assert_ok(server.get(keys, server.op_token))["items"]
+    r = server.post(f"/v1/stores/{store['id']}/scanners", server.op_token,
+                    data=b"name\nfront door\n", headers={"Content-Type": "text/csv"})
+    p = assert_problem(r, 415)
+    assert "application/json" in p["detail"] and "items/import" in p["detail"], p
+    assert assert_ok(server.get(keys, server.op_token))["items"] == before
+    # the catalogue import still takes it
+    admin = server.new_staff(brand, "admin")
+    r = server.post(f"/v1/brands/{brand['id']}/items/import", admin["token"],
+                    data=b"sku,title\nA-1,Oat milk\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code != 415, r.text
