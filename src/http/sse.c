@@ -506,7 +506,8 @@ void sse_attach(struct sse_client *c, struct MHD_Connection *conn, int chunked)
     c->lane = l;
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     c->fd = ci ? ci->connect_fd : -1;
-    c->chunked = chunked;
+    /* never around TLS (none here: it ends at the proxy), were it added */
+    c->chunked = chunked && !MHD_get_connection_info(conn, MHD_CONNECTION_INFO_PROTOCOL);
     pthread_mutex_unlock(&c->mu);
 }
 
