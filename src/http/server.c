@@ -178,7 +178,7 @@ struct conn_state {
     size_t len, cap;
     size_t limit;            /* this route's body limit (bytes) */
     int too_big;             /* the body passed the limit: 413, the rest dropped */
-    int http11;              /* an HTTP/1.1 GET: a stream's body is chunked */
+    int chunked;             /* an HTTP/1.1 GET: a stream's body is chunked */
     int64_t started_us;      /* the headers were complete */
     const struct route *route; /* NULL: no route (a static page) */
     struct http_req req;     /* matched and authorized from the headers */
@@ -608,7 +608,7 @@ static void run_job(struct workq_job *job)
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_resp *resp,
-                                     int http11)
+                                     int chunked)
 {
     char *body;
     size_t len;
@@ -619,7 +619,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
             sse_release(resp->stream);
             return MHD_NO;
         }
-        sse_attach(resp->stream, conn, http11);
+        sse_attach(resp->stream, conn, chunked);
         resp->stream = NULL;
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -680,7 +680,7 @@ static enum MHD_Result finish(struct MHD_Connection *conn, struct conn_state *cs
         json_decref(resp->json);
         resp->json = NULL;
     }
-    enum MHD_Result ret = send_response(conn, resp, cs->http11);
+    enum MHD_Result ret = send_response(conn, resp, cs->chunked);
 
     char status[8], ms[24];
     snprintf(status, sizeof status, "%d", resp->status);
@@ -737,7 +737,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cs->job.fn = run_job;
         *con_cls = cs;
         cs->started_us = time_now_us();
-        cs->http11 = version && !strcmp(version, MHD_HTTP_VERSION_1_1) && !strcmp(method, "GET");
+        cs->chunked = version && !strcmp(version, MHD_HTTP_VERSION_1_1) && !strcmp(method, "GET");
         cs->app = app;
         cs->conn = conn;
         cs->counted_as = http_routes_count; /* no route, until one matches */
